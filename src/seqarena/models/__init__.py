@@ -1,0 +1,50 @@
+"""Models behind one interface (see :mod:`seqarena.models.base`) and the registry that builds them.
+
+>>> from seqarena.models import build, available
+>>> model = build("lstm", params=200_000, vocab_size=256, layers=2)
+"""
+
+from seqarena.models import attention as _attention  # noqa: F401  (registers "transformer")
+from seqarena.models import rnn as _rnn  # noqa: F401  (registers "elman", "lstm", "gru")
+from seqarena.models.attention import KVCache, Transformer, TransformerSpec, TransformerState
+from seqarena.models.base import ModelSpec, SequenceModel, SpecError, State, allocated_nbytes, logical_nbytes
+from seqarena.models.generate import Generation, generate
+from seqarena.models.registry import (
+    available,
+    build,
+    count_params,
+    get_class,
+    make_spec,
+    parse_model_string,
+    register,
+    solve_budget,
+)
+from seqarena.models.rnn import GRU, LSTM, Elman, RNNSpec, RNNState
+
+__all__ = [
+    "GRU",
+    "LSTM",
+    "Elman",
+    "Generation",
+    "KVCache",
+    "ModelSpec",
+    "RNNSpec",
+    "RNNState",
+    "SequenceModel",
+    "SpecError",
+    "State",
+    "Transformer",
+    "TransformerSpec",
+    "TransformerState",
+    "allocated_nbytes",
+    "available",
+    "build",
+    "count_params",
+    "generate",
+    "get_class",
+    "logical_nbytes",
+    "make_spec",
+    "parse_model_string",
+    "register",
+    "solve_budget",
+]

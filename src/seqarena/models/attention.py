@@ -1,0 +1,280 @@
+"""Decoder-only (or bidirectional) pre-norm transformer with a preallocated, in-place KV cache.
+
+Attention goes through ``torch.nn.functional.scaled_dot_product_attention`` (SDPA). With a cache there are fewer
+queries than keys, and SDPA's ``is_causal=True`` then aligns the mask *top-left*, which is wrong for a decode step or a
+chunked prefill. So: no mask for a single query, ``causal_lower_right`` for a chunk, ``is_causal`` only when queries and
+keys coincide, and ALiBi as a float bias built with the same lower-right offset.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+
+import torch
+import torch.nn.functional as F
+from pydantic import Field
+from torch import Tensor, nn
+from torch.nn.attention.bias import causal_lower_right
+
+from seqarena.models.base import ModelSpec, SequenceModel, SpecError, State
+from seqarena.models.positions import (
+    POSITION_SCHEMES,
+    AbsolutePositions,
+    PositionScheme,
+    Rotary,
+    alibi_bias,
+    alibi_slopes,
+)
+from seqarena.models.registry import register
+
+
+@contextlib.contextmanager
+def _uninitialised_memory_allowed():
+    """With deterministic algorithms on, torch fills ``torch.empty`` with NaN, which commits every page of a cache
+    that should only commit memory as it fills. Switch that filling off for the allocation: only filled slots are
+    ever read."""
+    det = torch.utils.deterministic
+    previous = det.fill_uninitialized_memory
+    det.fill_uninitialized_memory = False
+    try:
+        yield
+    finally:
+        det.fill_uninitialized_memory = previous
+
+
+def empty_buffer(*shape: int, device: torch.device | str | None, dtype: torch.dtype) -> Tensor:
+    """``torch.empty`` that stays uncommitted (untouched pages) even with deterministic algorithms on."""
+    with _uninitialised_memory_allowed():
+        return torch.empty(*shape, device=device, dtype=dtype)
+
+
+@dataclasses.dataclass
+class KVCache:
+    """Keys and values of one layer: buffers (B, H, capacity, Dh) filled in place up to ``length``.
+
+    Appending writes into the preallocated slots (no ``torch.cat``, which would copy the whole cache every step); a
+    full cache grows by doubling. A cache created by a forward pass without a state adopts that pass's keys and
+    values as its buffers, so training pays no copy.
+    """
+
+    k: Tensor | None = None  # (B, H, capacity, Dh)
+    v: Tensor | None = None  # (B, H, capacity, Dh)
+    length: int = 0
+
+    @property
+    def capacity(self) -> int:
+        return 0 if self.k is None else self.k.shape[2]
+
+    def append(self, k_new: Tensor, v_new: Tensor) -> tuple[Tensor, Tensor]:
+        """Store (B, H, T, Dh) new keys/values; return views of all filled keys and values (B, H, length, Dh)."""
+        T = k_new.shape[2]
+        if self.k is None or (self.length == 0 and self.capacity < T):
+            self.k, self.v, self.length = k_new, v_new, T
+            return k_new, v_new
+        end = self.length + T
+        if end > self.capacity:
+            self._grow(max(end, 2 * self.capacity))
+        self.k[:, :, self.length : end].copy_(k_new)
+        self.v[:, :, self.length : end].copy_(v_new)
+        self.length = end
+        return self.k[:, :, :end], self.v[:, :, :end]
+
+    def _grow(self, capacity: int) -> None:
+        B, H, _, Dh = self.k.shape
+        k = empty_buffer(B, H, capacity, Dh, device=self.k.device, dtype=self.k.dtype)
+        v = empty_buffer(B, H, capacity, Dh, device=self.v.device, dtype=self.v.dtype)
+        k[:, :, : self.length].copy_(self.k[:, :, : self.length])
+        v[:, :, : self.length].copy_(self.v[:, :, : self.length])
+        self.k, self.v = k, v
+
+
+@dataclasses.dataclass
+class TransformerState(State):
+    """One :class:`KVCache` per layer. Updated in place by forward/step: keep using the returned state."""
+
+    caches: list[KVCache]
+
+    @property
+    def length(self) -> int:
+        """Tokens seen so far (the absolute position of the next token)."""
+        return self.caches[0].length
+
+    def tensors(self) -> list[Tensor]:
+        return [t[:, :, : c.length] for c in self.caches if c.k is not None for t in (c.k, c.v)]
+
+    def buffers(self) -> list[Tensor]:
+        return [t for c in self.caches if c.k is not None for t in (c.k, c.v)]
+
+    def detach(self) -> TransformerState:
+        return TransformerState([KVCache(c.k.detach(), c.v.detach(), c.length) for c in self._filled()])
+
+    def clone(self) -> TransformerState:
+        return TransformerState([KVCache(c.k.clone(), c.v.clone(), c.length) for c in self._filled()])
+
+    def _filled(self) -> list[KVCache]:
+        if any(c.k is None for c in self.caches):
+            return [KVCache() for _ in self.caches]
+        return self.caches
+
+
+class TransformerSpec(ModelSpec):
+    """Pre-norm transformer: d_model, layers, n_heads, d_ff (MLP width), positions, causal or bidirectional."""
+
+    n_heads: int = Field(4, ge=1, description="attention heads")
+    d_ff: int | None = Field(None, ge=1, description="MLP hidden width; null: 4 x d_model")
+    positions: PositionScheme = Field("rope", description="none | sinusoidal | learned | rope | alibi")
+    causal: bool = Field(True, description="causal decoder; false: bidirectional encoder (no generation)")
+    max_len: int = Field(2048, ge=1, description="learned-position table size; default KV cache capacity")
+
+    budget_fields = ("d_model", "d_ff")
+
+    def width_multiple(self) -> int:
+        # rope rotates pairs within a head; sinusoidal interleaves sin/cos pairs across the width
+        head_multiple = self.n_heads * (2 if self.positions == "rope" else 1)
+        return math.lcm(head_multiple, 2 if self.positions == "sinusoidal" else 1)
+
+    @property
+    def ff_width(self) -> int:
+        return self.d_ff if self.d_ff is not None else 4 * self.d_model
+
+
+def attention_mask(
+    n_queries: int, n_keys: int, causal: bool, slopes: Tensor | None, dtype: torch.dtype
+) -> tuple[Tensor | object | None, bool]:
+    """(attn_mask, is_causal) for SDPA when the queries are the last ``n_queries`` of ``n_keys`` positions."""
+    if slopes is not None:
+        return alibi_bias(slopes, n_queries, n_keys, causal, dtype), False
+    if not causal or n_queries == 1:
+        return None, False  # a single newest query may see every key
+    if n_queries == n_keys:
+        return None, True  # top-left == lower-right here, and is_causal takes the fast kernels
+    return causal_lower_right(n_queries, n_keys), False
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention with a fused qkv projection, SDPA, and an optional KV cache."""
+
+    def __init__(self, spec: TransformerSpec) -> None:
+        super().__init__()
+        d, self.n_heads = spec.d_model, spec.n_heads
+        self.head_dim = d // spec.n_heads
+        self.causal, self.dropout = spec.causal, spec.dropout
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+        self.rotary = Rotary(self.head_dim) if spec.positions == "rope" else None
+        slopes = alibi_slopes(spec.n_heads) if spec.positions == "alibi" else None
+        self.register_buffer("slopes", slopes, persistent=False)
+
+    def forward(self, x: Tensor, cache: KVCache | None) -> Tensor:
+        B, T, D = x.shape
+        q, k, v = self.qkv(x).view(B, T, 3, self.n_heads, self.head_dim).permute(2, 0, 3, 1, 4)  # (B, H, T, Dh) each
+        offset = cache.length if cache is not None else 0
+        if self.rotary is not None:
+            q, k = self.rotary(q, offset), self.rotary(k, offset)
+        if cache is not None:
+            k, v = cache.append(k, v)  # (B, H, offset + T, Dh)
+        mask, is_causal = attention_mask(T, k.shape[2], self.causal, self.slopes, q.dtype)
+        y = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, is_causal=is_causal, dropout_p=self.dropout if self.training else 0.0
+        )  # (B, H, T, Dh)
+        return self.proj(y.transpose(1, 2).reshape(B, T, D))
+
+
+class Block(nn.Module):
+    """x + Attn(LN(x)), then x + MLP(LN(x)) (pre-norm; the layout of nn.TransformerEncoderLayer(norm_first=True))."""
+
+    def __init__(self, spec: TransformerSpec) -> None:
+        super().__init__()
+        self.ln1 = nn.LayerNorm(spec.d_model)
+        self.attn = SelfAttention(spec)
+        self.ln2 = nn.LayerNorm(spec.d_model)
+        self.fc1 = nn.Linear(spec.d_model, spec.ff_width)
+        self.fc2 = nn.Linear(spec.ff_width, spec.d_model)
+        self.drop = nn.Dropout(spec.dropout)
+
+    def forward(self, x: Tensor, cache: KVCache | None) -> Tensor:
+        x = x + self.drop(self.attn(self.ln1(x), cache))
+        return x + self.drop(self.fc2(self.drop(F.gelu(self.fc1(self.ln2(x))))))
+
+
+@register("transformer")
+class Transformer(SequenceModel):
+    """Decoder-only pre-norm transformer (GPT-style) with SDPA attention and a per-layer KV cache.
+
+    ``causal=False`` gives the bidirectional encoder (for classification; no state, no generation). Generation modes:
+    ``recompute`` (re-run the whole prefix for every token) and ``cache`` (KV cache).
+    """
+
+    Spec = TransformerSpec
+    generation_modes = ("recompute", "cache")
+    test_variants = tuple({"positions": p} for p in POSITION_SCHEMES)
+
+    def __init__(self, spec: TransformerSpec) -> None:
+        super().__init__(spec)
+        self.causal = spec.causal
+        self.abs_pos = (
+            AbsolutePositions(spec.positions, spec.d_model, spec.max_len)
+            if spec.positions in ("sinusoidal", "learned")
+            else None
+        )
+        self.blocks = nn.ModuleList(Block(spec) for _ in range(spec.layers))
+        self.apply(self._init_weights)
+
+    @staticmethod
+    def _init_weights(m: nn.Module) -> None:
+        # GPT-2 style: N(0, 0.02) weights, zero biases
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, std=0.02)
+            if getattr(m, "bias", None) is not None:
+                nn.init.zeros_(m.bias)
+
+    def embedding_parameters(self) -> list[nn.Parameter]:
+        extra = list(self.abs_pos.parameters()) if self.abs_pos is not None else []
+        return super().embedding_parameters() + extra
+
+    def embed_inputs(self, x: Tensor, state: TransformerState | None) -> Tensor:
+        h = self.embed(x)  # (B, T, D)
+        if self.abs_pos is not None:
+            h = self.abs_pos(h, state.length if state is not None else 0)
+        return h
+
+    def mix(self, h: Tensor, state: TransformerState | None) -> tuple[Tensor, TransformerState | None]:
+        if not self.causal:
+            if state is not None:
+                raise SpecError("a bidirectional transformer has no state to continue from")
+            for block in self.blocks:
+                h = block(h, None)
+            return h, None
+        if state is None:
+            state = TransformerState([KVCache() for _ in self.blocks])
+        for block, cache in zip(self.blocks, state.caches):
+            h = block(h, cache)
+        return h, state
+
+    def init_state(
+        self,
+        batch_size: int,
+        *,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+        max_len: int | None = None,
+    ) -> TransformerState:
+        """Empty per-layer caches preallocated for ``max_len`` tokens (default: spec.max_len); they grow if needed.
+
+        Memory is committed only as the cache fills (``torch.empty``, never zero-filled).
+        """
+        self._require_causal("init_state")
+        p = next(self.parameters())
+        device, dtype = device or p.device, dtype or p.dtype
+        capacity = max_len or self.spec.max_len
+        H, Dh = self.spec.n_heads, self.spec.d_model // self.spec.n_heads
+        caches = [
+            KVCache(
+                empty_buffer(batch_size, H, capacity, Dh, device=device, dtype=dtype),
+                empty_buffer(batch_size, H, capacity, Dh, device=device, dtype=dtype),
+            )
+            for _ in self.blocks
+        ]
+        return TransformerState(caches)

@@ -1,0 +1,193 @@
+"""The model registry, spec validation and the parameter-budget constructor.
+
+Adding a model is one ``@register("name")`` line on a :class:`SequenceModel` subclass. A user's own class can also
+be built by import path, ``build("mypkg.models:MyModel")``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import torch
+from pydantic import ValidationError
+
+from seqarena.models.base import ModelSpec, SequenceModel, SpecError
+
+_REGISTRY: dict[str, type[SequenceModel]] = {}
+
+#: Largest relative miss the budget constructor accepts.
+BUDGET_TOLERANCE = 0.05
+
+
+def register(name: str):
+    """Class decorator: make a :class:`SequenceModel` subclass buildable as ``build(name, ...)``."""
+
+    def deco(cls: type[SequenceModel]) -> type[SequenceModel]:
+        if not (isinstance(cls, type) and issubclass(cls, SequenceModel)):
+            raise TypeError(f"{cls!r} must subclass seqarena.models.SequenceModel")
+        if name in _REGISTRY and _REGISTRY[name] is not cls:
+            raise ValueError(f"model name {name!r} is already registered to {_REGISTRY[name].__qualname__}")
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return deco
+
+
+def available() -> list[str]:
+    """Names of the registered models, in registration order."""
+    return list(_REGISTRY)
+
+
+def get_class(name: str) -> type[SequenceModel]:
+    """The class registered as ``name``, or the class at import path ``package.module:Class``."""
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    if ":" in name:
+        module, _, attr = name.partition(":")
+        try:
+            cls = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as e:
+            raise SpecError(f"cannot import model class {name!r}: {e}") from None
+        if not (isinstance(cls, type) and issubclass(cls, SequenceModel)):
+            raise SpecError(f"{name!r} is not a seqarena.models.SequenceModel subclass")
+        return cls
+    raise SpecError(f"unknown model {name!r}; choose from: {', '.join(available())}")
+
+
+def make_spec(name: str, **fields: Any) -> ModelSpec:
+    """Validate ``fields`` against the family's spec; any problem becomes one :class:`SpecError` line."""
+    cls = get_class(name)
+    unknown = sorted(set(fields) - set(cls.Spec.model_fields))
+    if unknown:
+        raise SpecError(
+            f"unknown spec field{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} for model "
+            f"{name!r}; valid fields: {', '.join(cls.Spec.model_fields)}"
+        )
+    try:
+        return cls.Spec(**fields)
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(map(str, err['loc'])) or 'spec'}: {err['msg'].removeprefix('Value error, ')}"
+            for err in e.errors()
+        )
+        raise SpecError(f"invalid spec for model {name!r}: {problems}") from None
+
+
+def count_params(name: str, spec: ModelSpec) -> int:
+    """Parameter count of the model ``spec`` describes, built on the meta device (no memory, no init cost)."""
+    with torch.device("meta"):
+        return get_class(name)(spec).num_params()
+
+
+def build(name: str, *, params: int | None = None, **fields: Any) -> SequenceModel:
+    """Build a registered model.
+
+    Args:
+        name: a registered name (see :func:`available`) or an import path ``package.module:Class``.
+        params: a parameter budget. The constructor then solves for the width (``d_model``, then any finer field
+            the family lists in ``Spec.budget_fields``, such as the transformer's ``d_ff``) so that the total
+            parameter count (embeddings and head included) lands within 5% of the budget.
+        **fields: spec fields, validated by the family's spec (unknown fields are an error).
+    """
+    if params is not None:
+        fields = solve_budget(name, params, **fields)
+    spec = make_spec(name, **fields)
+    return get_class(name)(spec)
+
+
+def solve_budget(name: str, params: int, **fields: Any) -> dict[str, Any]:
+    """Spec fields, completed with widths solved so the model has ~``params`` parameters (within 5%)."""
+    cls = get_class(name)
+    if params <= 0:
+        raise SpecError(f"params must be positive, got {params}")
+    solve = [f for f in cls.Spec.budget_fields if fields.get(f) is None]
+    if not solve:
+        raise SpecError(f"a parameter budget needs one of {', '.join(cls.Spec.budget_fields)} left free")
+    make_spec(name, **fields)  # report bad fields before searching
+    for field in solve:
+        fields = _solve_field(name, field, params, fields)
+    got = count_params(name, make_spec(name, **fields))
+    if abs(got - params) > BUDGET_TOLERANCE * params:
+        raise SpecError(
+            f"cannot build {name!r} within 5% of {params:,} parameters with these fields (closest: {got:,}); "
+            "change the budget, layers or vocabulary"
+        )
+    return fields
+
+
+def _solve_field(name: str, field: str, target: int, fields: dict[str, Any]) -> dict[str, Any]:
+    """Binary search over one integer width field (parameter count grows with it) for the closest count."""
+    multiple = 1
+    if field == "d_model":
+        # the valid widths depend on other fields (heads, positions): ask a spec built at the smallest width
+        probe = _probe_spec(name, fields)
+        multiple = probe.width_multiple() if probe is not None else 1
+
+    def count(k: int) -> int | None:
+        try:
+            return count_params(name, make_spec(name, **{**fields, field: k * multiple}))
+        except SpecError:
+            return None
+
+    lo, hi = 1, 1
+    while (c := count(hi)) is not None and c < target:
+        lo, hi = hi, hi * 2
+        if hi > 1 << 24:
+            break
+    while hi - lo > 1:  # invariant: count(lo) < target <= count(hi)
+        mid = (lo + hi) // 2
+        c = count(mid)
+        if c is not None and c < target:
+            lo = mid
+        else:
+            hi = mid
+    candidates = [(abs(c - target), k) for k in (lo, hi) if (c := count(k)) is not None]
+    if not candidates:
+        raise SpecError(f"no valid {field} for model {name!r} with these fields")
+    return {**fields, field: min(candidates)[1] * multiple}
+
+
+def _probe_spec(name: str, fields: dict[str, Any]) -> ModelSpec | None:
+    cls = get_class(name)
+    for d in range(1, 257):
+        try:
+            return cls.Spec(**{**fields, "d_model": d})
+        except ValidationError:
+            continue
+    return None
+
+
+def parse_model_string(text: str) -> tuple[str, dict[str, Any]]:
+    """Parse ``name[:field=value,...]`` (the CLI's model syntax) into a name and raw field values.
+
+    Values are strings, ints, floats, booleans or ``none``; the spec validates them. An import path keeps its
+    colon: ``pkg.mod:Class:layers=2``.
+    """
+    name, fields = text, ""
+    head, sep, tail = text.rpartition(":")
+    if sep and "=" in tail:
+        name, fields = head, tail
+    out: dict[str, Any] = {}
+    for item in filter(None, (s.strip() for s in fields.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            raise SpecError(f"bad model field {item!r} in {text!r}; expected field=value")
+        out[key.strip()] = _parse_value(value.strip())
+    get_class(name)
+    return name, out
+
+
+def _parse_value(value: str) -> Any:
+    low = value.lower()
+    if low in ("none", "null"):
+        return None
+    if low in ("true", "false"):
+        return low == "true"
+    for conv in (int, float):
+        try:
+            return conv(value)
+        except ValueError:
+            pass
+    return value

@@ -1,0 +1,35 @@
+"""Shared fixtures: seeded, small, fp32, CPU."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from seqarena.models import available, build, get_class
+
+VOCAB = 50
+SMALL = {"d_model": 32, "layers": 2}
+
+
+def model_cases() -> list:
+    """Every registered model with its default spec, plus each of its declared test variants."""
+    cases = []
+    for name in available():
+        cls = get_class(name)
+        for fields in ({}, *cls.test_variants):
+            label = name + "".join(f"-{k}={v}" for k, v in fields.items())
+            cases.append(pytest.param(name, fields, id=label))
+    return cases
+
+
+def small_model(name: str, fields: dict | None = None, **extra) -> torch.nn.Module:
+    """A small seeded model in eval mode."""
+    torch.manual_seed(0)
+    spec = {"vocab_size": VOCAB, **SMALL, **(fields or {}), **extra}
+    return build(name, **spec).eval()
+
+
+@pytest.fixture(autouse=True)
+def _seed_and_threads():
+    torch.manual_seed(1234)
+    yield
