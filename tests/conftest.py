@@ -23,10 +23,23 @@ def model_cases() -> list:
 
 
 def small_model(name: str, fields: dict | None = None, **extra) -> torch.nn.Module:
-    """A small seeded model in eval mode."""
+    """A small seeded model in eval mode, with weights at unit scale.
+
+    GPT-style init (std 0.02) makes attention nearly uniform, so position or mask bugs would move outputs by less
+    than the test tolerance; unit-scale weights make every position scheme and mask matter.
+    """
     torch.manual_seed(0)
     spec = {"vocab_size": VOCAB, **SMALL, **(fields or {}), **extra}
-    return build(name, **spec).eval()
+    model = build(name, **spec).eval()
+    with torch.no_grad():
+        for pname, p in model.named_parameters():
+            if p.ndim >= 2:
+                p.normal_(0.0, p.shape[-1] ** -0.5)
+            elif pname.endswith("weight"):  # norm gains
+                p.normal_(1.0, 0.1)
+            else:
+                p.normal_(0.0, 0.1)
+    return model
 
 
 @pytest.fixture(autouse=True)

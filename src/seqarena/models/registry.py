@@ -167,7 +167,7 @@ def parse_model_string(text: str) -> tuple[str, dict[str, Any]]:
     """
     name, fields = text, ""
     head, sep, tail = text.rpartition(":")
-    if sep and "=" in tail:
+    if sep and ("=" in tail or head in _REGISTRY):
         name, fields = head, tail
     out: dict[str, Any] = {}
     for item in filter(None, (s.strip() for s in fields.split(","))):
