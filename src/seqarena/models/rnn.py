@@ -2,9 +2,14 @@
 
 The parallel forward runs torch's multi-layer kernels (nn.RNN / nn.LSTM / nn.GRU). On CPU only nn.LSTM is fused
 (oneDNN); nn.GRU and nn.RNN run a loop of per-step matmuls inside ATen, so a GRU-vs-LSTM speed gap on CPU is partly a
-kernel gap, not an architecture gap. ``step`` reuses the same weights through the ATen cell functions
-(``torch.lstm_cell`` and friends): calling the multi-layer module with T=1 pays its set-up on every token and was
-~3.5x slower per step (see ``benchmarks/step_forms.py``).
+kernel gap, not an architecture gap.
+
+``step`` reuses the module's own weights through ATen's cell functions (``torch.lstm_cell``, ``torch.gru_cell``,
+``torch.rnn_tanh_cell``), the cheapest form that needs no copy of them as measured by ``benchmarks/step_forms.py``
+(2 layers, d=128, batch 1, 2-core CPU). Calling the multi-layer module with T=1 pays its set-up on every token
+(~3x slower for the LSTM). One matmul on cat(x, h) against pre-concatenated weights is close or faster for the
+Elman RNN, but it needs a second copy of the recurrent weights, which would inflate exactly the inference memory
+that the RNN-vs-KV-cache claims measure.
 """
 
 from __future__ import annotations
@@ -44,17 +49,9 @@ class _Recurrent(SequenceModel):
         between = spec.dropout if spec.layers > 1 else 0.0
         self.rnn = self.module(d, d, num_layers=spec.layers, batch_first=True, dropout=between)
 
-    def _cell(self, x: Tensor, h: Tensor, c: Tensor | None, layer: int) -> tuple[Tensor, Tensor | None]:
+    def _cell(self, x: Tensor, h: Tensor, c: Tensor | None, w: list[Tensor]) -> tuple[Tensor, Tensor | None]:
+        """One layer, one position: ATen's cell function on that layer's [w_ih, w_hh, b_ih, b_hh]."""
         raise NotImplementedError
-
-    def _weights(self, layer: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        r = self.rnn
-        return (
-            getattr(r, f"weight_ih_l{layer}"),
-            getattr(r, f"weight_hh_l{layer}"),
-            getattr(r, f"bias_ih_l{layer}"),
-            getattr(r, f"bias_hh_l{layer}"),
-        )
 
     def mix(self, h: Tensor, state: RNNState | None) -> tuple[Tensor, RNNState]:
         hx = None
@@ -66,18 +63,25 @@ class _Recurrent(SequenceModel):
         return out, RNNState(hn)
 
     def step(self, x_t: Tensor, state: RNNState) -> tuple[Tensor, RNNState]:
-        """One position through every layer with the ATen cell functions on the module's own weights."""
-        inp = self.drop(self.embed_inputs(x_t, state))  # (B, D)
+        """One position: embed, :meth:`step_mixer`, head."""
+        h, new = self.step_mixer(self.drop(self.embed_inputs(x_t, state)), state)  # (B, D)
+        y = self.readout(h.unsqueeze(1))  # (B, 1, V|F) or (B, C)
+        return (y if self.spec.head == "classify" else y[:, 0]), new
+
+    def step_mixer(self, inp: Tensor, state: RNNState) -> tuple[Tensor, RNNState]:
+        """The recurrent stack for one position, (B, D) -> (B, D), on the module's own weights."""
+        # nn.RNNBase keeps _flat_weights = [w_ih, w_hh, b_ih, b_hh] per layer current (also after .to()); reading
+        # it avoids 4 getattr per layer per token, and skipping the no-op dropout call saves more (see benchmark)
+        weights = self.rnn._flat_weights
+        p = self.rnn.dropout if self.training else 0.0
+        L = self.spec.layers
         hs, cs = [], []
-        for layer in range(self.spec.layers):
-            h, c = self._cell(inp, state.h[layer], state.c[layer] if self.has_cell else None, layer)
+        for layer in range(L):
+            h, c = self._cell(inp, state.h[layer], state.c[layer] if self.has_cell else None, weights[4 * layer :])
             hs.append(h)
             cs.append(c)
-            last = layer == self.spec.layers - 1
-            inp = h if last else F.dropout(h, self.rnn.dropout, self.training)
-        y = self.readout(inp.unsqueeze(1))  # (B, 1, V|F) or (B, C)
-        new = RNNState(torch.stack(hs), torch.stack(cs) if self.has_cell else None)
-        return (y if self.spec.head == "classify" else y[:, 0]), new
+            inp = F.dropout(h, p, True) if p > 0 and layer < L - 1 else h
+        return inp, RNNState(torch.stack(hs), torch.stack(cs) if self.has_cell else None)
 
     def init_state(
         self,
@@ -100,8 +104,8 @@ class Elman(_Recurrent):
 
     module = nn.RNN
 
-    def _cell(self, x, h, c, layer):
-        return torch.rnn_tanh_cell(x, h, *self._weights(layer)), None
+    def _cell(self, x, h, c, w):
+        return torch.rnn_tanh_cell(x, h, w[0], w[1], w[2], w[3]), None
 
 
 @register("lstm")
@@ -120,8 +124,8 @@ class LSTM(_Recurrent):
                 getattr(self.rnn, f"bias_ih_l{layer}")[d : 2 * d].fill_(1.0)
                 getattr(self.rnn, f"bias_hh_l{layer}")[d : 2 * d].zero_()
 
-    def _cell(self, x, h, c, layer):
-        return torch.lstm_cell(x, (h, c), *self._weights(layer))
+    def _cell(self, x, h, c, w):
+        return torch.lstm_cell(x, (h, c), w[0], w[1], w[2], w[3])
 
 
 @register("gru")
@@ -130,5 +134,5 @@ class GRU(_Recurrent):
 
     module = nn.GRU
 
-    def _cell(self, x, h, c, layer):
-        return torch.gru_cell(x, h, *self._weights(layer)), None
+    def _cell(self, x, h, c, w):
+        return torch.gru_cell(x, h, w[0], w[1], w[2], w[3]), None

@@ -1,0 +1,180 @@
+"""The demo the main job runs until the full suite lands: every model, small, timed once on this machine.
+
+For each model: build it at a parameter budget, time a forward+backward on random tokens (train tokens/s), generate
+tokens in every generation mode it has (decode ms/token, median over steps), report the state bytes after 64 tokens,
+and check that all modes produced the same tokens. Numbers are single-run medians on a possibly noisy machine; the
+measurement harness (``seqarena bench``) is where careful timings live.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from seqarena.models import SequenceModel, SpecError, available, build, generate, parse_model_string
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoSettings:
+    """What every model in one demo shares (fairness: same budget, batch, length, dtype, threads, device)."""
+
+    params: int = 200_000  # parameter budget per model (embeddings and head included)
+    vocab_size: int = 256
+    layers: int = 2
+    batch: int = 8  # training batch
+    seq_len: int = 256  # training sequence length
+    tokens: int = 64  # tokens generated per mode (batch 1)
+    prompt_len: int = 16
+    repeats: int = 5  # timed forward+backward repeats (median)
+    device: str = "cpu"
+    dtype: str = "float32"
+    threads: int | None = None  # None: torch's default
+    seed: int = 0
+
+    def validate(self) -> None:
+        """Raise a one-line :class:`SpecError` for settings that cannot run here."""
+        for field in ("params", "vocab_size", "layers", "batch", "seq_len", "tokens", "prompt_len", "repeats"):
+            if getattr(self, field) < 1:
+                raise SpecError(f"{field} must be >= 1, got {getattr(self, field)}")
+        if self.dtype not in DTYPES:
+            raise SpecError(f"unknown dtype {self.dtype!r}; choose from: {', '.join(DTYPES)}")
+        try:
+            device = torch.device(self.device)
+        except RuntimeError:
+            raise SpecError(f"unknown device {self.device!r}; use cpu, cuda or cuda:N") from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise SpecError("device cuda requested but no CUDA device is available")
+        if device.type not in ("cpu", "cuda"):
+            raise SpecError(f"unsupported device {self.device!r}; use cpu, cuda or cuda:N")
+        if self.threads is not None and self.threads < 1:
+            raise SpecError(f"threads must be >= 1, got {self.threads}")
+
+
+@dataclasses.dataclass
+class DemoRow:
+    """One model's demo results."""
+
+    model: str
+    params: int
+    spec: dict  # the model's full, validated spec
+    train_tokens_per_s: float
+    decode_ms_per_token: dict[str, float]  # by generation mode
+    state_bytes_64: int | None  # logical state bytes after 64 tokens at batch 1 (None: no state)
+    modes_agree: bool | None  # None: the model does not generate
+
+
+def environment(settings: DemoSettings) -> dict[str, str]:
+    """Hardware and settings printed with the numbers."""
+    device = torch.device(settings.device)
+    hw = _cpu_model() if device.type == "cpu" else torch.cuda.get_device_name(device)
+    return {
+        "device": f"{device} ({hw})",
+        "cores": str(os.cpu_count()),
+        "threads": str(torch.get_num_threads()),
+        "dtype": settings.dtype,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "budget": f"{settings.params:,} params, {settings.layers} layers, vocab {settings.vocab_size}",
+        "train": f"batch {settings.batch} x {settings.seq_len} tokens, median of {settings.repeats}",
+        "decode": f"batch 1, prompt {settings.prompt_len}, {settings.tokens} tokens",
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _median_seconds(fn: Callable[[], None], repeats: int, device: torch.device) -> float:
+    fn()  # warm-up (allocator, oneDNN primitive caches)
+    times = []
+    for _ in range(repeats):
+        _sync(device)
+        t0 = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def demo_model(text: str, settings: DemoSettings) -> DemoRow:
+    """Build, time and generate with one model (``name[:field=value,...]``)."""
+    name, fields = parse_model_string(text)
+    fields = {"vocab_size": settings.vocab_size, "layers": settings.layers, **fields}
+    device, dtype = torch.device(settings.device), DTYPES[settings.dtype]
+    torch.manual_seed(settings.seed)
+    model: SequenceModel = build(name, params=settings.params, **fields).to(device=device, dtype=dtype)
+    V = model.spec.vocab_size
+    x = torch.randint(0, V, (settings.batch, settings.seq_len), device=device)
+    target = torch.randint(0, V, (settings.batch, settings.seq_len), device=device)
+
+    def train_step() -> None:
+        model.zero_grad(set_to_none=True)
+        y, _ = model(x)
+        loss = F.cross_entropy(y.flatten(0, 1).float(), target.flatten()) if y.ndim == 3 else y.float().mean()
+        loss.backward()
+
+    model.train()
+    train_s = _median_seconds(train_step, settings.repeats, device)
+    model.eval()
+    decode: dict[str, float] = {}
+    state_bytes, agree = None, None
+    if model.causal and model.spec.head == "lm":
+        prompt = torch.randint(0, V, (1, settings.prompt_len), device=device)
+        runs = {mode: generate(model, prompt, settings.tokens, mode) for mode in model.generation_modes}
+        decode = {mode: run.decode_ms_per_token for mode, run in runs.items()}
+        first = next(iter(runs.values())).tokens
+        agree = all(torch.equal(run.tokens, first) for run in runs.values())
+        with torch.no_grad():
+            _, state = model(torch.randint(0, V, (1, 64), device=device))
+        state_bytes = model.state_nbytes(state)
+    return DemoRow(
+        model=text,
+        params=model.num_params(),
+        spec=model.spec.model_dump(),
+        train_tokens_per_s=settings.batch * settings.seq_len / train_s,
+        decode_ms_per_token=decode,
+        state_bytes_64=state_bytes,
+        modes_agree=agree,
+    )
+
+
+def run_demo(
+    models: list[str] | None = None,
+    settings: DemoSettings | None = None,
+    on_model: Callable[[str], None] | None = None,
+) -> list[DemoRow]:
+    """Run the demo for ``models`` (default: every registered model) with shared ``settings``."""
+    settings = settings or DemoSettings()
+    settings.validate()
+    models = list(models or available())
+    for text in models:  # fail fast, before any timing, on a bad name or field
+        parse_model_string(text)
+    if settings.threads is not None:
+        torch.set_num_threads(settings.threads)
+    rows = []
+    for text in models:
+        if on_model is not None:
+            on_model(text)
+        rows.append(demo_model(text, settings))
+    return rows
