@@ -135,3 +135,17 @@ def test_generation_follows_forward_argmax(name, fields):
     with torch.no_grad():
         y, _ = model(torch.cat([prompt, gen.tokens[:, :-1]], dim=1))
     torch.testing.assert_close(y[:, 3:].argmax(-1), gen.tokens, atol=0, rtol=0)
+
+
+@pytest.mark.parametrize(("name", "fields"), model_cases())
+def test_sampled_generation_agrees_across_modes_with_one_seed(name, fields):
+    model = _causal(name, fields)
+    prompt = _inputs("tokens", length=5)
+    runs = [
+        generate(model, prompt, 12, mode, temperature=0.8, top_k=10, generator=torch.Generator().manual_seed(3))
+        for mode in model.generation_modes
+    ]
+    for run in runs[1:]:
+        assert torch.equal(run.tokens, runs[0].tokens)
+    greedy = generate(model, prompt, 12)
+    assert not torch.equal(runs[0].tokens, greedy.tokens), "sampling at temperature 0.8 should leave the argmax path"
