@@ -18,6 +18,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from seqarena.measure.system import cpu_model
 from seqarena.models import SequenceModel, SpecError, available, build, generate, parse_model_string
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -75,7 +76,7 @@ class DemoRow:
 def environment(settings: DemoSettings) -> dict[str, str]:
     """Hardware and settings printed with the numbers."""
     device = torch.device(settings.device)
-    hw = _cpu_model() if device.type == "cpu" else torch.cuda.get_device_name(device)
+    hw = cpu_model() if device.type == "cpu" else torch.cuda.get_device_name(device)
     return {
         "device": f"{device} ({hw})",
         "cores": str(os.cpu_count()),
@@ -87,17 +88,6 @@ def environment(settings: DemoSettings) -> dict[str, str]:
         "train": f"batch {settings.batch} x {settings.seq_len} tokens, median of {settings.repeats}",
         "decode": f"batch 1, prompt {settings.prompt_len}, {settings.tokens} tokens",
     }
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def _sync(device: torch.device) -> None:

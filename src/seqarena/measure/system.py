@@ -1,0 +1,71 @@
+"""The environment fingerprint stored with every result: what ran, where, with which settings."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from functools import cache
+from pathlib import Path
+
+import torch
+
+
+@cache
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo on Linux)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def ram_bytes() -> int | None:
+    """Total physical memory."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def git_commit(path: Path | None = None) -> tuple[str | None, bool | None]:
+    """(commit, dirty) of the source tree seqarena runs from; (None, None) outside a git checkout."""
+    path = path or Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=path, capture_output=True, text=True, timeout=10, check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None, None
+    return commit, bool(status.strip())
+
+
+def fingerprint(
+    device: torch.device | str = "cpu", dtype: torch.dtype | str = "float32", seed: int | None = None
+) -> dict:
+    """Hardware, software and settings for one result record."""
+    device = torch.device(device)
+    commit, dirty = git_commit()
+    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
+    return {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "ram_bytes": ram_bytes(),
+        "gpu": gpu,
+        "device": str(device),
+        "dtype": str(dtype).removeprefix("torch."),
+        "seed": seed,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "git_commit": commit,
+        "git_dirty": dirty,
+    }
