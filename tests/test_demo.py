@@ -31,3 +31,8 @@ def test_bad_settings_fail_before_any_work():
         run_demo(["lstm", "nope"], TINY)
     with pytest.raises(SpecError, match="seq_len must be >= 1"):
         run_demo(["lstm"], DemoSettings(seq_len=0))
+
+
+def test_demo_runs_feature_input_models_without_generation():
+    rows = run_demo(["transformer:vocab_size=none,input_dim=3,head=regression"], TINY)
+    assert rows[0].train_tokens_per_s > 0 and rows[0].modes_agree is None and rows[0].decode_ms_per_token == {}

@@ -112,6 +112,13 @@ def demo(
     out.print(_demo_table(rows))
     for key, value in environment(settings).items():
         out.print(f"  {key:<8} {value}", highlight=False)
+    names = {r.model.partition(":")[0] for r in rows}
+    if settings.device == "cpu" and names & {"gru", "elman"}:
+        out.print(
+            "  note     on CPU only nn.LSTM is a fused (oneDNN) kernel; nn.GRU and nn.RNN (elman) loop over per-step "
+            "matmuls, so their train tok/s is partly a kernel gap, not an architecture gap",
+            highlight=False,
+        )
 
 
 def _demo_table(rows: list[DemoRow]) -> Table:
@@ -122,11 +129,11 @@ def _demo_table(rows: list[DemoRow]) -> Table:
         ("train tok/s", "right"),
         ("decode ms/token", "left"),
         ("state bytes @64 tok", "right"),
-        ("modes agree", "center"),
+        ("modes agree", "center"),  # with each other and with the parallel forward
     ]:
         table.add_column(col, justify=justify)
     for r in rows:
-        decode = ", ".join(f"{m} {ms:.3f}" for m, ms in r.decode_ms_per_token.items()) or "—"
+        decode = ", ".join(f"{m} {ms:.3f}" for m, ms in r.decode_ms_per_token.items() if ms == ms) or "—"
         agree = "—" if r.modes_agree is None else ("yes" if r.modes_agree else "NO")
         state = "—" if r.state_bytes_64 is None else f"{r.state_bytes_64:,}"
         table.add_row(r.model, f"{r.params:,}", f"{r.train_tokens_per_s:,.0f}", decode, state, agree)

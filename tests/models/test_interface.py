@@ -72,13 +72,16 @@ def test_step_from_nonzero_state(name, fields):
 @pytest.mark.parametrize(("name", "fields"), model_cases())
 @torch.no_grad()
 def test_chunked_continuation(name, fields, io):
-    """model(x2, state=model(x1)[1]) == model(cat(x1, x2)), with splits off every chunk boundary, in 3 chunks."""
+    """model(x2, state=model(x1)[1]) == model(cat(x1, x2)), with splits off every chunk boundary, in 3 chunks,
+    starting from nothing, from an empty state, and from the nonzero state a random prefix left."""
     model = _causal(name, fields, **_io_fields(io))
-    x = _inputs(io)
-    y_full, _ = model(x)
+    prefix, x = _inputs(io, length=6), _inputs(io)
+    _, prefix_state = model(prefix)
+    y_all, _ = model(torch.cat([prefix, x], dim=1))
     a, b = SPLITS
-    for start_state in (None, "init"):
-        state = model.init_state(B) if start_state else None
+    for start in ("none", "init", "prefix"):
+        state = {"none": None, "init": model.init_state(B), "prefix": prefix_state.clone()}[start]
+        y_full = y_all[:, 6:] if start == "prefix" else model(x)[0]
         ys = []
         for lo, hi in ((0, a), (a, b), (b, T)):
             y, state = model(x[:, lo:hi], state)

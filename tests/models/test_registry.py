@@ -48,6 +48,18 @@ def test_budget_with_other_depths_and_feature_inputs(name, layers):
     assert abs(model.num_params() - 100_000) <= 5_000
 
 
+@pytest.mark.parametrize("n_heads", [3, 5, 6])
+def test_budget_with_head_counts_that_do_not_divide_the_default_width(n_heads):
+    model = build("transformer", params=200_000, n_heads=n_heads, d_model=None)
+    assert model.spec.d_model % n_heads == 0
+    assert abs(model.num_params() - 200_000) <= 10_000
+
+
+def test_vocab_is_accepted_as_shorthand():
+    model = build("lstm", params=200_000, vocab=100, layers=2)
+    assert model.spec.vocab_size == 100 and abs(model.num_params() - 200_000) <= 10_000
+
+
 def test_budget_keeps_user_fixed_fields():
     model = build("transformer", params=300_000, d_ff=256, n_heads=2)
     assert model.spec.d_ff == 256 and model.spec.n_heads == 2
@@ -67,10 +79,21 @@ def test_impossible_budgets_are_clear_errors(kwargs, match):
         build("lstm", **kwargs)
 
 
+GRADIENT_CASES = [
+    *model_cases(),
+    pytest.param("transformer", {"causal": False}, id="transformer-causal=False"),
+    pytest.param("transformer", {"causal": False, "positions": "learned"}, id="transformer-encoder-learned"),
+    pytest.param("transformer", {"tie_embeddings": True}, id="transformer-tied"),
+    pytest.param("lstm", {"tie_embeddings": True}, id="lstm-tied"),
+]
+
+
 @pytest.mark.parametrize("head", ["lm", "classify", "regression"])
-@pytest.mark.parametrize(("name", "fields"), model_cases())
+@pytest.mark.parametrize(("name", "fields"), GRADIENT_CASES)
 def test_every_counted_parameter_gets_a_gradient(name, fields, head):
     """One training step at the maximum length: every parameter tensor receives a nonzero gradient."""
+    if fields.get("tie_embeddings") and head != "lm":
+        pytest.skip("tied embeddings need an lm head")
     io = {"vocab_size": None, "input_dim": 4} if head == "regression" else {"vocab_size": 40}
     if head == "classify":
         io["output_dim"] = 3

@@ -60,3 +60,11 @@ def test_step_does_not_modify_the_given_state():
     h0 = state.h.clone()
     _, new = model.step(torch.zeros(B, dtype=torch.long), state)
     assert torch.equal(state.h, h0) and not torch.equal(new.h, h0)
+
+
+def test_mean_pooling_cannot_step():
+    from seqarena.models import SpecError
+
+    model = small_model("gru", head="classify", output_dim=3, pool="mean")
+    with pytest.raises(SpecError, match="mean pooling"):
+        model.step(torch.zeros(2, dtype=torch.long), model.init_state(2))

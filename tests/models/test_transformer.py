@@ -277,3 +277,55 @@ def test_tied_embeddings_share_one_tensor():
     untied = build("transformer", vocab_size=VOCAB, d_model=32)
     assert tied.head.weight is tied.embed.weight
     assert untied.num_params() - tied.num_params() == VOCAB * 32
+
+
+def test_gradients_flow_through_chunked_calls_with_a_state():
+    """Training through several stateful calls (no in-place cache writes under autograd) == one call."""
+    model = small_model("transformer")
+    x = torch.randint(0, VOCAB, (B, T))
+    model(x)[0].square().mean().backward()
+    whole = {n: p.grad.clone() for n, p in model.named_parameters()}
+    model.zero_grad()
+    for state in (None, model.init_state(B, max_len=64)):
+        model.zero_grad()
+        ys = []
+        for lo, hi in ((0, 4), (4, 5), (5, T)):
+            y, state = model(x[:, lo:hi], state)
+            ys.append(y)
+        torch.cat(ys, dim=1).square().mean().backward()
+        for n, p in model.named_parameters():
+            torch.testing.assert_close(p.grad, whole[n], atol=1e-5, rtol=1e-4, msg=n)
+
+
+@torch.no_grad()
+def test_clone_branches_independently_and_copies_only_the_filled_part():
+    model = small_model("transformer")
+    x = torch.randint(0, VOCAB, (B, T))
+    state = model.init_state(B, max_len=1024)
+    _, state = model(x[:, :5], state)
+    branch = state.clone()
+    assert model.state_nbytes(branch, allocated=True) == model.state_nbytes(branch) == model.state_nbytes(state)
+    y_a, _ = model(x[:, 5:], branch)
+    y_b, state = model(x[:, 5:].flip(1), state)  # continue the original differently
+    y_a2, _ = model(x[:, 5:], model(x[:, :5])[1])
+    torch.testing.assert_close(y_a, y_a2, atol=1e-5, rtol=0)
+    assert not torch.allclose(y_a, y_b, atol=1e-3)
+
+
+@torch.no_grad()
+def test_state_from_a_plain_forward_owns_just_its_keys_and_values():
+    """Without autograd, a state made by model(x) holds K and V only, not the fused qkv output they came from."""
+    for positions in ("none", "rope"):
+        model = small_model("transformer", positions=positions)
+        _, state = model(torch.randint(0, VOCAB, (B, T)))
+        assert model.state_nbytes(state, allocated=True) == model.state_nbytes(state) == 2 * 2 * B * T * 32 * 4
+
+
+def test_rope_angles_stay_exact_in_bfloat16():
+    from seqarena.models.positions import Rotary
+
+    x = torch.randn(1, 1, 1, 16)
+    far = 4000
+    ref = Rotary(16)(x.double(), far)
+    low = Rotary(16).to(torch.bfloat16)(x.to(torch.bfloat16), far)
+    assert (low.double() - ref).abs().max() < 0.05

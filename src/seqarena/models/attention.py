@@ -70,9 +70,19 @@ class KVCache:
     def append(self, k_new: Tensor, v_new: Tensor) -> tuple[Tensor, Tensor]:
         """Store (B, H, T, Dh) new keys/values; return views of all filled keys and values (B, H, length, Dh)."""
         T = k_new.shape[2]
+        grad = torch.is_grad_enabled() and (k_new.requires_grad or (self.k is not None and self.k.requires_grad))
         if self.k is None or (self.length == 0 and self.capacity < T):
+            if not grad:  # own contiguous copies: views would keep the whole fused qkv output alive
+                k_new, v_new = k_new.contiguous(), v_new.contiguous()
             self.k, self.v, self.length = k_new, v_new, T
             return k_new, v_new
+        if grad:
+            # autograd through several calls: an in-place write would invalidate what earlier calls saved for
+            # backward, so concatenate out of place (training through chunks); inference stays in place
+            self.k = torch.cat([self.k[:, :, : self.length], k_new], dim=2)
+            self.v = torch.cat([self.v[:, :, : self.length], v_new], dim=2)
+            self.length += T
+            return self.k, self.v
         end = self.length + T
         if end > self.capacity:
             self._grow(max(end, 2 * self.capacity))
@@ -92,7 +102,11 @@ class KVCache:
 
 @dataclasses.dataclass
 class TransformerState(State):
-    """One :class:`KVCache` per layer. Updated in place by forward/step: keep using the returned state."""
+    """One :class:`KVCache` per layer. Updated in place by forward/step: keep using the returned state.
+
+    ``clone()`` copies the filled part (a branch that continues independently); ``detach()`` shares the buffers, so
+    continuing both the detached state and the original would write into the same slots.
+    """
 
     caches: list[KVCache]
 
@@ -111,7 +125,9 @@ class TransformerState(State):
         return TransformerState([KVCache(c.k.detach(), c.v.detach(), c.length) for c in self._filled()])
 
     def clone(self) -> TransformerState:
-        return TransformerState([KVCache(c.k.clone(), c.v.clone(), c.length) for c in self._filled()])
+        return TransformerState(
+            [KVCache(c.k[:, :, : c.length].clone(), c.v[:, :, : c.length].clone(), c.length) for c in self._filled()]
+        )
 
     def _filled(self) -> list[KVCache]:
         if any(c.k is None for c in self.caches):
@@ -263,7 +279,8 @@ class Transformer(SequenceModel):
     ) -> TransformerState:
         """Empty per-layer caches preallocated for ``max_len`` tokens (default: spec.max_len); they grow if needed.
 
-        Memory is committed only as the cache fills (``torch.empty``, never zero-filled).
+        On CPU, memory is committed only as the cache fills (``torch.empty``, never zero-filled); on CUDA the caching
+        allocator reserves the whole capacity at once.
         """
         self._require_causal("init_state")
         p = next(self.parameters())

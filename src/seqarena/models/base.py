@@ -198,8 +198,8 @@ class SequenceModel(nn.Module):
             ``y`` of shape (B, T, V|F) (lm, regression) or (B, C) (classify), and the state after the last position
             (None for non-causal models).
         """
-        if state is not None and self.spec.head == "classify" and self.pooling == "mean":
-            raise SpecError("mean pooling cannot continue from a state; use pool=last")
+        if state is not None:
+            self._check_can_continue()
         h = self.drop(self.embed_inputs(x, state))  # (B, T, D)
         h, state = self.mix(h, state)
         return self.readout(h), state
@@ -244,6 +244,10 @@ class SequenceModel(nn.Module):
     def embedding_parameters(self) -> list[nn.Parameter]:
         """Parameters that are lookup tables rather than computation (token and position embeddings)."""
         return list(self.embed.parameters())
+
+    def _check_can_continue(self) -> None:
+        if self.spec.head == "classify" and self.pooling == "mean":
+            raise SpecError("mean pooling cannot continue from a state; use pool=last")
 
     def _require_causal(self, what: str) -> None:
         if not self.causal:

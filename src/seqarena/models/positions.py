@@ -48,14 +48,15 @@ class Rotary(nn.Module):
 
     def __init__(self, head_dim: int, base: float = 10000.0) -> None:
         super().__init__()
-        inv_freq = 1.0 / base ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim)
-        self.register_buffer("inv_freq", inv_freq, persistent=False)
+        self.head_dim, self.base = head_dim, base
 
     def forward(self, x: Tensor, offset: int) -> Tensor:
         """x (B, H, T, Dh) at absolute positions offset..offset+T-1 -> rotated (B, H, T, Dh)."""
         T = x.shape[2]
+        # angles in fp32 whatever the model dtype: a bf16 frequency table is off by ~0.7 rad at position 4000
+        inv_freq = 1.0 / self.base ** (torch.arange(0, self.head_dim, 2, device=x.device) / self.head_dim)
         pos = torch.arange(offset, offset + T, device=x.device, dtype=torch.float32)
-        freqs = torch.outer(pos, self.inv_freq)  # (T, Dh/2)
+        freqs = torch.outer(pos, inv_freq.float())  # (T, Dh/2)
         cos, sin = freqs.cos().to(x.dtype), freqs.sin().to(x.dtype)
         x1, x2 = x.chunk(2, dim=-1)  # (B, H, T, Dh/2) each
         return torch.cat((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)
@@ -85,8 +86,8 @@ def alibi_bias(slopes: Tensor, n_queries: int, n_keys: int, causal: bool, dtype:
     """
     q_pos = torch.arange(n_keys - n_queries, n_keys, device=slopes.device)
     k_pos = torch.arange(n_keys, device=slopes.device)
-    dist = (k_pos[None, :] - q_pos[:, None]).to(dtype)  # (Tq, Tk): j - i, <= 0 for visible keys
-    bias = -slopes.to(dtype)[:, None, None] * dist.abs()  # (H, Tq, Tk)
+    dist = (k_pos[None, :] - q_pos[:, None]).float()  # (Tq, Tk): j - i, <= 0 for visible keys (fp32: exact)
+    bias = -slopes.float()[:, None, None] * dist.abs()  # (H, Tq, Tk)
     if causal:
         bias = bias.masked_fill(dist > 0, float("-inf"))
-    return bias
+    return bias.to(dtype)

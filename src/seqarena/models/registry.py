@@ -59,6 +59,8 @@ def get_class(name: str) -> type[SequenceModel]:
 def make_spec(name: str, **fields: Any) -> ModelSpec:
     """Validate ``fields`` against the family's spec; any problem becomes one :class:`SpecError` line."""
     cls = get_class(name)
+    if "vocab" in fields and "vocab_size" not in fields:  # accepted shorthand
+        fields = {("vocab_size" if k == "vocab" else k): v for k, v in fields.items()}
     unknown = sorted(set(fields) - set(cls.Spec.model_fields))
     if unknown:
         raise SpecError(
@@ -105,7 +107,9 @@ def solve_budget(name: str, params: int, **fields: Any) -> dict[str, Any]:
     solve = [f for f in cls.Spec.budget_fields if fields.get(f) is None]
     if not solve:
         raise SpecError(f"a parameter budget needs one of {', '.join(cls.Spec.budget_fields)} left free")
-    make_spec(name, **fields)  # report bad fields before searching
+    fields = {k: v for k, v in fields.items() if k not in solve}
+    if _probe_spec(name, fields) is None:
+        make_spec(name, **fields)  # no width is valid with these fields: report why before searching
     for field in solve:
         fields = _solve_field(name, field, params, fields)
     got = count_params(name, make_spec(name, **fields))
@@ -150,11 +154,11 @@ def _solve_field(name: str, field: str, target: int, fields: dict[str, Any]) -> 
 
 
 def _probe_spec(name: str, fields: dict[str, Any]) -> ModelSpec | None:
-    cls = get_class(name)
+    """A valid spec with these fields at the smallest valid width, or None if no small width is valid."""
     for d in range(1, 257):
         try:
-            return cls.Spec(**{**fields, "d_model": d})
-        except ValidationError:
+            return make_spec(name, **{**fields, "d_model": d})
+        except SpecError:
             continue
     return None
 

@@ -64,6 +64,7 @@ class _Recurrent(SequenceModel):
 
     def step(self, x_t: Tensor, state: RNNState) -> tuple[Tensor, RNNState]:
         """One position: embed, :meth:`step_mixer`, head."""
+        self._check_can_continue()
         h, new = self.step_mixer(self.drop(self.embed_inputs(x_t, state)), state)  # (B, D)
         y = self.readout(h.unsqueeze(1))  # (B, 1, V|F) or (B, C)
         return (y if self.spec.head == "classify" else y[:, 0]), new
