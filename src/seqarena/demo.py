@@ -11,13 +11,12 @@ from __future__ import annotations
 import dataclasses
 import os
 import platform
-import statistics
-import time
 from collections.abc import Callable
 
 import torch
 
 from seqarena.measure.system import cpu_model
+from seqarena.measure.timer import time_callable
 from seqarena.models import SequenceModel, SpecError, available, build, generate, parse_model_string
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -89,23 +88,6 @@ def environment(settings: DemoSettings) -> dict[str, str]:
     }
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def _median_seconds(fn: Callable[[], None], repeats: int, device: torch.device) -> float:
-    fn()  # warm-up (allocator, oneDNN primitive caches)
-    times = []
-    for _ in range(repeats):
-        _sync(device)
-        t0 = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def demo_model(text: str, settings: DemoSettings) -> DemoRow:
     """Build, time and generate with one model (``name[:field=value,...]``)."""
     name, fields = parse_model_string(text)
@@ -126,7 +108,8 @@ def demo_model(text: str, settings: DemoSettings) -> DemoRow:
         y.float().square().mean().backward()
 
     model.train()
-    train_s = _median_seconds(train_step, settings.repeats, device)
+    # warm-up once (allocator, oneDNN primitive caches), then exactly `repeats` timed calls
+    train_s = time_callable(train_step, device=device, warmup=1, min_repeats=settings.repeats, min_seconds=0.0).median
     model.eval()
     decode: dict[str, float] = {}
     state_bytes, agree = None, None
