@@ -6,7 +6,9 @@ Every user error (unknown model or spec field, bad option value) is one line on 
 from __future__ import annotations
 
 import json
+import math
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,8 +16,11 @@ from rich.console import Console
 from rich.table import Table
 
 import seqarena
+from seqarena.analysis.summary import crossovers, generation_table, slopes, with_labels
+from seqarena.bench.spec import SCENARIOS
 from seqarena.demo import DemoRow, DemoSettings, environment, run_demo
 from seqarena.models import SpecError, available, get_class
+from seqarena.store import DEFAULT_DB, EXPORT_FORMATS
 
 app = typer.Typer(
     name="seqarena",
@@ -138,6 +143,229 @@ def _demo_table(rows: list[DemoRow]) -> Table:
         state = "—" if r.state_bytes_64 is None else f"{r.state_bytes_64:,}"
         table.add_row(r.model, f"{r.params:,}", f"{r.train_tokens_per_s:,.0f}", decode, state, agree)
     return table
+
+
+DEFAULT_SEQ_LENS = {
+    "forward_latency": "64,128,256,512,1024",
+    "train_step": "64,128,256,512,1024",
+    "throughput": "256",
+    "memory": "256,512,1024,2048,4096,8192,16384",
+    "generation": "",
+}
+
+
+def _int_list(text: str, what: str) -> list[int]:
+    try:
+        values = [int(v.replace("_", "")) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise SpecError(f"{what} must be comma-separated integers, got {text!r}") from None
+    if any(v < 1 for v in values):
+        raise SpecError(f"{what} must be >= 1, got {text!r}")
+    return values
+
+
+@app.command()
+def bench(
+    scenario: Annotated[str, typer.Argument(help=f"One of: {', '.join(SCENARIOS)}.")],
+    models: Annotated[str, typer.Option("--models", "-m", help="Comma-separated models, name[:field=value,...].")],
+    seq_lens: Annotated[
+        str | None, typer.Option(help="Comma-separated sequence lengths (default depends on the scenario).")
+    ] = None,
+    batch: Annotated[
+        int | None,
+        typer.Option(help="Batch (forward_latency runs batch 1 and this; default 8, or 1 for generation/memory)."),
+    ] = None,
+    batches: Annotated[str | None, typer.Option(help="throughput: comma-separated batches (default 1..64).")] = None,
+    tokens: Annotated[int, typer.Option(help="generation: tokens to generate.")] = 256,
+    prompt_len: Annotated[int, typer.Option(help="generation: prompt length.")] = 16,
+    params: Annotated[int, typer.Option(help="Parameter budget per model (embeddings included).")] = 1_000_000,
+    layers: Annotated[int, typer.Option(help="Layers per model.")] = 2,
+    vocab_size: Annotated[int, typer.Option(help="Token vocabulary.")] = 256,
+    device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
+    dtype: Annotated[str, typer.Option(help="float32, float64, bfloat16 or float16.")] = "float32",
+    threads: Annotated[int | None, typer.Option(help="torch threads (default: torch's choice, recorded).")] = None,
+    repeats: Annotated[int, typer.Option(help="Minimum timed calls per trial (generation: runs).")] = 5,
+    min_seconds: Annotated[float, typer.Option(help="Minimum timed seconds per trial.")] = 0.5,
+    timeout: Annotated[float, typer.Option(help="Seconds before a trial is stopped and stored as failed.")] = 600,
+    memory_cap_mb: Annotated[
+        float | None, typer.Option(help="Memory cap per trial in MB above the trial's own baseline.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed (data, init, contender order).")] = 0,
+    db: Annotated[Path, typer.Option(help="Results store (SQLite).")] = DEFAULT_DB,
+    retry_failed: Annotated[bool, typer.Option(help="Re-run trials stored as failed.")] = False,
+) -> None:
+    """Run a benchmark sweep in isolated workers; results go to the store as each trial finishes (re-running the
+    same sweep resumes)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from seqarena.bench.spec import check_device
+    from seqarena.run import expand, run_sweep
+    from seqarena.store import Store, load
+
+    if scenario not in SCENARIOS:
+        raise SpecError(f"unknown scenario {scenario!r}; choose from: {', '.join(SCENARIOS)}")
+    check_device(device)
+    lens = _int_list(seq_lens if seq_lens is not None else DEFAULT_SEQ_LENS[scenario], "--seq-lens")
+    trials = expand(
+        scenario, [models], seq_lens=lens or [256], batch=batch,
+        batches=_int_list(batches, "--batches") if batches else None, seed=seed, tokens=tokens,
+        prompt_len=prompt_len, params=params, layers=layers, vocab_size=vocab_size, device=device, dtype=dtype,
+        threads=threads, repeats=repeats, min_seconds=min_seconds, memory_cap_mb=memory_cap_mb,
+    )
+    if timeout <= 0:
+        raise SpecError(f"--timeout must be > 0, got {timeout:g}")
+    hashes = [t.spec_hash() for t in trials]
+    with Store(db) as store:
+        if retry_failed:
+            store.retry_failed(hashes)
+        progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            TextColumn("eta"), TimeRemainingColumn(), console=err, transient=True)
+        with progress:
+            task = progress.add_task(scenario, total=len(trials))
+
+            def done(spec, result) -> None:
+                progress.advance(task)
+                if result is not None and result.status != "ok":
+                    err.print(f"  failed: {spec.label()}: {result.reason}", markup=False, highlight=False)
+
+            summary = run_sweep(trials, store, sweep=scenario, timeout_s=timeout,
+                                on_start=lambda spec: progress.update(task, description=spec.label()), on_done=done)
+    df = load(db, scenario=scenario, status=None)
+    df = df[df["spec_hash"].isin(hashes)]
+    _print_sweep(scenario, df)
+    env = df["env.cpu"].dropna().iloc[0] if "env.cpu" in df and df["env.cpu"].notna().any() else device
+    used = int(df["env.threads"].dropna().iloc[0]) if "env.threads" in df and df["env.threads"].notna().any() else "?"
+    out.print(f"  {device} ({env}), {used} threads, {dtype}, torch {torch_version()}, ~{params:,} params x "
+              f"{layers} layers, seed {seed}", highlight=False)
+    out.print(f"  {summary.ok} measured, {summary.failed} failed, {summary.skipped} already in the store, "
+              f"{summary.pruned} skipped after a smaller n failed -> {db}", highlight=False)
+
+
+def torch_version() -> str:
+    import torch
+
+    return torch.__version__
+
+
+def _fmt(v: object, spec: str = ",.0f") -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    return format(v, spec)
+
+
+def _mb(v: object) -> str:
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v / 2**20:,.1f}"
+
+
+def _print_sweep(scenario: str, df) -> None:
+    df = with_labels(df)
+    if df.empty:
+        out.print("no trials")
+        return
+    if scenario == "generation":
+        ok = df[df["status"] == "ok"]
+        gt = generation_table(ok)
+        table = Table(title="generation (ms; decode = one token at that generated position)", title_justify="left")
+        for col in gt.columns:
+            table.add_column(col, justify="left" if col in ("label", "mode") else "right")
+        for _, r in gt.iterrows():
+            cells = []
+            for col in gt.columns:
+                v = r[col]
+                if col in ("state_bytes",):
+                    cells.append(_fmt(v, ","))
+                elif col == "peak_bytes":
+                    cells.append(_mb(v) + " MB")
+                elif isinstance(v, float):
+                    cells.append(_fmt(v, ".3f"))
+                else:
+                    cells.append(str(v))
+            table.add_row(*cells)
+        out.print(table)
+    else:
+        metric = {"forward_latency": ("latency_s", "ms"), "throughput": ("latency_s", "ms"),
+                        "train_step": ("step_s", "ms"), "memory": ("peak_bytes", "MB")}[scenario][0]
+        table = Table(title=f"{scenario}", title_justify="left")
+        cols = ["model", "n", "batch"] + (["kind"] if scenario == "memory" else [])
+        if scenario == "memory":
+            cols += ["peak MB", "accounted MB", "status"]
+        else:
+            cols += ["median ms", "IQR %", "tok/s", "seq/s", "peak MB", "MFU %", "status"]
+        for c in cols:
+            table.add_column(c, justify="left" if c in ("model", "kind", "status") else "right")
+        df = df.sort_values(["label", "batch", "seq_len"])
+        for _, r in df.iterrows():
+            status = "ok" if r["status"] == "ok" else f"FAILED: {r['reason']}"
+            cells = [r["label"], f"{r['seq_len']:,}", str(r["batch"])]
+            if scenario == "memory":
+                acc = r.get("saved_bytes") if r.get("spec.kind") == "train" else r.get("state_bytes")
+                cells += [r.get("spec.kind", ""), _mb(r.get("peak_bytes")), _mb(acc), status]
+            else:
+                med = r.get(metric)
+                iqr = r.get("time.iqr")
+                cells += [_fmt(1e3 * med if med == med and med is not None else None, ",.3f"),
+                          _fmt(100 * iqr / med if med and iqr == iqr and iqr is not None else None, ".0f"),
+                          _fmt(r.get("tokens_per_s")), _fmt(r.get("sequences_per_s"), ",.1f"),
+                          _mb(r.get("peak_bytes")), _fmt(100 * r["mfu"] if r.get("mfu") == r.get("mfu") and
+                                                         r.get("mfu") is not None else None, ".1f"), status]
+            table.add_row(*cells)
+        out.print(table)
+        ok = df[df["status"] == "ok"]
+        sl = slopes(ok) if ok["seq_len"].nunique() >= 2 else None
+        if sl is not None and not sl.empty:
+            t = Table(title=f"log-log slope of {HEADLINE_NAMES[scenario]} vs n (95% CI; fitted over the larger n)",
+                      title_justify="left")
+            kind = ["kind"] if scenario == "memory" else []
+            for c in ("model", "batch", *kind, "slope", "95% CI", "n range", "points"):
+                t.add_column(c, justify="left" if c in ("model", "kind") else "right")
+            for _, r in sl.iterrows():
+                ci = f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}]" if math.isfinite(r["ci_low"]) else "— (2 points)"
+                t.add_row(r["label"], str(r["batch"]), *([r["kind"]] if kind else []), f"{r['slope']:.2f}", ci,
+                          f"{r['n_from']:,.0f}–{r['n_to']:,.0f}", str(r["points"]))
+            out.print(t)
+        cr = crossovers(ok) if ok["seq_len"].nunique() >= 2 else None
+        if cr is not None and not cr.empty:
+            t = Table(title=f"crossovers ({HEADLINE_NAMES[scenario]}: who is lower below / above n)",
+                      title_justify="left")
+            kind = ["kind"] if scenario == "memory" else []
+            for c in ("a", "b", "batch", *kind, "crossover n", "lower below", "lower above"):
+                t.add_column(c, justify="right" if c in ("batch", "crossover n") else "left")
+            for _, r in cr.iterrows():
+                n = "none in range" if math.isnan(r["crossover_n"]) else f"{r['crossover_n']:,.0f}"
+                t.add_row(r["a"], r["b"], str(r["batch"]), *([r["kind"]] if kind else []), n, r["below"],
+                          r["above"])
+            out.print(t)
+
+
+HEADLINE_NAMES = {"forward_latency": "latency", "throughput": "latency", "train_step": "step time",
+                  "memory": "peak memory"}
+
+results_app = typer.Typer(help="Look at and export the results store.", no_args_is_help=True)
+app.add_typer(results_app, name="results")
+
+
+@results_app.command("export")
+def results_export(
+    fmt: Annotated[str, typer.Option("--format", help=f"One of: {', '.join(EXPORT_FORMATS)}.")] = "csv",
+    db: Annotated[Path, typer.Option(help="Results store (SQLite).")] = DEFAULT_DB,
+    out_path: Annotated[Path | None, typer.Option("--out", help="Output file (default: next to the store).")] = None,
+) -> None:
+    """Export every trial (ok and failed) as csv, parquet or json."""
+    from seqarena.store import export
+
+    if fmt not in EXPORT_FORMATS:
+        raise SpecError(f"unknown format {fmt!r}; choose from: {', '.join(EXPORT_FORMATS)}")
+    if not db.exists():
+        raise SpecError(f"no results store at {db}")
+    path = export(db, out_path or db.with_suffix(f".{fmt}"), fmt)
+    out.print(f"wrote {path}", highlight=False)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,11 +15,11 @@ from collections.abc import Callable
 
 import torch
 
+from seqarena.bench.spec import DTYPES
 from seqarena.measure.system import cpu_model
 from seqarena.measure.timer import time_callable
 from seqarena.models import SequenceModel, SpecError, available, build, generate, parse_model_string
 
-DTYPES = {"float32": torch.float32, "float64": torch.float64, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,147 @@
+"""What one trial is: a scenario applied to one model at one point of a sweep, with every setting that matters."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from seqarena.measure.system import cpu_model
+from seqarena.models import SpecError
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+SCENARIOS = ("train_step", "forward_latency", "throughput", "generation", "memory")
+
+Scenario = Literal["train_step", "forward_latency", "throughput", "generation", "memory"]
+
+
+def check_device(text: str) -> torch.device:
+    """Parse a device string; one-line :class:`SpecError` when it is unknown or absent here."""
+    try:
+        device = torch.device(text)
+    except (RuntimeError, TypeError):
+        raise SpecError(f"unknown device {text!r}; use cpu, cuda or cuda:N") from None
+    if device.type not in ("cpu", "cuda"):
+        raise SpecError(f"unsupported device {text!r}; use cpu, cuda or cuda:N")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SpecError("device cuda requested but no CUDA device is available")
+    return device
+
+
+class TrialSpec(BaseModel):
+    """Everything that defines one trial. Two trials with equal specs on the same machine are the same measurement,
+    which is what the store's resume relies on (see :meth:`spec_hash`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    scenario: Scenario
+    model: str  # registered name or import path
+    options: dict[str, Any] = Field(default_factory=dict)  # model spec fields, e.g. {"positions": "alibi"}
+    params: int | None = 1_000_000  # parameter budget (None: the spec's own widths)
+    layers: int = 2
+    vocab_size: int = 256
+    seq_len: int = 256
+    batch: int = 1
+    # generation
+    mode: str | None = None  # recompute | cache | state (generation only)
+    tokens: int = 256  # tokens generated
+    prompt_len: int = 16
+    sample_every: int = 0  # decode latency sampled every k positions (0: about 32 samples)
+    # memory
+    kind: Literal["train", "infer"] = "train"  # memory scenario: what is measured
+    # settings recorded with every result (fairness: the same for all contenders in a sweep)
+    device: str = "cpu"
+    dtype: str = "float32"
+    threads: int | None = None  # None: torch's default on this machine (recorded as the count in force)
+    seed: int = 0
+    warmup: int = 2
+    repeats: int = 5  # minimum timed calls
+    min_seconds: float = 0.5  # minimum timed seconds
+    memory_cap_mb: float | None = None  # above the trial's own baseline
+
+    @field_validator("layers", "vocab_size", "seq_len", "batch", "tokens", "prompt_len", "repeats")
+    @classmethod
+    def _positive(cls, v: int, info) -> int:
+        if v < 1:
+            raise ValueError(f"{info.field_name} must be >= 1, got {v}")
+        return v
+
+    @field_validator("warmup", "sample_every")
+    @classmethod
+    def _non_negative(cls, v: int, info) -> int:
+        if v < 0:
+            raise ValueError(f"{info.field_name} must be >= 0, got {v}")
+        return v
+
+    @field_validator("dtype")
+    @classmethod
+    def _dtype(cls, v: str) -> str:
+        if v not in DTYPES:
+            raise ValueError(f"unknown dtype {v!r}; choose from: {', '.join(DTYPES)}")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrialSpec:
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be >= 1, got {self.threads}")
+        if self.params is not None and self.params < 1:
+            raise ValueError(f"params must be >= 1, got {self.params}")
+        if self.memory_cap_mb is not None and self.memory_cap_mb <= 0:
+            raise ValueError(f"memory cap must be > 0 MB, got {self.memory_cap_mb}")
+        if self.min_seconds < 0:
+            raise ValueError(f"min_seconds must be >= 0, got {self.min_seconds}")
+        return self
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        return DTYPES[self.dtype]
+
+    @property
+    def risky(self) -> bool:
+        """Trials that may take the process down or leave it bloated run in a fresh worker."""
+        return self.scenario == "memory" or self.memory_cap_mb is not None or self.seq_len * self.batch >= 65_536
+
+    def label(self) -> str:
+        """Short human label: model[fields] and the point."""
+        fields = ",".join(f"{k}={v}" for k, v in sorted(self.options.items()))
+        name = f"{self.model}:{fields}" if fields else self.model
+        point = f"n={self.seq_len} B={self.batch}"
+        if self.scenario == "generation":
+            point = f"{self.mode} N={self.tokens}"
+        elif self.scenario == "memory":
+            point += f" {self.kind}"
+        return f"{self.scenario} {name} {point}"
+
+    def spec_hash(self) -> str:
+        """Identity of the measurement: the spec plus the machine and software it runs on (a store copied to another
+        machine does not make that machine skip its own measurements). The git commit is left out on purpose: a
+        re-run after an unrelated commit resumes instead of re-measuring; the commit is stored with each row."""
+        identity = {
+            "spec": self.model_dump(mode="json"),
+            "machine": machine_identity(self.device),
+        }
+        return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def machine_identity(device: str) -> dict[str, str | None]:
+    """What makes a measurement machine-specific: CPU/GPU model and torch version."""
+    dev = torch.device(device)
+    gpu = torch.cuda.get_device_name(dev) if dev.type == "cuda" and torch.cuda.is_available() else None
+    return {"cpu": cpu_model(), "gpu": gpu, "torch": torch.__version__}
+
+
+def make_trial(**fields: Any) -> TrialSpec:
+    """Validate a trial spec; any problem becomes one :class:`SpecError` line."""
+    from pydantic import ValidationError
+
+    try:
+        return TrialSpec(**fields)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        raise SpecError(f"{loc}: {msg}" if loc else msg) from None

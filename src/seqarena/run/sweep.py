@@ -1,0 +1,179 @@
+"""Sweeps: expand a scenario over models and points into trials, run them in workers, store each as it finishes.
+
+Order: points in ascending size, and within each point the contenders in a freshly shuffled (seeded) order, so slow
+drift of the machine (thermal, background load) hits every model alike instead of favouring whoever ran first.
+Resume: trials whose spec hash is already in the store are skipped. Memory sweeps stop growing n for a model once a
+smaller n failed (cap or OOM): a larger one can only fail too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from seqarena.bench.spec import TrialSpec, make_trial
+from seqarena.models import SpecError, get_class, parse_model_string, solve_budget
+from seqarena.run.worker import Runner, TrialResult
+from seqarena.store.sqlite import Store, now
+
+THROUGHPUT_BATCHES = (1, 2, 4, 8, 16, 32, 64)
+
+
+def parse_models(text: str | Sequence[str]) -> list[str]:
+    """Split ``lstm,transformer:positions=alibi,d_ff=256`` into model strings: a comma item holding ``=`` but no
+    ``:`` continues the previous model's field list."""
+    items = [text] if isinstance(text, str) else list(text)
+    out: list[str] = []
+    for item in items:
+        for part in (p.strip() for p in item.split(",")):
+            if not part:
+                continue
+            if "=" in part and ":" not in part and out:
+                out[-1] = f"{out[-1]},{part}"
+            else:
+                out.append(part)
+    if not out:
+        raise SpecError("no models given")
+    return out
+
+
+def _check_model(text: str, common: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Validate a model string and its budget before any worker starts; one-line SpecError otherwise."""
+    name, options = parse_model_string(text)
+    fields = {"vocab_size": common.get("vocab_size", 256), "layers": common.get("layers", 2), **options}
+    if common.get("params") is not None:
+        solve_budget(name, common["params"], **fields)
+    else:
+        from seqarena.models import make_spec
+
+        make_spec(name, **fields)
+    return name, options
+
+
+def expand(
+    scenario: str,
+    models: Sequence[str],
+    *,
+    seq_lens: Sequence[int] = (256,),
+    batches: Sequence[int] | None = None,
+    batch: int | None = None,
+    seed: int = 0,
+    **common: Any,
+) -> list[TrialSpec]:
+    """The trials of one sweep, in run order.
+
+    - ``forward_latency``: every n at batch 1 and at ``batch`` (default 8).
+    - ``throughput``: ``batches`` (default 1 ... 64) at each n (default 256).
+    - ``train_step``: every n at ``batch`` (default 8).
+    - ``generation``: every generation mode of each model at ``batch`` (default 1), ``tokens`` tokens.
+    - ``memory``: every n, training and inference, at ``batch`` (default 1).
+    """
+    parsed = [_check_model(text, common) for text in parse_models(models)]
+    if any(n < 1 for n in seq_lens) or any(b < 1 for b in (batches or [])) or (batch is not None and batch < 1):
+        raise SpecError("sequence lengths and batches must be >= 1")
+    points: list[dict[str, Any]] = []
+    if scenario == "forward_latency":
+        bs = sorted({1, batch or 8})
+        points = [{"seq_len": n, "batch": b} for n in sorted(set(seq_lens)) for b in bs]
+    elif scenario == "throughput":
+        bs = sorted(set(batches or THROUGHPUT_BATCHES))
+        points = [{"seq_len": n, "batch": b} for n in sorted(set(seq_lens)) for b in bs]
+    elif scenario == "train_step":
+        points = [{"seq_len": n, "batch": batch or 8} for n in sorted(set(seq_lens))]
+    elif scenario == "memory":
+        points = [{"seq_len": n, "batch": batch or 1, "kind": k} for n in sorted(set(seq_lens))
+                  for k in ("train", "infer")]
+    elif scenario == "generation":
+        tokens = common.get("tokens", 256)
+        points = [{"seq_len": common.get("prompt_len", 16) + tokens, "batch": batch or 1}]
+    else:
+        raise SpecError(f"unknown scenario {scenario!r}")
+    rng = random.Random(seed)
+    trials: list[TrialSpec] = []
+    for point in points:
+        group: list[TrialSpec] = []
+        for name, options in parsed:
+            modes: list[str | None] = [None]
+            if scenario == "generation":
+                cls = get_class(name)
+                if not getattr(cls, "causal", True):
+                    raise SpecError(f"{name} is not causal: it cannot generate")
+                modes = list(cls.generation_modes)
+            for mode in modes:
+                extra = {"mode": mode} if mode else {}
+                group.append(make_trial(scenario=scenario, model=name, options=options, seed=seed, **common,
+                                        **point, **extra))
+        rng.shuffle(group)
+        trials.extend(group)
+    return trials
+
+
+@dataclasses.dataclass
+class SweepSummary:
+    """What a sweep did: counts by outcome."""
+
+    total: int
+    skipped: int = 0  # already in the store (resume)
+    ok: int = 0
+    failed: int = 0
+    pruned: int = 0  # memory sweep: a smaller n already failed
+    failures: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (label, reason)
+
+
+def _prune_key(spec: TrialSpec) -> tuple:
+    d = spec.model_dump(mode="json")
+    d.pop("seq_len")
+    return tuple(sorted((k, str(v)) for k, v in d.items()))
+
+
+def run_sweep(
+    trials: Sequence[TrialSpec],
+    store: Store,
+    *,
+    sweep: str | None = None,
+    timeout_s: float | None = 600.0,
+    on_start: Callable[[TrialSpec], None] | None = None,
+    on_done: Callable[[TrialSpec, TrialResult | None], None] | None = None,
+) -> SweepSummary:
+    """Run every trial not already in ``store``; each result is written the moment it arrives."""
+    summary = SweepSummary(total=len(trials))
+    finished = store.finished()
+    failed_at: dict[tuple, int] = {}  # memory sweeps: smallest failing n per model/setting
+    for row in store.rows("WHERE scenario = 'memory' AND status = 'failed'"):
+        spec = TrialSpec(**row["spec"])
+        key = _prune_key(spec)
+        failed_at[key] = min(failed_at.get(key, spec.seq_len), spec.seq_len)
+    with Runner(timeout_s=timeout_s) as runner:
+        for spec in trials:
+            h = spec.spec_hash()
+            if h in finished:
+                summary.skipped += 1
+                if on_done:
+                    on_done(spec, None)
+                continue
+            key = _prune_key(spec)
+            if spec.scenario == "memory" and key in failed_at and spec.seq_len > failed_at[key]:
+                summary.pruned += 1
+                if on_done:
+                    on_done(spec, None)
+                continue
+            if on_start:
+                on_start(spec)
+            started = now()
+            result = runner.run(spec)
+            store.add(spec_hash=h, spec=spec.model_dump(mode="json"), status=result.status, metrics=result.metrics,
+                      reason=result.reason, env=result.env, sweep=sweep, started_at=started,
+                      duration_s=result.duration_s)
+            finished.add(h)
+            if result.status == "ok":
+                summary.ok += 1
+            else:
+                summary.failed += 1
+                summary.failures.append((spec.label(), result.reason or ""))
+                if spec.scenario == "memory":
+                    failed_at[key] = min(failed_at.get(key, spec.seq_len), spec.seq_len)
+            if on_done:
+                on_done(spec, result)
+    return summary
