@@ -21,7 +21,6 @@ from seqarena.measure.timer import time_callable
 from seqarena.models import SequenceModel, SpecError, available, build, generate, parse_model_string
 
 
-
 @dataclasses.dataclass(frozen=True)
 class DemoSettings:
     """What every model in one demo shares (fairness: same budget, batch, length, dtype, threads, device)."""
