@@ -272,22 +272,17 @@ def _print_sweep(scenario: str, df) -> None:
     if scenario == "generation":
         ok = df[df["status"] == "ok"]
         gt = generation_table(ok)
-        table = Table(title="generation (ms; decode = one token at that generated position)", title_justify="left")
-        for col in gt.columns:
-            table.add_column(col, justify="left" if col in ("label", "mode") else "right")
+        positions = [c for c in gt.columns if c.startswith("decode_ms@") and gt[c].notna().any()]
+        table = Table(title="generation: ms per token at generated position p (median over runs and p-2..p+2)",
+                      title_justify="left")
+        heads = ["model", "mode", "B", "N", "prefill ms", "decode ms", *(f"@{c.split('@')[1]}" for c in positions),
+                 "total s", "state bytes", "peak MB"]
+        for h in heads:
+            table.add_column(h, justify="left" if h in ("model", "mode") else "right")
         for _, r in gt.iterrows():
-            cells = []
-            for col in gt.columns:
-                v = r[col]
-                if col in ("state_bytes",):
-                    cells.append(_fmt(v, ","))
-                elif col == "peak_bytes":
-                    cells.append(_mb(v) + " MB")
-                elif isinstance(v, float):
-                    cells.append(_fmt(v, ".3f"))
-                else:
-                    cells.append(str(v))
-            table.add_row(*cells)
+            table.add_row(r["label"], r["mode"], str(r["batch"]), str(r["tokens"]), _fmt(r["prefill_ms"], ".3f"),
+                          _fmt(r["decode_ms_median"], ".3f"), *(_fmt(r[c], ".3f") for c in positions),
+                          _fmt(r["total_s"], ".3f"), _fmt(r["state_bytes"], ","), _mb(r["peak_bytes"]))
         out.print(table)
     else:
         metric = {"forward_latency": ("latency_s", "ms"), "throughput": ("latency_s", "ms"),

@@ -96,15 +96,15 @@ def find_crossovers(
     """
     rows = sorted((float(a), float(b), float(c)) for a, b, c in zip(n, y_a, y_b) if a > 0 and b > 0 and c > 0)
     out: list[Crossover] = []
-    prev = None  # (log n, diff) of the last point with a nonzero difference
+    prev = None  # (n, diff) of the last point with a nonzero difference
     for nn, a, b in rows:
         d = math.log(a) - math.log(b)
         if d == 0:
             continue
         if prev is not None and (prev[1] < 0) != (d < 0):
-            ln0, d0 = prev
-            ln1 = math.log(nn)
+            n0, d0 = prev
+            ln0, ln1 = math.log(n0), math.log(nn)
             cross = ln0 + (ln1 - ln0) * d0 / (d0 - d)
-            out.append(Crossover(n=math.exp(cross), a_below=d0 < 0, between=(math.exp(ln0), nn)))
-        prev = (math.log(nn), d)
+            out.append(Crossover(n=math.exp(cross), a_below=d0 < 0, between=(n0, nn)))
+        prev = (nn, d)
     return out

@@ -90,9 +90,10 @@ def _memory(fn: Callable[[], object], device: str) -> dict[str, Any]:
     return {"peak_bytes": peak.peak_bytes, "peak_method": peak.method, "baseline_bytes": peak.baseline_bytes}
 
 
-def _common(model: SequenceModel, spec: TrialSpec) -> dict[str, Any]:
+def _common(model: SequenceModel, threads: int) -> dict[str, Any]:
+    # threads: the count in force while measuring (the timer's own record agrees; tests check it)
     return {"params": model.num_params(), "params_no_embed": model.num_params(exclude_embeddings=True),
-            "model_spec": model.spec.model_dump(mode="json"), "threads": torch.get_num_threads()}
+            "model_spec": model.spec.model_dump(mode="json"), "threads": threads}
 
 
 def train_step(spec: TrialSpec) -> dict[str, Any]:
@@ -133,7 +134,7 @@ def train_step(spec: TrialSpec) -> dict[str, Any]:
     tokens = spec.batch * spec.seq_len
     med = timing["median"]
     return {
-        **_common(model, spec),
+        **_common(model, threads),
         "time": timing,
         "step_s": med,
         "tokens_per_s": tokens / med,
@@ -164,7 +165,7 @@ def forward_latency(spec: TrialSpec) -> dict[str, Any]:
         peak = _peak(spec.device, spec.dtype, threads)
     med = timing["median"]
     return {
-        **_common(model, spec),
+        **_common(model, threads),
         "time": timing,
         "latency_s": med,
         "tokens_per_s": spec.batch * spec.seq_len / med,
@@ -204,7 +205,7 @@ def generation(spec: TrialSpec) -> dict[str, Any]:
     gen = torch.Generator().manual_seed(spec.seed)
     prompt = torch.randint(0, model.spec.vocab_size, (spec.batch, spec.prompt_len), generator=gen).to(spec.device)
     runs = []
-    with num_threads(spec.threads):
+    with num_threads(spec.threads) as threads:
         generate(model, prompt, min(spec.tokens, 8), mode)  # warm-up
         memory = _memory(lambda: generate(model, prompt, spec.tokens, mode), spec.device)
         for _ in range(max(1, spec.repeats)):
@@ -231,7 +232,7 @@ def generation(spec: TrialSpec) -> dict[str, Any]:
             check_finite(logits, "model output")
     all_steps = [s for run in runs for s in run.step_s]
     return {
-        **_common(model, spec),
+        **_common(model, threads),
         "mode": mode,
         "prefill_s": statistics.median(run.prefill_s for run in runs),
         "total_s": statistics.median(totals),
@@ -251,7 +252,7 @@ def memory(spec: TrialSpec) -> dict[str, Any]:
     allocated) or one inference forward, beside the accounted bytes (saved activations / state)."""
     model = build_model(spec)
     x, y = make_inputs(model, spec)
-    with num_threads(spec.threads):
+    with num_threads(spec.threads) as threads:
         if spec.kind == "train":
             model.train()
             opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
@@ -284,7 +285,7 @@ def memory(spec: TrialSpec) -> dict[str, Any]:
 
             mem = _memory(run, spec.device)
             accounted = {"state_bytes": states[-1]}
-    return {**_common(model, spec), "memory": mem, "peak_bytes": mem["peak_bytes"], **accounted}
+    return {**_common(model, threads), "memory": mem, "peak_bytes": mem["peak_bytes"], **accounted}
 
 
 SCENARIO_FUNCTIONS: dict[str, Callable[[TrialSpec], dict[str, Any]]] = {

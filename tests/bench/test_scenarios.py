@@ -1,0 +1,78 @@
+"""Scenarios in-process on tiny models: the metrics exist, are consistent with each other, and NaN is a failure."""
+
+import pytest
+
+from seqarena.bench import NonFiniteError, make_trial, run_trial
+from seqarena.bench.scenarios import generation_positions
+from seqarena.models import SpecError
+
+TINY = {"params": None, "vocab_size": 32, "repeats": 2, "min_seconds": 0.0, "warmup": 1, "threads": 1}
+
+
+def _trial(scenario, model, d_model=16, **kw):
+    return make_trial(scenario=scenario, model=model, options={"d_model": d_model}, **{**TINY, **kw})
+
+
+@pytest.mark.parametrize("model", ["transformer", "lstm", "gru"])
+def test_train_step_metrics(model):
+    m = run_trial(_trial("train_step", model, seq_len=16, batch=2))
+    assert m["step_s"] == m["time"]["median"] > 0
+    assert m["tokens_per_s"] == pytest.approx(32 / m["step_s"])
+    assert m["time"]["threads"] == 1 and m["threads"] == 1  # the requested count, really in force while timing
+    assert m["flops"] > 0 and 0 < m["mfu"] == pytest.approx(m["flops_per_s"] / m["peak_flops_per_s"])
+    assert m["saved_bytes"] > 0 and m["memory"]["peak_method"]
+
+
+def test_forward_latency_counts_fused_kernels_and_state():
+    t = run_trial(_trial("forward_latency", "transformer", seq_len=32, batch=2))
+    r = run_trial(_trial("forward_latency", "lstm", seq_len=32, batch=2))
+    assert t["state_bytes"] == 2 * 2 * 2 * 32 * 16 * 4  # K and V, layers, batch, n, d_model, fp32
+    assert r["state_bytes"] == 2 * 2 * 2 * 16 * 4  # h and c, layers, batch, width, fp32
+    assert t["flops"] > 0 and r["flops"] > 0  # SDPA and the oneDNN LSTM are counted (torch alone says 0)
+
+
+def test_generation_state_bytes_by_position():
+    cache = run_trial(_trial("generation", "transformer", mode="cache", tokens=64, sample_every=16))
+    state = run_trial(_trial("generation", "lstm", mode="state", tokens=64, sample_every=16))
+    recompute = run_trial(_trial("generation", "transformer", mode="recompute", tokens=64, sample_every=16))
+    assert set(cache["decode_ms_by_position"]) == {"16", "32", "48", "64"}
+    grown = cache["state_bytes_by_position"]
+    # logical KV bytes grow linearly with the context (prompt 16 + generated - 1 tokens cached)
+    assert grown["64"] - grown["32"] == 2 * (grown["48"] - grown["32"]) > 0
+    assert len(set(state["state_bytes_by_position"].values())) == 1
+    assert recompute["state_bytes_by_position"] == {} and recompute["state_bytes"] == 0
+    assert all(v > 0 for v in recompute["decode_ms_by_position"].values())
+    assert cache["total_s"] >= cache["prefill_s"] > 0
+
+
+def test_generation_positions():
+    assert generation_positions(1024, 0)[:3] == [32, 64, 96] and {512, 1024} <= set(generation_positions(1024, 0))
+    assert generation_positions(10, 5) == [5, 10]
+    assert generation_positions(1, 0) == []
+
+
+def test_generation_rejects_a_mode_the_model_lacks():
+    with pytest.raises(SpecError, match="not available"):
+        run_trial(_trial("generation", "lstm", mode="cache", tokens=4))
+
+
+@pytest.mark.parametrize("kind", ["train", "infer"])
+def test_memory_scenario_reports_both_views(kind):
+    m = run_trial(_trial("memory", "transformer", seq_len=64, batch=2, kind=kind))
+    assert m["peak_bytes"] is None or m["peak_bytes"] >= 0
+    accounted = m["saved_bytes"] if kind == "train" else m["state_bytes"]
+    assert accounted > 0
+
+
+def test_nan_is_a_failure_not_a_number():
+    spec = make_trial(scenario="forward_latency", model="tests.run.bad_models:Misbehave",
+                      options={"behaviour": "nan", "d_model": 8}, **TINY)
+    with pytest.raises(NonFiniteError):
+        run_trial(spec)
+
+
+def test_invalid_trial_specs_are_one_line_errors():
+    for bad, match in [({"seq_len": 0}, "seq_len must be >= 1"), ({"dtype": "int8"}, "unknown dtype"),
+                       ({"memory_cap_mb": -1}, "memory cap"), ({"scenario": "nope"}, "scenario")]:
+        with pytest.raises(SpecError, match=match):
+            make_trial(**{"scenario": "train_step", "model": "lstm", **bad})

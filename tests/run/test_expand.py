@@ -1,0 +1,47 @@
+import pytest
+
+from seqarena.models import SpecError
+from seqarena.run import expand, parse_models
+
+SMALL = {"params": 50_000, "vocab_size": 32}
+
+
+def test_parse_models_keeps_field_lists_together():
+    assert parse_models("lstm, transformer:positions=alibi,n_heads=2,gru") == [
+        "lstm", "transformer:positions=alibi,n_heads=2", "gru"]
+    with pytest.raises(SpecError):
+        parse_models(" , ")
+
+
+def test_forward_latency_runs_batch_one_and_b_with_models_shuffled_within_each_point():
+    trials = expand("forward_latency", ["lstm,gru,transformer"], seq_lens=[256, 64], batch=8, seed=3, **SMALL)
+    points = [(t.seq_len, t.batch) for t in trials]
+    assert points == [(64, 1)] * 3 + [(64, 8)] * 3 + [(256, 1)] * 3 + [(256, 8)] * 3
+    orders = [tuple(t.model for t in trials[i : i + 3]) for i in range(0, 12, 3)]
+    assert all(sorted(o) == ["gru", "lstm", "transformer"] for o in orders)
+    assert len(set(orders)) > 1  # shuffled per point, not one fixed order
+    again = expand("forward_latency", ["lstm,gru,transformer"], seq_lens=[256, 64], batch=8, seed=3, **SMALL)
+    assert [t.spec_hash() for t in again] == [t.spec_hash() for t in trials]  # deterministic: resume works
+
+
+def test_generation_expands_every_mode_and_memory_both_kinds():
+    gen = expand("generation", ["lstm,transformer"], tokens=32, **SMALL)
+    assert sorted((t.model, t.mode) for t in gen) == [("lstm", "state"), ("transformer", "cache"),
+                                                       ("transformer", "recompute")]
+    mem = expand("memory", ["lstm"], seq_lens=[64, 128], **SMALL)
+    assert [(t.seq_len, t.kind) for t in mem] == [(64, "train"), (64, "infer"), (128, "train"), (128, "infer")]
+    assert all(t.risky for t in mem)
+    assert [t.batch for t in expand("throughput", ["lstm"], seq_lens=[64], **SMALL)] == [1, 2, 4, 8, 16, 32, 64]
+
+
+def test_bad_sweeps_fail_before_any_trial_runs():
+    for kwargs, match in [
+        ({"models": ["nope"]}, "unknown model"),
+        ({"models": ["lstm:colour=red"]}, "unknown spec field"),
+        ({"models": ["lstm"], "seq_lens": [0]}, ">= 1"),
+        ({"models": ["lstm"], "scenario": "speed"}, "unknown scenario"),
+        ({"models": ["lstm"], "params": 10}, "budget|params"),
+    ]:
+        args = {"scenario": "forward_latency", **SMALL, **kwargs}
+        with pytest.raises(SpecError, match=match):
+            expand(args.pop("scenario"), args.pop("models"), **args)

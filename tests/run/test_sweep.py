@@ -1,0 +1,148 @@
+"""Trials in spawned workers: failures are stored with reasons, the sweep goes on, a killed driver resumes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from seqarena.bench.spec import make_trial
+from seqarena.run import Runner, expand, run_sweep
+from seqarena.store import Store, load
+
+BAD = "tests.run.bad_models:Misbehave"
+FAST = {"params": None, "vocab_size": 32, "seq_len": 8, "batch": 1, "repeats": 2, "min_seconds": 0.0, "warmup": 1}
+
+
+def _bad(behaviour: str, **extra):
+    return make_trial(scenario="forward_latency", model=BAD, options={"behaviour": behaviour, "d_model": 8}, **FAST,
+                      **extra)
+
+
+def test_failures_are_stored_with_reasons_and_the_sweep_goes_on(tmp_path):
+    good = [make_trial(scenario="forward_latency", model=m, options={"d_model": 16}, **FAST) for m in ("lstm", "gru")]
+    trials = [
+        good[0],
+        _bad("raise"),
+        _bad("sleep"),
+        _bad("hog", memory_cap_mb=100),
+        _bad("nan"),
+        good[1],
+    ]
+    with Store(tmp_path / "r.db") as store:
+        summary = run_sweep(trials, store, timeout_s=4)
+        rows = {r["spec_hash"]: r for r in store.rows()}
+    assert summary.ok == 2 and summary.failed == 4
+    reasons = {t.options.get("behaviour", t.model): rows[t.spec_hash()]["reason"] for t in trials}
+    statuses = {t.options.get("behaviour", t.model): rows[t.spec_hash()]["status"] for t in trials}
+    assert statuses == {"lstm": "ok", "gru": "ok", "raise": "failed", "sleep": "failed", "hog": "failed",
+                        "nan": "failed"}
+    assert "RuntimeError: boom" in reasons["raise"]
+    assert reasons["sleep"].startswith("timeout")
+    assert reasons["hog"].startswith("memory cap")
+    assert reasons["nan"].startswith("non-finite")
+    ok = rows[good[1].spec_hash()]
+    assert ok["metrics"]["latency_s"] > 0 and ok["env"]["cpu"] and ok["env"]["threads"] >= 1
+
+
+def test_a_reused_worker_serves_many_trials_and_is_replaced_after_a_failure():
+    runner = Runner(timeout_s=30)
+    try:
+        specs = [make_trial(scenario="forward_latency", model="lstm", options={"d_model": 8}, seed=s, **FAST)
+                 for s in range(3)]
+        assert all(runner.run(s).status == "ok" for s in specs)
+        assert runner.spawned == 1
+        assert runner.run(_bad("raise")).status == "failed"
+        assert runner.run(specs[0]).status == "ok"
+        assert runner.spawned == 2
+    finally:
+        runner.close()
+
+
+def test_resume_skips_finished_trials_and_retry_failed_reruns(tmp_path):
+    trials = expand("forward_latency", ["lstm:d_model=8"], seq_lens=[8, 16], batch=2, params=None, vocab_size=32,
+                    repeats=2, min_seconds=0.0, warmup=1)
+    with Store(tmp_path / "r.db") as store:
+        first = run_sweep(trials, store)
+        again = run_sweep(trials, store)
+        assert (first.ok, again.ok, again.skipped) == (4, 0, 4)
+        assert store.count() == 4
+        failing = [_bad("raise")]
+        assert run_sweep(failing, store).failed == 1
+        assert run_sweep(failing, store).skipped == 1  # a stored failure is not retried by default ...
+        assert store.retry_failed() == 1
+        assert run_sweep(failing, store).failed == 1  # ... until asked
+        assert store.count() == 5
+
+
+DRIVER = textwrap.dedent(
+    """
+    import sys
+    from seqarena.run import expand, run_sweep
+    from seqarena.store import Store
+    if __name__ == "__main__":
+        trials = expand("forward_latency", ["lstm:d_model=16", "gru:d_model=16"], seq_lens=[8, 16, 32, 64, 128],
+                        batch=2, params=None, vocab_size=32, repeats=3, min_seconds=0.15, warmup=1)
+        with Store(sys.argv[1]) as store:
+            run_sweep(trials, store, on_start=lambda s: print("start", flush=True))
+        print("done", flush=True)
+    """
+)
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="needs /proc")
+def test_sigkilled_driver_leaves_no_orphans_and_rerun_has_every_trial_exactly_once(tmp_path):
+    script = tmp_path / "driver.py"
+    script.write_text(DRIVER)
+    db = tmp_path / "r.db"
+    proc = subprocess.Popen([sys.executable, str(script), str(db)], stdout=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if db.exists() and Store(db).count() >= 3:
+            break
+        time.sleep(0.1)
+    workers = _children(proc.pid)
+    assert workers, "the driver should have a worker process"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    time.sleep(2)
+    assert not any(_alive(w) for w in workers), "workers must die with the driver (PR_SET_PDEATHSIG)"
+    with Store(db) as store:
+        after_kill = store.count()
+    assert 3 <= after_kill < 20
+    time.sleep(1)
+    with Store(db) as store:
+        assert store.count() == after_kill  # nobody writes after the driver is gone
+    rerun = subprocess.run([sys.executable, str(script), str(db)], capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    df = load(db, status=None)
+    assert len(df) == 20 and df["spec_hash"].is_unique
+    assert (df["status"] == "ok").all()

@@ -1,0 +1,62 @@
+import json
+import sqlite3
+
+import pandas as pd
+import pytest
+
+from seqarena.store import Store, export, load
+
+SPEC = {"scenario": "forward_latency", "model": "lstm", "seq_len": 64, "batch": 2, "device": "cpu",
+        "dtype": "float32", "options": {"d_model": 8}}
+
+
+def _add(store, h, status="ok", **metrics):
+    return store.add(spec_hash=h, spec={**SPEC, "seq_len": metrics.pop("n", 64)}, status=status,
+                     metrics={"params": 10, "latency_s": 0.5, "time": {"median": 0.5, "samples": [0.4, 0.5, 0.6]},
+                              "decode_ms_by_position": {"2": 1.0, "64": 2.0}, **metrics},
+                     reason=None if status == "ok" else "raised RuntimeError: boom", env={"cpu": "x", "threads": 2})
+
+
+def test_insert_or_ignore_and_wal(tmp_path):
+    with Store(tmp_path / "sub" / "r.db") as store:
+        assert _add(store, "a")
+        assert not _add(store, "a", latency_s=9.0)  # the first row stays
+        assert _add(store, "b", status="failed")
+        assert store.finished() == {"a", "b"}
+    conn = sqlite3.connect(tmp_path / "sub" / "r.db")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("SELECT COUNT(*) FROM trials").fetchone()[0] == 2
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("INSERT INTO trials (spec_hash, scenario, model, status, spec, finished_at) "
+                     "VALUES ('a', 's', 'm', 'ok', '{}', 'now')")
+
+
+def test_load_flattens_and_filters(tmp_path):
+    db = tmp_path / "r.db"
+    with Store(db) as store:
+        _add(store, "a", n=64)
+        _add(store, "b", n=128)
+        _add(store, "c", status="failed")
+    df = load(db)
+    assert list(df["seq_len"]) == [64, 128]
+    assert list(df["latency_s"]) == [0.5, 0.5]
+    assert "time.median" in df and "time.samples" not in df
+    assert df["spec.options.d_model"].tolist() == [8, 8]
+    assert df["decode_ms_by_position"].iloc[0] == {"2": 1.0, "64": 2.0}
+    assert len(load(db, status=None)) == 3 and len(load(db, status="failed")) == 1
+    assert "time.samples" in load(db, include_samples=True)
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "missing.db")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "parquet"])
+def test_export_round_trips_every_row(tmp_path, fmt):
+    db = tmp_path / "r.db"
+    with Store(db) as store:
+        _add(store, "a")
+        _add(store, "b", status="failed")
+    path = export(db, tmp_path / f"out.{fmt}", fmt)
+    back = {"csv": pd.read_csv, "json": pd.read_json, "parquet": pd.read_parquet}[fmt](path)
+    assert len(back) == 2 and set(back["spec_hash"]) == {"a", "b"}
+    if fmt != "json":
+        assert json.loads(back["decode_ms_by_position"].iloc[0]) == {"2": 1.0, "64": 2.0}

@@ -1,0 +1,69 @@
+"""`seqarena bench` and `seqarena results`: a real tiny sweep end to end, resume, export, one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from seqarena.cli import main
+
+TINY = ["--params", "20000", "--vocab-size", "32", "--repeats", "2", "--min-seconds", "0.01", "--threads", "1"]
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "seqarena", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_bench_sweep_prints_table_slopes_crossovers_and_resumes(tmp_path):
+    db = str(tmp_path / "r.db")
+    args = ["bench", "forward_latency", "--models", "lstm,transformer", "--seq-lens", "16,32,64", "--batch", "2",
+            "--db", db, *TINY]
+    r = _run(*args)
+    assert r.returncode == 0, r.stderr
+    for text in ("forward_latency", "median ms", "log-log slope", "crossovers", "12 measured, 0 failed",
+                 "1 threads", "torch"):
+        assert text in r.stdout, text
+    again = _run(*args)
+    assert again.returncode == 0 and "0 measured, 0 failed, 12 already in the store" in again.stdout
+    for fmt, reader in [("csv", pd.read_csv), ("parquet", pd.read_parquet), ("json", pd.read_json)]:
+        out = tmp_path / f"all.{fmt}"
+        e = _run("results", "export", "--format", fmt, "--db", db, "--out", str(out))
+        assert e.returncode == 0, e.stderr
+        assert len(reader(out)) == 12
+
+
+def test_bench_generation_table(tmp_path):
+    r = _run("bench", "generation", "--models", "lstm,transformer", "--tokens", "64", "--db", str(tmp_path / "g.db"),
+             *TINY)
+    assert r.returncode == 0, r.stderr
+    for text in ("@64", "decode ms", "recompute", "cache", "state", "3 measured"):
+        assert text in r.stdout, text
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["bench", "speed", "--models", "lstm"], "unknown scenario 'speed'"),
+        (["bench", "forward_latency", "--models", "nope"], "unknown model"),
+        (["bench", "forward_latency", "--models", "lstm", "--seq-lens", "a,b"], "--seq-lens must be"),
+        (["bench", "forward_latency", "--models", "lstm", "--seq-lens", "0"], "--seq-lens must be >= 1"),
+        (["bench", "forward_latency", "--models", "lstm", "--device", "tpu"], "device"),
+        (["bench", "forward_latency", "--models", "lstm", "--dtype", "int3"], "unknown dtype"),
+        (["bench", "forward_latency", "--models", "lstm", "--timeout", "0"], "--timeout must be > 0"),
+        (["bench", "generation", "--models", "lstm", "--tokens", "0"], "tokens must be >= 1"),
+        (["bench", "forward_latency"], "--models"),
+        (["results", "export", "--format", "xls"], "unknown format"),
+        (["results", "export", "--db", "/nonexistent/x.db"], "no results store"),
+    ],
+)
+def test_bad_arguments_are_one_line_errors(args, message, tmp_path, capsys):
+    # in-process (the subprocess path of main() is covered by test_cli.py): fast, same code
+    with pytest.raises(SystemExit) as exit_:
+        main([*args, *(["--db", str(tmp_path / "x.db")] if args[0] == "bench" else [])])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert err.startswith("seqarena: error:") and message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
