@@ -19,27 +19,28 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 
 def test_bench_sweep_prints_table_slopes_crossovers_and_resumes(tmp_path):
     db = str(tmp_path / "r.db")
-    args = ["bench", "forward_latency", "--models", "lstm,transformer", "--seq-lens", "16,32,64", "--batch", "2",
-            "--db", db, *TINY]
+    args = ["bench", "forward_latency", "--models", "lstm,transformer", "--seq-lens", "16,32,64,128", "--batch", "2",
+            "--rounds", "2", "--db", db, *TINY]
     r = _run(*args)
     assert r.returncode == 0, r.stderr
-    for text in ("forward_latency", "median ms", "log-log slope", "crossovers", "12 measured, 0 failed",
-                 "1 threads", "torch"):
+    for text in ("forward_latency", "median ms", "log-log slope of latency", "log-log slope of peak memory",
+                 "crossovers", "32 measured, 0 failed", "1 threads", "torch"):
         assert text in r.stdout, text
-    again = _run(*args)
-    assert again.returncode == 0 and "0 measured, 0 failed, 12 already in the store" in again.stdout
+    again = _run(*args[:-len(TINY)], *TINY, "--tokens", "7")  # a setting this scenario ignores: still a resume
+    assert again.returncode == 0 and "0 measured, 0 failed, 32 already in the store" in again.stdout
     for fmt, reader in [("csv", pd.read_csv), ("parquet", pd.read_parquet), ("json", pd.read_json)]:
         out = tmp_path / f"all.{fmt}"
         e = _run("results", "export", "--format", fmt, "--db", db, "--out", str(out))
         assert e.returncode == 0, e.stderr
-        assert len(reader(out)) == 12
+        table = reader(out)
+        assert len(table) == 32 and "time.samples" in table
 
 
 def test_bench_generation_table(tmp_path):
     r = _run("bench", "generation", "--models", "lstm,transformer", "--tokens", "64", "--db", str(tmp_path / "g.db"),
              *TINY)
     assert r.returncode == 0, r.stderr
-    for text in ("@64", "decode ms", "recompute", "cache", "state", "3 measured"):
+    for text in ("@64", "decode ms", "recompute", "cache", "state", "6 measured"):
         assert text in r.stdout, text
 
 
@@ -55,6 +56,8 @@ def test_bench_generation_table(tmp_path):
         (["bench", "forward_latency", "--models", "lstm", "--timeout", "0"], "--timeout must be > 0"),
         (["bench", "generation", "--models", "lstm", "--tokens", "0"], "tokens must be >= 1"),
         (["bench", "forward_latency"], "--models"),
+        (["bench", "forward_latency", "--models", "lstm", "--params", "1e6"], "--params must be"),
+        (["bench", "forward_latency", "--models", "lstm", "--rounds", "0"], "rounds must be >= 1"),
         (["results", "export", "--format", "xls"], "unknown format"),
         (["results", "export", "--db", "/nonexistent/x.db"], "no results store"),
     ],

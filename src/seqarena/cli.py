@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 import seqarena
-from seqarena.analysis.summary import crossovers, generation_table, slopes, with_labels
+from seqarena.analysis.summary import HEADLINE, crossovers, generation_table, pooled_points, slopes, with_labels
 from seqarena.bench.spec import SCENARIOS
 from seqarena.demo import DemoRow, DemoSettings, environment, run_demo
 from seqarena.models import SpecError, available, get_class
@@ -178,9 +178,19 @@ def bench(
     batches: Annotated[str | None, typer.Option(help="throughput: comma-separated batches (default 1..64).")] = None,
     tokens: Annotated[int, typer.Option(help="generation: tokens to generate.")] = 256,
     prompt_len: Annotated[int, typer.Option(help="generation: prompt length.")] = 16,
-    params: Annotated[int, typer.Option(help="Parameter budget per model (embeddings included).")] = 1_000_000,
+    params: Annotated[
+        str, typer.Option(help="Parameter budget per model (embeddings included); comma-separated to sweep width.")
+    ] = "1000000",
     layers: Annotated[int, typer.Option(help="Layers per model.")] = 2,
     vocab_size: Annotated[int, typer.Option(help="Token vocabulary.")] = 256,
+    sample_every: Annotated[
+        int, typer.Option(help="generation: decode latency every k positions (0: ~32 samples).")
+    ] = 0,
+    rounds: Annotated[
+        int | None,
+        typer.Option(help="Measure each point this many times, contenders interleaved in shuffled order "
+                     "(default 2; memory 1)."),
+    ] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
     dtype: Annotated[str, typer.Option(help="float32, float64, bfloat16 or float16.")] = "float32",
     threads: Annotated[int | None, typer.Option(help="torch threads (default: torch's choice, recorded).")] = None,
@@ -213,11 +223,15 @@ def bench(
         raise SpecError(f"unknown scenario {scenario!r}; choose from: {', '.join(SCENARIOS)}")
     check_device(device)
     lens = _int_list(seq_lens if seq_lens is not None else DEFAULT_SEQ_LENS[scenario], "--seq-lens")
+    budgets = _int_list(params, "--params")
+    if sample_every < 0:
+        raise SpecError(f"--sample-every must be >= 0, got {sample_every}")
     trials = expand(
         scenario, [models], seq_lens=lens or [256], batch=batch,
         batches=_int_list(batches, "--batches") if batches else None, seed=seed, tokens=tokens,
-        prompt_len=prompt_len, params=params, layers=layers, vocab_size=vocab_size, device=device, dtype=dtype,
+        prompt_len=prompt_len, params=budgets, layers=layers, vocab_size=vocab_size, device=device, dtype=dtype,
         threads=threads, repeats=repeats, min_seconds=min_seconds, memory_cap_mb=memory_cap_mb,
+        sample_every=sample_every, rounds=rounds if rounds is not None else (1 if scenario == "memory" else 2),
     )
     if timeout <= 0:
         raise SpecError(f"--timeout must be > 0, got {timeout:g}")
@@ -225,8 +239,10 @@ def bench(
     with Store(db) as store:
         if retry_failed:
             store.retry_failed(hashes)
+        # refreshed twice a second: the bar's thread must not compete with a 2-thread worker on a 2-core machine
         progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                            TextColumn("eta"), TimeRemainingColumn(), console=err, transient=True)
+                            TextColumn("eta"), TimeRemainingColumn(), console=err, transient=True,
+                            refresh_per_second=2)
         with progress:
             task = progress.add_task(scenario, total=len(trials))
 
@@ -237,12 +253,13 @@ def bench(
 
             summary = run_sweep(trials, store, sweep=scenario, timeout_s=timeout,
                                 on_start=lambda spec: progress.update(task, description=spec.label()), on_done=done)
-    df = load(db, scenario=scenario, status=None)
+    df = load(db, scenario=scenario, status=None, include_samples=True)
     df = df[df["spec_hash"].isin(hashes)]
     _print_sweep(scenario, df)
     env = df["env.cpu"].dropna().iloc[0] if "env.cpu" in df and df["env.cpu"].notna().any() else device
     used = int(df["env.threads"].dropna().iloc[0]) if "env.threads" in df and df["env.threads"].notna().any() else "?"
-    out.print(f"  {device} ({env}), {used} threads, {dtype}, torch {torch_version()}, ~{params:,} params x "
+    budget = ", ".join(f"{b:,}" for b in budgets)
+    out.print(f"  {device} ({env}), {used} threads, {dtype}, torch {torch_version()}, ~{budget} params x "
               f"{layers} layers, seed {seed}", highlight=False)
     out.print(f"  {summary.ok} measured, {summary.failed} failed, {summary.skipped} already in the store, "
               f"{summary.pruned} skipped after a smaller n failed -> {db}", highlight=False)
@@ -276,58 +293,26 @@ def _print_sweep(scenario: str, df) -> None:
         table = Table(title="generation: ms per token at generated position p (median over runs and p-2..p+2)",
                       title_justify="left")
         heads = ["model", "mode", "B", "N", "prefill ms", "decode ms", *(f"@{c.split('@')[1]}" for c in positions),
-                 "total s", "state bytes", "peak MB"]
+                 "total s", "state bytes", "peak MB", "rounds"]
         for h in heads:
-            table.add_column(h, justify="left" if h in ("model", "mode") else "right")
+            table.add_column(h, justify="left" if h in ("model", "mode") else "right", no_wrap=h in ("model", "mode"))
         for _, r in gt.iterrows():
             table.add_row(r["label"], r["mode"], str(r["batch"]), str(r["tokens"]), _fmt(r["prefill_ms"], ".3f"),
                           _fmt(r["decode_ms_median"], ".3f"), *(_fmt(r[c], ".3f") for c in positions),
-                          _fmt(r["total_s"], ".3f"), _fmt(r["state_bytes"], ","), _mb(r["peak_bytes"]))
+                          _fmt(r["total_s"], ".3f"), _fmt(r["state_bytes"], ","), _mb(r["peak_bytes"]),
+                          str(r["rounds"]))
         out.print(table)
     else:
-        metric = {"forward_latency": ("latency_s", "ms"), "throughput": ("latency_s", "ms"),
-                        "train_step": ("step_s", "ms"), "memory": ("peak_bytes", "MB")}[scenario][0]
-        table = Table(title=f"{scenario}", title_justify="left")
-        cols = ["model", "n", "batch"] + (["kind"] if scenario == "memory" else [])
-        if scenario == "memory":
-            cols += ["peak MB", "accounted MB", "status"]
-        else:
-            cols += ["median ms", "IQR %", "tok/s", "seq/s", "peak MB", "MFU %", "status"]
-        for c in cols:
-            table.add_column(c, justify="left" if c in ("model", "kind", "status") else "right")
-        df = df.sort_values(["label", "batch", "seq_len"])
-        for _, r in df.iterrows():
-            status = "ok" if r["status"] == "ok" else f"FAILED: {r['reason']}"
-            cells = [r["label"], f"{r['seq_len']:,}", str(r["batch"])]
-            if scenario == "memory":
-                acc = r.get("saved_bytes") if r.get("spec.kind") == "train" else r.get("state_bytes")
-                cells += [r.get("spec.kind", ""), _mb(r.get("peak_bytes")), _mb(acc), status]
-            else:
-                med = r.get(metric)
-                iqr = r.get("time.iqr")
-                cells += [_fmt(1e3 * med if med == med and med is not None else None, ",.3f"),
-                          _fmt(100 * iqr / med if med and iqr == iqr and iqr is not None else None, ".0f"),
-                          _fmt(r.get("tokens_per_s")), _fmt(r.get("sequences_per_s"), ",.1f"),
-                          _mb(r.get("peak_bytes")), _fmt(100 * r["mfu"] if r.get("mfu") == r.get("mfu") and
-                                                         r.get("mfu") is not None else None, ".1f"), status]
-            table.add_row(*cells)
-        out.print(table)
+        _print_points(scenario, df)
         ok = df[df["status"] == "ok"]
-        sl = slopes(ok) if ok["seq_len"].nunique() >= 2 else None
-        if sl is not None and not sl.empty:
-            t = Table(title=f"log-log slope of {HEADLINE_NAMES[scenario]} vs n (95% CI; fitted over the larger n)",
-                      title_justify="left")
-            kind = ["kind"] if scenario == "memory" else []
-            for c in ("model", "batch", *kind, "slope", "95% CI", "n range", "points"):
-                t.add_column(c, justify="left" if c in ("model", "kind") else "right")
-            for _, r in sl.iterrows():
-                ci = f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}]" if math.isfinite(r["ci_low"]) else "— (2 points)"
-                t.add_row(r["label"], str(r["batch"]), *([r["kind"]] if kind else []), f"{r['slope']:.2f}", ci,
-                          f"{r['n_from']:,.0f}–{r['n_to']:,.0f}", str(r["points"]))
-            out.print(t)
+        metrics = [HEADLINE[scenario][0]] + (["peak_bytes"] if scenario != "memory" else [])
+        for metric in metrics:
+            sl = slopes(ok, metric) if ok["seq_len"].nunique() >= 2 else None
+            if sl is not None and not sl.empty:
+                _print_slopes(scenario, sl, "peak memory" if metric == "peak_bytes" else HEADLINE[scenario][1])
         cr = crossovers(ok) if ok["seq_len"].nunique() >= 2 else None
         if cr is not None and not cr.empty:
-            t = Table(title=f"crossovers ({HEADLINE_NAMES[scenario]}: who is lower below / above n)",
+            t = Table(title=f"crossovers ({HEADLINE[scenario][1]}: who is lower below / above n)",
                       title_justify="left")
             kind = ["kind"] if scenario == "memory" else []
             for c in ("a", "b", "batch", *kind, "crossover n", "lower below", "lower above"):
@@ -339,8 +324,44 @@ def _print_sweep(scenario: str, df) -> None:
             out.print(t)
 
 
-HEADLINE_NAMES = {"forward_latency": "latency", "throughput": "latency", "train_step": "step time",
-                  "memory": "peak memory"}
+def _print_points(scenario: str, df) -> None:
+    points = pooled_points(df).sort_values(["label", "batch", "seq_len"])
+    memory = scenario == "memory"
+    table = Table(title=f"{scenario} (rounds pooled: timing over all their per-call samples)", title_justify="left")
+    cols = ["model", "n", "batch"] + (["kind", "peak MB", "accounted MB"] if memory else
+                                      ["median ms", "IQR %", "tok/s", "seq/s", "peak MB", "MFU %"])
+    for c in [*cols, "rounds", "failed"]:
+        table.add_column(c, justify="left" if c in ("model", "kind", "failed") else "right", no_wrap=c == "model")
+    for _, r in points.iterrows():
+        cells = [r["label"], f"{r['seq_len']:,}", str(r["batch"])]
+        if memory:
+            kind = r.get("spec.kind")
+            acc = r.get("saved_bytes") if kind == "train" else r.get("state_bytes")
+            cells += [str(kind), _mb(r.get("peak_bytes")), _mb(acc)]
+        else:
+            med = r.get("median_s", math.nan)
+            tokens = r["batch"] * r["seq_len"]
+            cells += [_fmt(1e3 * med, ",.3f"), _fmt(100 * r.get("iqr_rel", math.nan), ".0f"),
+                      _fmt(tokens / med if med == med else None), _fmt(r["batch"] / med if med == med else None,
+                                                                      ",.1f"),
+                      _mb(r.get("peak_bytes")), _fmt(100 * r.get("mfu", math.nan), ".1f")]
+        table.add_row(*cells, str(r["rounds"]), r["failed"])
+    out.print(table)
+
+
+def _print_slopes(scenario: str, sl, what: str) -> None:
+    t = Table(title=f"log-log slope of {what} vs n (95% t-interval; fitted over the larger n, rounds as repeats)",
+              title_justify="left")
+    kind = ["kind"] if scenario == "memory" else []
+    for c in ("model", "batch", *kind, "slope", "95% CI", "n range", "points"):
+        t.add_column(c, justify="left" if c in ("model", "kind") else "right", no_wrap=c == "model")
+    for _, r in sl.iterrows():
+        ci = f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}]" if math.isfinite(r["ci_low"]) else "— (2 points)"
+        t.add_row(r["label"], str(r["batch"]), *([r["kind"]] if kind else []), f"{r['slope']:.2f}", ci,
+                  f"{r['n_from']:,.0f}–{r['n_to']:,.0f}", str(r["points"]))
+    out.print(t)
+
+
 
 results_app = typer.Typer(help="Look at and export the results store.", no_args_is_help=True)
 app.add_typer(results_app, name="results")

@@ -28,7 +28,15 @@ def test_forward_latency_counts_fused_kernels_and_state():
     r = run_trial(_trial("forward_latency", "lstm", seq_len=32, batch=2))
     assert t["state_bytes"] == 2 * 2 * 2 * 32 * 16 * 4  # K and V, layers, batch, n, d_model, fp32
     assert r["state_bytes"] == 2 * 2 * 2 * 16 * 4  # h and c, layers, batch, width, fp32
-    assert t["flops"] > 0 and r["flops"] > 0  # SDPA and the oneDNN LSTM are counted (torch alone says 0)
+    # SDPA and the oneDNN LSTM are counted (torch's counter alone misses them): the totals equal an analytic count
+    d, n, B, L, V = 16, 32, 2, 2, 32
+    head = 2 * B * n * d * V  # the LM head; embeddings are lookups
+    lstm_flops = L * 2 * B * n * (4 * d * d + 4 * d * d)
+    assert r["flops"] == lstm_flops + head
+    attention = L * 2 * B * (n * (n + 1) // 2) * (d + d)  # causal pairs only, QK^T and PV over all heads
+    projections = L * 2 * B * n * (4 * d * d + 2 * d * 4 * d)  # qkv + out, MLP up + down (d_ff = 4 d)
+    assert t["model_spec"]["d_ff"] in (None, 4 * d)  # None: the default, 4 * d_model
+    assert t["flops"] == attention + projections + head
 
 
 def test_generation_state_bytes_by_position():
@@ -59,7 +67,7 @@ def test_generation_rejects_a_mode_the_model_lacks():
 @pytest.mark.parametrize("kind", ["train", "infer"])
 def test_memory_scenario_reports_both_views(kind):
     m = run_trial(_trial("memory", "transformer", seq_len=64, batch=2, kind=kind))
-    assert m["peak_bytes"] is None or m["peak_bytes"] >= 0
+    assert m["memory"]["peak_method"] in ("VmHWM after clear_refs", "unsupported")
     accounted = m["saved_bytes"] if kind == "train" else m["state_bytes"]
     assert accounted > 0
 

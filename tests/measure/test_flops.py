@@ -74,6 +74,40 @@ def test_fused_lstm_forward_and_backward_equal_matmul_form(layers):
     assert count_flops(lambda: lstm(x)[0].sum().backward()) == _plain_count(lambda: matmuls(True))
 
 
+def test_causal_attention_counts_only_the_pairs_the_mask_keeps():
+    q = k = v = torch.randn(1, 2, 6, 4)
+    full = count_flops(lambda: F.scaled_dot_product_attention(q, k, v))
+    causal = count_flops(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True))
+    assert full == 2 * 2 * 36 * 8 and causal == full * 21 // 36  # 6 * 7 / 2 of 36 pairs
+    # a rectangular top-left mask: query i sees keys 0..i
+    assert count_flops(lambda: F.scaled_dot_product_attention(q[:, :, :3], k, v, is_causal=True)) == 2 * 2 * 6 * 8
+    # an explicit mask may keep anything: counted in full
+    mask = torch.ones(6, 6, dtype=torch.bool).tril()
+    assert count_flops(lambda: F.scaled_dot_product_attention(q, k, v, attn_mask=mask)) == full
+
+
+def test_cudnn_rnn_formula_matches_the_onednn_one_on_the_same_shapes():
+    # no GPU here: the cuDNN formula is checked on the shapes cuDNN passes (a flat weight list, weight_stride0 per
+    # layer) against the oneDNN formula that the test above ties to the matmul form
+    from seqarena.measure.flops import EXTRA_FORMULAS
+
+    aten = torch.ops.aten
+    T, B, I, H = 7, 3, 6, 10
+    weights = [(4 * H, I), (4 * H, H), (4 * H,), (4 * H,), (4 * H, H), (4 * H, H), (4 * H,), (4 * H,)]
+    # the counter hands formulas shapes, not tensors
+    cudnn = EXTRA_FORMULAS[aten._cudnn_rnn]((T, B, I), weights, 4, None, (2, B, H), None, 2, H)
+    layer = EXTRA_FORMULAS[aten.mkldnn_rnn_layer]
+    onednn = sum(layer((T, B, i), (4 * H, i), (4 * H, H), None, None, None, None, False, [], 2, H) for i in (I, H))
+    assert cudnn == onednn == 2 * T * B * (4 * H * I + 4 * H * H + 2 * 4 * H * H)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_lstm_is_counted_like_the_matmul_form():
+    lstm = torch.nn.LSTM(6, 10).cuda()
+    x = torch.randn(7, 3, 6, device="cuda")
+    assert count_flops(lambda: lstm(x)) == 2 * 7 * 3 * (40 * 6 + 40 * 10)
+
+
 def test_gru_is_counted_by_torch_itself():
     gru = torch.nn.GRU(6, 10)
     x = torch.randn(5, 2, 6)

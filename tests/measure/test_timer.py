@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import torch
 
@@ -54,3 +56,17 @@ def test_interleaved_runs_every_contender_in_every_round():
     assert set(out) == {"a", "b"} and out["a"].n == out["b"].n == 4
     # interleaved: neither contender runs all its calls in one block
     assert calls != ["a"] * 4 + ["b"] * 4 and calls != ["b"] * 4 + ["a"] * 4
+
+
+@pytest.mark.skipif(len(__import__("os").sched_getaffinity(0)) < 2, reason="needs 2 usable cores")
+def test_the_thread_count_is_really_used_not_just_set():
+    # CPU seconds per wall second while timing a GEMM: ~1 on one thread, clearly more on two
+    a, b = torch.randn(768, 768), torch.randn(768, 768)
+
+    def busy_ratio(threads: int) -> float:
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        time_callable(lambda: a @ b, threads=threads, warmup=2, min_repeats=10, min_seconds=0.3)
+        return (time.process_time() - cpu0) / (time.perf_counter() - wall0)
+
+    assert busy_ratio(1) < 1.25
+    assert busy_ratio(2) > 1.4

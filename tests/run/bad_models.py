@@ -12,7 +12,7 @@ from seqarena.models import ModelSpec, SequenceModel
 
 
 class MisbehaveSpec(ModelSpec):
-    behaviour: Literal["ok", "raise", "sleep", "hog", "nan"] = "ok"
+    behaviour: Literal["ok", "raise", "sleep", "hog", "hog_sleep", "nan"] = "ok"
     hog_mb: int = 400
 
 
@@ -31,9 +31,11 @@ class Misbehave(SequenceModel):
             raise RuntimeError("boom")
         if b == "sleep":
             time.sleep(120)
-        if b == "hog":
+        if b in ("hog", "hog_sleep"):
             hog = torch.ones(self.spec.hog_mb * 2**18)  # hog_mb MB of float32, touched
             h = h + hog[:1].sum() * 0
+            if b == "hog_sleep":  # holds it: only the driver's polling can stop this before the timeout
+                time.sleep(120)
         out = self.proj(h)
         if b == "nan":
             out = out * float("nan")

@@ -45,3 +45,21 @@ def test_bad_sweeps_fail_before_any_trial_runs():
         args = {"scenario": "forward_latency", **SMALL, **kwargs}
         with pytest.raises(SpecError, match=match):
             expand(args.pop("scenario"), args.pop("models"), **args)
+
+
+def test_rounds_interleave_contenders_and_params_sweep_width():
+    trials = expand("train_step", ["lstm,gru"], seq_lens=[32], batch=2, params=[20_000, 50_000], rounds=3,
+                    vocab_size=32)
+    assert len(trials) == 2 * 3 * 2  # budgets x rounds x models
+    assert [t.round for t in trials[:6]] == [0, 0, 1, 1, 2, 2]
+    assert [t.params for t in trials] == [20_000] * 6 + [50_000] * 6
+    assert len({t.spec_hash() for t in trials}) == 12
+
+
+def test_settings_a_scenario_does_not_use_do_not_change_its_identity():
+    plain = expand("forward_latency", ["lstm"], seq_lens=[32], **SMALL)
+    with_tokens = expand("forward_latency", ["lstm"], seq_lens=[32], tokens=99, prompt_len=3, sample_every=4,
+                         **SMALL)
+    assert [t.spec_hash() for t in plain] == [t.spec_hash() for t in with_tokens]
+    gen = expand("generation", ["lstm"], tokens=32, **SMALL)
+    assert gen[0].spec_hash() != expand("generation", ["lstm"], tokens=33, **SMALL)[0].spec_hash()

@@ -38,14 +38,15 @@ def fit_loglog(
     *,
     min_n: float | None = None,
     large_fraction: float = 0.5,
-    min_points: int = 3,
+    min_points: int = 4,
     confidence: float = 0.95,
 ) -> SlopeFit | None:
     """Fit log y = slope * log n + c over the large-n part of the data.
 
     Small n is dominated by fixed overheads (kernel launches, Python), which bend every curve towards slope 0, so by
     default the fit uses the distinct n values in the upper ``large_fraction`` of the range (at least ``min_points``
-    of them when there are that many); ``min_n`` overrides the choice. Repeated n values are all used (they narrow
+    of them when there are that many: with 3 the t-interval has one degree of freedom and is ~13 standard errors
+    wide); ``min_n`` overrides the choice. Repeated n values are all used (they narrow
     the interval). None when fewer than two distinct n remain. With two distinct n the interval is infinite.
     """
     pairs = [(float(a), float(b)) for a, b in zip(n, y) if a > 0 and b > 0 and math.isfinite(b)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 
+import numpy as np
 import pandas as pd
 
 from seqarena.analysis.scaling import find_crossovers, fit_loglog
@@ -32,11 +33,22 @@ def with_labels(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+#: Settings that make two measurements of the same model incomparable: never fitted or compared across them.
+SETTINGS = ("spec.device", "spec.dtype", "spec.params", "env.threads", "env.cpu")
+
+
 def _groups(df: pd.DataFrame) -> list[str]:
     keys = ["batch"]
     if "spec.kind" in df and df["spec.scenario"].eq("memory").any():
         keys.append("spec.kind")
-    return keys
+    return keys + [k for k in SETTINGS if k in df]
+
+
+def _numeric(df: pd.DataFrame, metric: str) -> pd.DataFrame:
+    # peak_bytes is None where /proc cannot measure it: an object column that must not reach the log
+    df = df.copy()
+    df[metric] = pd.to_numeric(df[metric], errors="coerce")
+    return df[df[metric].notna() & (df[metric] > 0)]
 
 
 def slopes(df: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
@@ -45,12 +57,17 @@ def slopes(df: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
     if df.empty:
         return pd.DataFrame()
     metric = metric or HEADLINE[df["scenario"].iloc[0]][0]
+    if metric not in df:
+        return pd.DataFrame()
+    df = _numeric(df, metric)
+    keys = _groups(df)
     rows = []
-    for key, g in df.groupby(["label", *_groups(df)], dropna=False):
+    for key, g in df.groupby(["label", *keys], dropna=False):
         fit = fit_loglog(g["seq_len"], g[metric])
         if fit is None:
             continue
-        rows.append({"label": key[0], "batch": key[1], "kind": key[2] if len(key) > 2 else None,
+        kind = key[1 + keys.index("spec.kind")] if "spec.kind" in keys else None
+        rows.append({"label": key[0], "batch": key[1], "kind": kind,
                      "slope": fit.slope, "ci_low": fit.ci_low, "ci_high": fit.ci_high, "r2": fit.r2,
                      "n_from": fit.n_range[0], "n_to": fit.n_range[1], "points": fit.points})
     return pd.DataFrame(rows)
@@ -63,8 +80,12 @@ def crossovers(df: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
     if df.empty:
         return pd.DataFrame()
     metric = metric or HEADLINE[df["scenario"].iloc[0]][0]
+    if metric not in df:
+        return pd.DataFrame()
+    df = _numeric(df, metric)
+    keys = _groups(df)
     rows = []
-    for key, g in df.groupby(_groups(df), dropna=False):
+    for key, g in df.groupby(keys, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
         per = {label: s.groupby("seq_len")[metric].median() for label, s in g.groupby("label")}
         for a, b in itertools.combinations(sorted(per), 2):
@@ -73,7 +94,8 @@ def crossovers(df: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
                 continue
             ya, yb = per[a][common], per[b][common]
             found = find_crossovers(list(common), list(ya), list(yb))
-            base = {"a": a, "b": b, "batch": key[0], "kind": key[1] if len(key) > 1 else None,
+            kind = key[keys.index("spec.kind")] if "spec.kind" in keys else None
+            base = {"a": a, "b": b, "batch": key[0], "kind": kind,
                     "n_from": float(common.min()), "n_to": float(common.max())}
             if not found:
                 winner = a if (ya < yb).all() else b if (yb < ya).all() else "tie"
@@ -98,4 +120,35 @@ def generation_table(df: pd.DataFrame, positions: tuple[int, ...] = (64, 512, 10
         row["state_bytes"] = r.get("state_bytes")
         row["peak_bytes"] = r.get("peak_bytes")
         rows.append(row)
-    return pd.DataFrame(rows).sort_values(["label", "mode"]) if rows else pd.DataFrame()
+    if not rows:
+        return pd.DataFrame()
+    table = pd.DataFrame(rows)
+    keys = ["label", "mode", "batch", "tokens"]
+    pooled = table.groupby(keys, dropna=False).median(numeric_only=True)  # over rounds
+    pooled["rounds"] = table.groupby(keys, dropna=False).size()
+    return pooled.reset_index().sort_values(["label", "mode"])
+
+
+def pooled_points(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per contender and point, pooling the rounds of a sweep: timing statistics over all their per-call
+    samples (needs ``load(..., include_samples=True)``), other metrics as medians over rounds; ``rounds`` counts them
+    and ``failed`` lists the reasons of failed rounds."""
+    df = with_labels(df)
+    keys = ["label", "seq_len", "batch"] + (["spec.kind"] if "spec.kind" in df else [])
+    rows = []
+    for key, g in df.groupby(keys, dropna=False):
+        row = dict(zip(keys, key))
+        ok = g[g["status"] == "ok"]
+        row["rounds"] = len(ok)
+        row["failed"] = "; ".join(sorted(set(g.loc[g["status"] != "ok", "reason"].astype(str))))
+        if "time.samples" in ok and len(ok):
+            samples = np.concatenate([np.asarray(v, dtype=float) for v in ok["time.samples"] if isinstance(v, list)])
+            if samples.size:
+                p25, p50, p75 = np.percentile(samples, [25, 50, 75])
+                row.update(median_s=p50, iqr_rel=(p75 - p25) / p50, calls=samples.size)
+        for col in ("tokens_per_s", "sequences_per_s", "peak_bytes", "saved_bytes", "state_bytes", "mfu"):
+            if col in ok:
+                values = pd.to_numeric(ok[col], errors="coerce").dropna()
+                row[col] = float(values.median()) if len(values) else math.nan
+        rows.append(row)
+    return pd.DataFrame(rows)

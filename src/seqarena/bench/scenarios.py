@@ -210,6 +210,10 @@ def generation(spec: TrialSpec) -> dict[str, Any]:
         memory = _memory(lambda: generate(model, prompt, spec.tokens, mode), spec.device)
         for _ in range(max(1, spec.repeats)):
             runs.append(generate(model, prompt, spec.tokens, mode))
+    with torch.no_grad():  # NaN logits still argmax to tokens: check them, in every mode (recompute has no replay)
+        logits, _ = model(torch.cat([prompt, runs[-1].tokens], dim=1))
+    check_finite(logits, "model output")
+    del logits
     positions = generation_positions(spec.tokens, spec.sample_every)
     decode_ms: dict[str, float] = {}
     for p in positions:
@@ -260,6 +264,11 @@ def memory(spec: TrialSpec) -> dict[str, Any]:
                 opt.state[p] = {"step": torch.tensor(0.0), "exp_avg": torch.zeros_like(p),
                                 "exp_avg_sq": torch.zeros_like(p)}
             saved_bytes: list[int] = []
+            # warm-up at a tiny n: one-time allocations (thread pools, oneDNN primitives, autograd) stay out of the peak
+            out, _ = model(x[:1, :8])
+            loss_fn(model, out, y[:1, :8] if model.spec.head != "classify" else y[:1]).backward()
+            opt.zero_grad(set_to_none=True)
+            del out
 
             def run() -> None:
                 opt.zero_grad(set_to_none=True)
@@ -275,6 +284,8 @@ def memory(spec: TrialSpec) -> dict[str, Any]:
             accounted = {"saved_bytes": saved_bytes[-1]}
         else:
             model.eval()
+            with torch.no_grad():  # warm-up at a tiny n: one-time allocations (thread pools, kernels) stay out
+                model(x[:1, :8])
             states = []
 
             def run() -> None:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from seqarena.measure.system import cpu_model
+from seqarena.measure.system import cpu_model, usable_cores
 from seqarena.models import SpecError
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -62,6 +62,21 @@ class TrialSpec(BaseModel):
     repeats: int = 5  # minimum timed calls
     min_seconds: float = 0.5  # minimum timed seconds
     memory_cap_mb: float | None = None  # above the trial's own baseline
+    round: int = 0  # the r-th of several interleaved measurements of the same point (see run.sweep.expand)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_unused(cls, data: Any) -> Any:
+        # settings a scenario does not use must not change its identity: `bench forward_latency --tokens 64` has to
+        # resume the same trials as without --tokens
+        if isinstance(data, dict):
+            unused = set()
+            if data.get("scenario") != "generation":
+                unused |= {"mode", "tokens", "prompt_len", "sample_every"}
+            if data.get("scenario") != "memory":
+                unused.add("kind")
+            data = {k: v for k, v in data.items() if k not in unused}
+        return data
 
     @field_validator("layers", "vocab_size", "seq_len", "batch", "tokens", "prompt_len", "repeats")
     @classmethod
@@ -70,7 +85,7 @@ class TrialSpec(BaseModel):
             raise ValueError(f"{info.field_name} must be >= 1, got {v}")
         return v
 
-    @field_validator("warmup", "sample_every")
+    @field_validator("warmup", "sample_every", "round")
     @classmethod
     def _non_negative(cls, v: int, info) -> int:
         if v < 0:
@@ -114,7 +129,7 @@ class TrialSpec(BaseModel):
             point = f"{self.mode} N={self.tokens}"
         elif self.scenario == "memory":
             point += f" {self.kind}"
-        return f"{self.scenario} {name} {point}"
+        return f"{self.scenario} {name} {point}" + (f" round {self.round + 1}" if self.round else "")
 
     def spec_hash(self) -> str:
         """Identity of the measurement: the spec plus the machine and software it runs on (a store copied to another
@@ -128,10 +143,10 @@ class TrialSpec(BaseModel):
 
 
 def machine_identity(device: str) -> dict[str, str | None]:
-    """What makes a measurement machine-specific: CPU/GPU model and torch version."""
+    """What makes a measurement machine-specific: CPU/GPU model, usable cores and torch version."""
     dev = torch.device(device)
     gpu = torch.cuda.get_device_name(dev) if dev.type == "cuda" and torch.cuda.is_available() else None
-    return {"cpu": cpu_model(), "gpu": gpu, "torch": torch.__version__}
+    return {"cpu": cpu_model(), "cores": str(usable_cores()), "gpu": gpu, "torch": torch.__version__}
 
 
 def make_trial(**fields: Any) -> TrialSpec:

@@ -55,13 +55,34 @@ def release_free_memory() -> None:
             ctypes.CDLL(libc_name).malloc_trim(0)
 
 
+_carried_peak = 0  # the highest VmHWM seen before a reset since start_process_peak(): nested regions lose nothing
+
+
 def reset_peak() -> bool:
-    """Reset the kernel's RSS high-water mark to the current RSS. False where that is not possible."""
+    """Reset the kernel's RSS high-water mark to the current RSS. False where that is not possible.
+
+    The high-water mark being reset is remembered first, so :func:`process_peak` still knows the peak of an enclosing
+    region (a whole trial) after an inner region (one measured call) reset it."""
+    global _carried_peak
+    _carried_peak = max(_carried_peak, hwm_bytes() or 0)
     try:
         _CLEAR_REFS.write_text("5")
         return True
     except OSError:
         return False
+
+
+def start_process_peak() -> None:
+    """Start tracking the process-wide RSS peak of a region that may contain :class:`PeakMemory` regions."""
+    global _carried_peak
+    reset_peak()
+    _carried_peak = 0
+
+
+def process_peak() -> int | None:
+    """Peak RSS since :func:`start_process_peak`, across any resets in between (None without /proc)."""
+    now = hwm_bytes()
+    return None if now is None else max(_carried_peak, now)
 
 
 def cpu_peak_supported() -> bool:

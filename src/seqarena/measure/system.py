@@ -23,6 +23,14 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
+def usable_cores() -> int:
+    """CPU cores this process may run on (affinity and container limits), not the machine's total."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def ram_bytes() -> int | None:
     """Total physical memory."""
     try:
@@ -56,7 +64,7 @@ def fingerprint(
     gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
     return {
         "cpu": cpu_model(),
-        "cores": os.cpu_count(),
+        "cores": usable_cores(),
         "threads": torch.get_num_threads(),
         "ram_bytes": ram_bytes(),
         "gpu": gpu,

@@ -9,6 +9,7 @@ smaller n failed (cap or OOM): a larger one can only fail too.
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -59,10 +60,16 @@ def expand(
     seq_lens: Sequence[int] = (256,),
     batches: Sequence[int] | None = None,
     batch: int | None = None,
+    params: int | Sequence[int] | None = 1_000_000,
+    rounds: int = 1,
     seed: int = 0,
     **common: Any,
 ) -> list[TrialSpec]:
     """The trials of one sweep, in run order.
+
+    Each point (n, batch, params, ...) is measured ``rounds`` times; each round runs every contender once, in a
+    freshly shuffled order, so the contenders' measurements interleave in time and drift of the machine hits all of
+    them alike. Analysis pools the rounds (their medians are repeated measurements of the same point).
 
     - ``forward_latency``: every n at batch 1 and at ``batch`` (default 8).
     - ``throughput``: ``batches`` (default 1 ... 64) at each n (default 256).
@@ -70,7 +77,11 @@ def expand(
     - ``generation``: every generation mode of each model at ``batch`` (default 1), ``tokens`` tokens.
     - ``memory``: every n, training and inference, at ``batch`` (default 1).
     """
-    parsed = [_check_model(text, common) for text in parse_models(models)]
+    budgets: list[int | None] = [params] if params is None or isinstance(params, int) else sorted(set(params))
+    if rounds < 1:
+        raise SpecError(f"rounds must be >= 1, got {rounds}")
+    parsed = [_check_model(text, {**common, "params": p}) for text in parse_models(models) for p in budgets]
+    parsed = list(dict.fromkeys((name, tuple(sorted(opts.items()))) for name, opts in parsed))
     if any(n < 1 for n in seq_lens) or any(b < 1 for b in (batches or [])) or (batch is not None and batch < 1):
         raise SpecError("sequence lengths and batches must be >= 1")
     points: list[dict[str, Any]] = []
@@ -90,23 +101,25 @@ def expand(
         points = [{"seq_len": common.get("prompt_len", 16) + tokens, "batch": batch or 1}]
     else:
         raise SpecError(f"unknown scenario {scenario!r}")
+    points = [{**point, "params": p} for p in budgets for point in points]
     rng = random.Random(seed)
     trials: list[TrialSpec] = []
     for point in points:
-        group: list[TrialSpec] = []
-        for name, options in parsed:
-            modes: list[str | None] = [None]
-            if scenario == "generation":
-                cls = get_class(name)
-                if not getattr(cls, "causal", True):
-                    raise SpecError(f"{name} is not causal: it cannot generate")
-                modes = list(cls.generation_modes)
-            for mode in modes:
-                extra = {"mode": mode} if mode else {}
-                group.append(make_trial(scenario=scenario, model=name, options=options, seed=seed, **common,
-                                        **point, **extra))
-        rng.shuffle(group)
-        trials.extend(group)
+        for r in range(rounds):
+            group: list[TrialSpec] = []
+            for name, options in parsed:
+                modes: list[str | None] = [None]
+                if scenario == "generation":
+                    cls = get_class(name)
+                    if not getattr(cls, "causal", True):
+                        raise SpecError(f"{name} is not causal: it cannot generate")
+                    modes = list(cls.generation_modes)
+                for mode in modes:
+                    extra = {"mode": mode} if mode else {}
+                    group.append(make_trial(scenario=scenario, model=name, options=dict(options), seed=seed,
+                                            round=r, **common, **point, **extra))
+            rng.shuffle(group)
+            trials.extend(group)
     return trials
 
 
@@ -122,10 +135,15 @@ class SweepSummary:
     failures: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (label, reason)
 
 
-def _prune_key(spec: TrialSpec) -> tuple:
+def _prune_key(spec: TrialSpec) -> str:
     d = spec.model_dump(mode="json")
     d.pop("seq_len")
-    return tuple(sorted((k, str(v)) for k, v in d.items()))
+    d.pop("round")
+    return json.dumps(d, sort_keys=True)
+
+
+#: Failure reasons that say "too big for this machine / cap" (a larger n can only fail too), unlike a bug or a hang.
+_SIZE_FAILURES = ("memory cap", "out of memory", "worker died")
 
 
 def run_sweep(
@@ -140,11 +158,13 @@ def run_sweep(
     """Run every trial not already in ``store``; each result is written the moment it arrives."""
     summary = SweepSummary(total=len(trials))
     finished = store.finished()
-    failed_at: dict[tuple, int] = {}  # memory sweeps: smallest failing n per model/setting
+    failed_at: dict[str, int] = {}  # memory sweeps: smallest n that failed for size, per model/setting
     for row in store.rows("WHERE scenario = 'memory' AND status = 'failed'"):
         spec = TrialSpec(**row["spec"])
-        key = _prune_key(spec)
-        failed_at[key] = min(failed_at.get(key, spec.seq_len), spec.seq_len)
+        # only size failures, and only this machine's (the hash includes the machine identity)
+        if (row["reason"] or "").startswith(_SIZE_FAILURES) and spec.spec_hash() == row["spec_hash"]:
+            key = _prune_key(spec)
+            failed_at[key] = min(failed_at.get(key, spec.seq_len), spec.seq_len)
     with Runner(timeout_s=timeout_s) as runner:
         for spec in trials:
             h = spec.spec_hash()
@@ -172,7 +192,7 @@ def run_sweep(
             else:
                 summary.failed += 1
                 summary.failures.append((spec.label(), result.reason or ""))
-                if spec.scenario == "memory":
+                if spec.scenario == "memory" and (result.reason or "").startswith(_SIZE_FAILURES):
                     failed_at[key] = min(failed_at.get(key, spec.seq_len), spec.seq_len)
             if on_done:
                 on_done(spec, result)

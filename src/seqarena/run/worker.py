@@ -36,13 +36,23 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
+def _prefer_me_for_oom_kill() -> None:
+    # if the machine runs out of memory, the kernel should kill the trial, not the driver holding the sweep
+    with contextlib.suppress(OSError):
+        Path("/proc/self/oom_score_adj").write_text("1000")
+
+
 def _worker_main(conn: Connection, parent_pid: int) -> None:
-    """Worker loop: receive a spec dict, run it, send back ('ok', metrics, env) or ('failed', reason, env)."""
+    """Worker loop: receive a spec dict, run it, send back ('ok', metrics, peak) or ('failed', reason, peak).
+
+    Every trial first reports ('started', baseline RSS, environment fingerprint), so the driver can enforce the cap
+    against that baseline and store the fingerprint even for a trial it has to kill."""
     _die_with_parent(parent_pid)
+    _prefer_me_for_oom_kill()
     import torch
 
     from seqarena.bench.scenarios import NonFiniteError, run_trial
-    from seqarena.measure.memory import release_free_memory, rss_bytes
+    from seqarena.measure.memory import process_peak, release_free_memory, rss_bytes, start_process_peak
     from seqarena.measure.system import fingerprint
     from seqarena.models import SpecError
 
@@ -55,31 +65,38 @@ def _worker_main(conn: Connection, parent_pid: int) -> None:
             return
         spec = TrialSpec(**msg)
         release_free_memory()
-        if spec.device.startswith("cuda") and spec.memory_cap_mb is not None:
+        capped = spec.memory_cap_mb is not None
+        if spec.device.startswith("cuda") and capped:
             dev = torch.device(spec.device)
             total = torch.cuda.get_device_properties(dev).total_memory
             allowed = torch.cuda.memory_allocated(dev) + spec.memory_cap_mb * 2**20
             torch.cuda.set_per_process_memory_fraction(min(1.0, allowed / total), dev)
-        conn.send(("started", rss_bytes()))
         env = fingerprint(spec.device, spec.dtype, spec.seed)
+        env["threads"] = spec.threads or torch.get_num_threads()
+        baseline = rss_bytes()
+        conn.send(("started", baseline, env))
+        start_process_peak()
+        cap_note = " (memory cap set)" if capped else ""
         try:
             metrics = run_trial(spec)
-            env["threads"] = metrics.get("threads", env["threads"])
-            conn.send(("ok", metrics, env))
+            outcome: tuple[str, Any] = ("ok", metrics)
         except NonFiniteError as e:
-            conn.send(("failed", f"non-finite: {e}", env))
+            outcome = ("failed", f"non-finite: {e}")
         except torch.OutOfMemoryError as e:
-            conn.send(("failed", f"out of memory: {str(e).splitlines()[0]}", env))
+            outcome = ("failed", f"out of memory{cap_note}: {str(e).splitlines()[0]}")
         except SpecError as e:
-            conn.send(("failed", f"invalid: {e}", env))
+            outcome = ("failed", f"invalid: {e}")
         except Exception as e:
-            where = traceback.extract_tb(e.__traceback__)[-1]
-            loc = f"{Path(where.filename).name}:{where.lineno}"
-            conn.send(("failed", f"raised {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} ({loc})",
-                       env))
-        finally:
-            if spec.device.startswith("cuda"):
-                torch.cuda.empty_cache()
+            text = str(e).splitlines()[0] if str(e) else ""
+            if "DefaultCPUAllocator" in text:  # CPU allocation failure: out of memory, not a bug
+                outcome = ("failed", f"out of memory{cap_note}: {text}")
+            else:
+                where = traceback.extract_tb(e.__traceback__)[-1]
+                outcome = ("failed", f"raised {type(e).__name__}: {text} ({Path(where.filename).name}:{where.lineno})")
+        peak = process_peak()
+        if spec.device.startswith("cuda"):
+            torch.cuda.empty_cache()
+        conn.send((*outcome, None if peak is None or baseline is None else max(0, peak - baseline)))
 
 
 @dataclasses.dataclass
@@ -141,9 +158,11 @@ class Worker:
             return f"worker died: killed by {name}{hint}"
         return f"worker died: exit code {code}"
 
-    def run(self, spec: TrialSpec, timeout_s: float | None, poll_s: float = 0.02) -> TrialResult:
-        """Run one trial, enforcing the timeout and the memory cap (RSS above the trial's baseline, polled, plus the
-        exact measured peak the scenario reports). On any failure the worker is left dead: the caller replaces it."""
+    def run(self, spec: TrialSpec, timeout_s: float | None, poll_s: float = 0.05) -> TrialResult:
+        """Run one trial, enforcing the timeout and the memory cap. The cap is bytes above the worker's RSS when the
+        trial starts (before the model is built): polled every ``poll_s`` to stop a runaway allocation early, and
+        checked exactly afterwards against the trial's peak RSS (VmHWM, kept across the scenario's own resets). On
+        any failure the worker is left dead: the caller replaces it."""
         self.trials += 1
         t0 = time.perf_counter()
 
@@ -155,7 +174,7 @@ class Worker:
             if not self.conn.poll(_STARTUP_TIMEOUT_S):
                 self.kill()
                 return failed("worker did not start")
-            _, baseline = self.conn.recv()
+            _, baseline, env = self.conn.recv()
         except (EOFError, OSError, BrokenPipeError):
             return failed(self._death_reason())
         cap = None if spec.memory_cap_mb is None else spec.memory_cap_mb * 2**20
@@ -167,30 +186,30 @@ class Worker:
                     msg = self.conn.recv()
                     break
             except (EOFError, OSError):
-                return failed(self._death_reason())
+                return failed(self._death_reason(), env)
             if not self.process.is_alive():
-                return failed(self._death_reason())
+                return failed(self._death_reason(), env)
             if deadline is not None and time.perf_counter() > deadline:
                 self.kill()
-                return failed(f"timeout: still running after {timeout_s:g} s")
+                return failed(f"timeout: still running after {timeout_s:g} s", env)
             if cap is not None and spec.device == "cpu" and baseline is not None:
+                # early stop for a runaway allocation; short spikes between polls are caught exactly below (VmHWM)
                 rss = _process_rss(self.process.pid)
                 if rss is not None and rss - baseline > cap:
                     self.kill()
                     return failed(f"memory cap: RSS reached {(rss - baseline) / 2**20:.0f} MB above the trial's "
-                                  f"baseline (cap {spec.memory_cap_mb:g} MB)")
+                                  f"baseline (cap {spec.memory_cap_mb:g} MB)", env)
         duration = time.perf_counter() - t0
-        if msg[0] == "ok":
-            _, metrics, env = msg
-            peak = metrics.get("peak_bytes")
-            if cap is not None and peak is not None and peak > cap:
+        status, payload, peak = msg
+        if status == "ok":
+            payload["trial_peak_bytes"] = peak  # whole trial (model, data, measured calls) above the baseline
+            if cap is not None and spec.device == "cpu" and peak is not None and peak > cap:
                 self.kill()
-                return TrialResult("failed", metrics, f"memory cap: measured peak {peak / 2**20:.0f} MB above the "
-                                   f"baseline (cap {spec.memory_cap_mb:g} MB)", env, duration)
-            return TrialResult("ok", metrics, None, env, duration)
-        _, reason, env = msg
+                return TrialResult("failed", payload, f"memory cap: the trial's peak RSS was {peak / 2**20:.0f} MB "
+                                   f"above its baseline (cap {spec.memory_cap_mb:g} MB)", env, duration)
+            return TrialResult("ok", payload, None, env, duration)
         self.kill()
-        return TrialResult("failed", {}, reason, env, duration)
+        return TrialResult("failed", {"trial_peak_bytes": peak}, payload, env, duration)
 
 
 class Runner:

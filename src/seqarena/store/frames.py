@@ -65,10 +65,11 @@ def load(
 
 
 def export(db: Path | str, out: Path | str, fmt: str) -> Path:
-    """Write every trial (ok and failed) to ``out`` as csv, parquet or json; nested cells become JSON text."""
+    """Write every trial (ok and failed, per-call timing samples included) to ``out`` as csv, parquet or json;
+    nested cells become JSON text in csv and parquet."""
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose from: {', '.join(EXPORT_FORMATS)}")
-    df = load(db, status=None)
+    df = load(db, status=None, include_samples=True)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "json":
