@@ -290,17 +290,19 @@ def _print_sweep(scenario: str, df) -> None:
         ok = df[df["status"] == "ok"]
         gt = generation_table(ok)
         positions = [c for c in gt.columns if c.startswith("decode_ms@") and gt[c].notna().any()]
-        table = Table(title="generation: ms per token at generated position p (median over runs and p-2..p+2)",
-                      title_justify="left")
-        heads = ["model", "mode", "B", "N", "prefill ms", "decode ms", *(f"@{c.split('@')[1]}" for c in positions),
-                 "total s", "state bytes", "peak MB", "rounds"]
+        first = gt.iloc[0]
+        table = Table(title=f"generation of N={first['tokens']} tokens at batch {first['batch']}, "
+                      f"{int(first['rounds'])} round(s): ms per token at generated position p "
+                      "(median over rounds and p-2..p+2)", title_justify="left")
+        heads = ["model", "mode", "prefill ms", "decode ms", *(f"@{c.split('@')[1]}" for c in positions),
+                 "total s", "state bytes", "peak MB"]
         for h in heads:
-            table.add_column(h, justify="left" if h in ("model", "mode") else "right", no_wrap=h in ("model", "mode"))
+            table.add_column(h, justify="left" if h in ("model", "mode") else "right",
+                             no_wrap=h in ("model", "mode", "state bytes"))
         for _, r in gt.iterrows():
-            table.add_row(r["label"], r["mode"], str(r["batch"]), str(r["tokens"]), _fmt(r["prefill_ms"], ".3f"),
+            table.add_row(r["label"], r["mode"], _fmt(r["prefill_ms"], ".3f"),
                           _fmt(r["decode_ms_median"], ".3f"), *(_fmt(r[c], ".3f") for c in positions),
-                          _fmt(r["total_s"], ".3f"), _fmt(r["state_bytes"], ","), _mb(r["peak_bytes"]),
-                          str(r["rounds"]))
+                          _fmt(r["total_s"], ".3f"), _fmt(r["state_bytes"], ",.0f"), _mb(r["peak_bytes"]))
         out.print(table)
     else:
         _print_points(scenario, df)
