@@ -223,7 +223,7 @@ def bench(
         raise SpecError(f"unknown scenario {scenario!r}; choose from: {', '.join(SCENARIOS)}")
     check_device(device)
     lens = _int_list(seq_lens if seq_lens is not None else DEFAULT_SEQ_LENS[scenario], "--seq-lens")
-    budgets = _int_list(params, "--params")
+    budgets = [parse_count(p, "--params") for p in params.split(",") if p.strip()]
     if sample_every < 0:
         raise SpecError(f"--sample-every must be >= 0, got {sample_every}")
     trials = expand(
@@ -384,6 +384,177 @@ def results_export(
         raise SpecError(f"no results store at {db}")
     path = export(db, out_path or db.with_suffix(f".{fmt}"), fmt)
     out.print(f"wrote {path}", highlight=False)
+
+
+def parse_count(text: str, what: str) -> int:
+    """'200k' -> 200000, '1.5M' -> 1500000, '1e6' -> 1000000."""
+    t = text.strip().lower().replace("_", "").replace(",", "")
+    scale = {"k": 1_000, "m": 1_000_000, "b": 1_000_000_000}.get(t[-1:], 1)
+    try:
+        value = float(t[:-1] if scale > 1 else t)
+    except ValueError:
+        raise SpecError(f"{what} must be a number like 200000, 200k or 1.5M, got {text!r}") from None
+    if value <= 0 or value * scale != int(value * scale):
+        raise SpecError(f"{what} must be a positive whole number, got {text!r}")
+    return int(value * scale)
+
+
+def parse_budget(text: str) -> tuple[float | None, int | None]:
+    """'60s' / '2m' / '1h' -> seconds; '500steps' / '500' -> steps."""
+    t = text.strip().lower()
+    units = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}
+    for suffix in ("steps", "step"):
+        if t.endswith(suffix):
+            return None, parse_count(t.removesuffix(suffix), "--budget steps")
+    for suffix, factor in sorted(units.items(), key=lambda kv: -len(kv[0])):
+        if t.endswith(suffix):
+            try:
+                seconds = float(t.removesuffix(suffix)) * factor
+            except ValueError:
+                break
+            if seconds <= 0:
+                break
+            return seconds, None
+    if t.isdigit() and int(t) > 0:
+        return None, int(t)
+    raise SpecError(f"--budget must look like 60s, 2m or 500steps, got {text!r}")
+
+
+def _task_settings(pairs: list[str] | None, **named: object) -> dict[str, object]:
+    out = {k: v for k, v in named.items() if v is not None}
+    for item in pairs or []:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise SpecError(f"--set takes key=value, got {item!r}")
+        v: object = value.strip()
+        for cast in (int, float):
+            try:
+                v = cast(value)
+                break
+            except ValueError:
+                continue
+        out[key.strip()] = v
+    return out
+
+
+@app.command("tasks")
+def list_tasks(
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """List the tasks, their parameters and defaults."""
+    from seqarena.tasks import available_tasks, task_class
+
+    info = {}
+    for name in available_tasks():
+        cls = task_class(name)
+        info[name] = {
+            "summary": (cls.__doc__ or "").strip().splitlines()[0],
+            "metric": cls.metric,
+            "params": {k: {"default": f.default, "description": f.description or ""}
+                       for k, f in cls.Params.model_fields.items()},
+        }
+    if as_json:
+        print(json.dumps(info, indent=2, default=str))
+        return
+    for name, t in info.items():
+        table = Table(title=f"[bold]{name}[/bold] — {t['summary']} (metric: {t['metric']})", title_justify="left",
+                      show_edge=False)
+        for col in ("parameter", "default", "description"):
+            table.add_column(col)
+        for k, f in t["params"].items():
+            table.add_row(k, repr(f["default"]), f["description"])
+        out.print(table)
+        out.print()
+
+
+@app.command("train")
+def train_command(
+    model: Annotated[str, typer.Option("--model", "-m", help="Model as name[:field=value,...].")],
+    task: Annotated[str, typer.Option(help="Task name (see `seqarena tasks`).")],
+    budget: Annotated[str, typer.Option(help="Training budget: 60s, 2m or 500steps.")] = "60s",
+    distance: Annotated[int | None, typer.Option(help="Task dependency distance.")] = None,
+    length: Annotated[int | None, typer.Option(help="Task length (listops, char_lm, synthetic series).")] = None,
+    depth: Annotated[int | None, typer.Option(help="listops nesting depth.")] = None,
+    dataset: Annotated[str | None, typer.Option(help="forecast: series name.")] = None,
+    file: Annotated[str | None, typer.Option(help="char_lm: a text file; forecast: a CSV file.")] = None,
+    column: Annotated[str | None, typer.Option(help="forecast: the CSV column.")] = None,
+    lookback: Annotated[int | None, typer.Option(help="forecast: look-back steps.")] = None,
+    horizon: Annotated[int | None, typer.Option(help="forecast: horizon steps.")] = None,
+    n_train: Annotated[int | None, typer.Option(help="Training examples (sample-efficiency).")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Any other task parameter, key=value.")] = None,
+    params: Annotated[str, typer.Option(help="Parameter budget, e.g. 200k.")] = "200k",
+    layers: Annotated[int, typer.Option(help="Layers.")] = 2,
+    batch: Annotated[int, typer.Option(help="Training batch size.")] = 32,
+    lr: Annotated[float | None, typer.Option(help="Learning rate (default 1e-3).")] = None,
+    tune_lr: Annotated[bool, typer.Option(help="Pick the LR from a log grid on the validation split first.")] = False,
+    tbptt: Annotated[int | None, typer.Option(help="Truncated BPTT segment length (recurrent models).")] = None,
+    checkpointing: Annotated[bool, typer.Option(help="Activation checkpointing (attention models).")] = False,
+    eval_every: Annotated[int, typer.Option(help="Evaluate every N steps.")] = 100,
+    target: Annotated[float | None, typer.Option(help="Stop when the validation metric reaches this.")] = None,
+    device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
+    threads: Annotated[int | None, typer.Option(help="torch threads.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed (init, batches).")] = 0,
+    db: Annotated[Path, typer.Option(help="Results store (SQLite).")] = DEFAULT_DB,
+) -> None:
+    """Train a model on a task within a budget, print the curve and final metrics, and store the trial."""
+    from seqarena.bench.spec import check_device, make_trial
+    from seqarena.models import parse_model_string
+    from seqarena.run import run_sweep
+    from seqarena.store import Store, load
+    from seqarena.tasks import make_task
+
+    check_device(device)
+    budget_s, steps = parse_budget(budget)
+    settings = _task_settings(set_, distance=distance, length=length, depth=depth, dataset=dataset, file=file,
+                              column=column, lookback=lookback, horizon=horizon, n_train=n_train)
+    with err.status(f"preparing task {task}"):
+        make_task(task, **settings)  # bad parameters or unreadable files: one line, before any worker starts
+    name, options = parse_model_string(model)
+    spec = make_trial(scenario="train", model=name, options=options, params=parse_count(params, "--params"),
+                      layers=layers, batch=batch, task=task, task_params=settings, budget_s=budget_s, steps=steps,
+                      lr=lr, tune_lr=tune_lr, tbptt=tbptt, checkpointing=checkpointing, eval_every=eval_every,
+                      target=target, device=device, threads=threads, seed=seed)
+    timeout = 3 * (budget_s or 600) + 300
+    with Store(db) as store, err.status(f"training {spec.label()}"):
+        summary = run_sweep([spec], store, sweep="train", timeout_s=timeout)
+    row = load(db, scenario="train", status=None)
+    row = row[row["spec_hash"] == spec.spec_hash()].iloc[0]
+    if row["status"] != "ok":
+        _fail(f"training failed: {row['reason']}", 1)
+    with Store(db) as store:
+        metrics = next(store.rows("WHERE spec_hash = ?", (spec.spec_hash(),)))["metrics"]
+    _print_training(spec, metrics)
+    if summary.skipped:
+        out.print("  (already in the store: shown from there; change --seed or --db to train again)", highlight=False)
+
+
+def _print_training(spec, m: dict) -> None:
+    metric = m["metric"]
+    curve = m["curve"]
+    out.print(f"{spec.model} on {spec.label().split(' ', 2)[2]}: {m['params']:,} params, lr {m['lr']:g}, "
+              f"batch {spec.batch}", highlight=False)
+    table = Table(title_justify="left")
+    for col in ("step", "wall s", "train loss", f"val {metric}"):
+        table.add_column(col, justify="right")
+    shown = curve if len(curve) <= 8 else [curve[round(i * (len(curve) - 1) / 7)] for i in range(8)]
+    for c in shown:
+        table.add_row(f"{c['step']:,}", f"{c['wall_s']:.1f}", f"{c['train_loss']:.4f}",
+                      f"{c.get('val_' + metric, float('nan')):.4f}")
+    out.print(table)
+    base = m["baseline"]
+    base_value = base.get(metric, base.get("accuracy"))
+    out.print(f"  status {m['train_status']}" + (f" ({m['train_reason']})" if m.get("train_reason") else "")
+              + f", {m['steps']:,} steps in {m['wall_s']:.1f} s", highlight=False)
+    out.print(f"  val {metric} {_fmt(m['val_metric'], '.4f')}, test {metric} {_fmt(m['test_metric'], '.4f')}; "
+              f"baseline ({base.get('name')}) {_fmt(base_value, '.4f')}", highlight=False)
+    if m.get("time_to_target_s") is not None:
+        out.print(f"  target reached after {m['steps_to_target']:,} steps, {m['time_to_target_s']:.1f} s",
+                  highlight=False)
+    if m.get("lr_grid"):
+        grid = ", ".join(f"{g['lr']:g}: {_fmt(g['val'], '.4f')}"
+                         + (" (diverged)" if g["status"] == "diverged" else "") for g in m["lr_grid"])
+        out.print(f"  lr grid (val {metric}): {grid}", highlight=False)
+    out.print(f"  {spec.device} ({m['task']['task']}), threads {m['threads']}, seed {spec.seed}", highlight=False)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -299,12 +299,58 @@ def memory(spec: TrialSpec) -> dict[str, Any]:
     return {**_common(model, threads), "memory": mem, "peak_bytes": mem["peak_bytes"], **accounted}
 
 
+def train(spec: TrialSpec) -> dict[str, Any]:
+    """Train the model on a task within the budget (optionally tuning the LR first); curve and metrics."""
+    from seqarena.tasks import make_task
+    from seqarena.train import TrainConfig, tune_lr
+    from seqarena.train import train as run_training
+
+    task = make_task(spec.task, **spec.task_params)
+    fields = {"layers": spec.layers, **task.model_fields(), **spec.options}
+
+    def fresh_model() -> SequenceModel:
+        torch.manual_seed(spec.seed)
+        return build(spec.model, params=spec.params, **fields).to(device=spec.device, dtype=spec.torch_dtype)
+
+    config = TrainConfig(lr=spec.lr or 1e-3, batch_size=spec.batch, steps=spec.steps, budget_s=spec.budget_s,
+                         tbptt=spec.tbptt, checkpointing=spec.checkpointing, eval_every=spec.eval_every,
+                         target=spec.target, seed=spec.seed, device=spec.device)
+    grid = None
+    with num_threads(spec.threads) as threads:
+        if spec.tune_lr:
+            best, grid = tune_lr(fresh_model, task, config)
+            config = config.model_copy(update={"lr": best})
+        model = fresh_model()
+        result = run_training(model, task, config)
+    info = task.describe()
+    return {
+        **_common(model, threads),
+        "task": info,
+        "baseline": info["baseline"],
+        "metric": task.metric,
+        "train_status": result.status,
+        "train_reason": result.reason,
+        "steps": result.steps,
+        "wall_s": result.wall_s,
+        "lr": config.lr,
+        "lr_grid": grid,
+        "val": result.val,
+        "test": result.test,
+        "val_metric": result.val.get(task.metric),
+        "test_metric": result.test.get(task.metric),
+        "time_to_target_s": result.time_to_target_s,
+        "steps_to_target": result.steps_to_target,
+        "curve": result.curve,
+    }
+
+
 SCENARIO_FUNCTIONS: dict[str, Callable[[TrialSpec], dict[str, Any]]] = {
     "train_step": train_step,
     "forward_latency": forward_latency,
     "throughput": forward_latency,  # same measurement; the sweep varies the batch instead of n
     "generation": generation,
     "memory": memory,
+    "train": train,
 }
 
 

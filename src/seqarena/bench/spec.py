@@ -14,9 +14,13 @@ from seqarena.models import SpecError
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
-SCENARIOS = ("train_step", "forward_latency", "throughput", "generation", "memory")
+SCENARIOS = ("train_step", "forward_latency", "throughput", "generation", "memory", "train")
 
-Scenario = Literal["train_step", "forward_latency", "throughput", "generation", "memory"]
+Scenario = Literal["train_step", "forward_latency", "throughput", "generation", "memory", "train"]
+
+#: Fields only the quality scenario (``train``) reads.
+TRAIN_FIELDS = {"task", "task_params", "budget_s", "steps", "lr", "tune_lr", "tbptt", "checkpointing", "eval_every",
+                "target"}
 
 
 def check_device(text: str) -> torch.device:
@@ -63,6 +67,17 @@ class TrialSpec(BaseModel):
     min_seconds: float = 0.5  # minimum timed seconds
     memory_cap_mb: float | None = None  # above the trial's own baseline
     round: int = 0  # the r-th of several interleaved measurements of the same point (see run.sweep.expand)
+    # quality (scenario "train"): the model trains on a task within a budget (batch = training batch size)
+    task: str | None = None
+    task_params: dict[str, Any] = Field(default_factory=dict)
+    budget_s: float | None = None
+    steps: int | None = None
+    lr: float | None = None  # None: 1e-3, or the tuned one with tune_lr
+    tune_lr: bool = False
+    tbptt: int | None = None
+    checkpointing: bool = False
+    eval_every: int = 100
+    target: float | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -75,6 +90,10 @@ class TrialSpec(BaseModel):
                 unused |= {"mode", "tokens", "prompt_len", "sample_every"}
             if data.get("scenario") != "memory":
                 unused.add("kind")
+            if data.get("scenario") == "train":  # the task fixes n and the vocabulary; timing knobs do not apply
+                unused |= {"seq_len", "vocab_size", "repeats", "min_seconds", "warmup", "round"}
+            else:
+                unused |= TRAIN_FIELDS
             data = {k: v for k, v in data.items() if k not in unused}
         return data
 
@@ -109,6 +128,15 @@ class TrialSpec(BaseModel):
             raise ValueError(f"memory cap must be > 0 MB, got {self.memory_cap_mb}")
         if self.min_seconds < 0:
             raise ValueError(f"min_seconds must be >= 0, got {self.min_seconds}")
+        if self.scenario == "train":
+            if not self.task:
+                raise ValueError("the train scenario needs a task")
+            if self.budget_s is None and self.steps is None:
+                raise ValueError("give a training budget: seconds or steps")
+            if (self.budget_s is not None and self.budget_s <= 0) or (self.steps is not None and self.steps < 1):
+                raise ValueError("the training budget must be positive")
+            if self.dtype not in ("float32", "float64"):
+                raise ValueError("training runs in float32 or float64")
         return self
 
     @property
@@ -127,6 +155,9 @@ class TrialSpec(BaseModel):
         point = f"n={self.seq_len} B={self.batch}"
         if self.scenario == "generation":
             point = f"{self.mode} N={self.tokens}"
+        elif self.scenario == "train":
+            params = ",".join(f"{k}={v}" for k, v in sorted(self.task_params.items()))
+            point = f"{self.task}" + (f"({params})" if params else "")
         elif self.scenario == "memory":
             point += f" {self.kind}"
         return f"{self.scenario} {name} {point}" + (f" round {self.round + 1}" if self.round else "")

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor, nn
 from torch.nn.attention.bias import causal_lower_right
+from torch.utils.checkpoint import checkpoint
 
 from seqarena.models.base import ModelSpec, SequenceModel, SpecError, State
 from seqarena.models.positions import (
@@ -262,6 +263,11 @@ class Transformer(SequenceModel):
                 raise SpecError("a bidirectional transformer has no state to continue from")
             for block in self.blocks:
                 h = block(h, None)
+            return h, None
+        if state is None and self.activation_checkpointing and torch.is_grad_enabled():
+            # training memory for time: each block's activations are recomputed in backward; no cache is kept
+            for block in self.blocks:
+                h = checkpoint(block, h, None, use_reentrant=False)
             return h, None
         if state is None:
             state = TransformerState([KVCache() for _ in self.blocks])

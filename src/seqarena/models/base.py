@@ -144,6 +144,8 @@ class SequenceModel(nn.Module):
     generation_modes: ClassVar[tuple[str, ...]] = ("state",)
     #: Spec variants the generic model tests must cover (e.g. every position scheme), beside the defaults.
     test_variants: ClassVar[tuple[dict[str, Any], ...]] = ()
+    #: Recompute activations in backward instead of storing them (models that support it; see Transformer.mix).
+    activation_checkpointing: bool = False
 
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__()

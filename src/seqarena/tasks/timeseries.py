@@ -1,0 +1,176 @@
+"""Time-series forecasting on real series carried by installed packages (nothing is downloaded), a synthetic
+multi-seasonal series of any length, or a column of the user's CSV.
+
+Series available offline: ``sunspots`` (yearly sunspot numbers 1700-2008, 309 steps, statsmodels), ``co2`` (weekly
+Mauna Loa CO2 1958-2001, 2,284 steps, statsmodels; gaps interpolated), ``seattle_temps`` (hourly temperatures 2010,
+8,759 steps, vega_datasets), ``glucose`` (5-minute continuous glucose readings, 52k steps, bokeh-sampledata) and
+``synthetic``. The usual long-horizon benchmarks (ETT, electricity, traffic, weather) are not carried by any package
+and cannot be downloaded here, so they are not offered.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import importlib.util
+import io
+import math
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from pydantic import Field
+
+from seqarena.models import SpecError
+from seqarena.tasks.base import Split, Task, TaskParams, register_task
+
+DATASETS = ("sunspots", "co2", "seattle_temps", "glucose", "synthetic")
+#: A natural season of each series, for the seasonal-naive baseline.
+PERIODS = {"sunspots": 11, "co2": 52, "seattle_temps": 24, "glucose": 288, "synthetic": 24}
+
+
+def _package_file(package: str, *parts: str) -> Path:
+    spec = importlib.util.find_spec(package)  # no import: only where its files are
+    if spec is None or not spec.submodule_search_locations:
+        raise SpecError(f"this series needs the PyPI package {package!r} (pip install {package})")
+    return Path(next(iter(spec.submodule_search_locations)), *parts)
+
+
+def _column(text: str, column: str) -> np.ndarray:
+    reader = csv.DictReader(io.StringIO(text))
+    if reader.fieldnames is None or column not in reader.fieldnames:
+        raise SpecError(f"no column {column!r}; the file has: {', '.join(reader.fieldnames or [])}")
+    values = []
+    for row in reader:
+        try:
+            values.append(float(row[column]))
+        except (TypeError, ValueError):
+            values.append(math.nan)
+    a = np.asarray(values, dtype=np.float64)
+    if np.isnan(a).all():
+        raise SpecError(f"column {column!r} has no numbers")
+    if np.isnan(a).any():  # gaps: linear interpolation (edges: nearest value)
+        idx = np.arange(len(a))
+        ok = ~np.isnan(a)
+        a = np.interp(idx, idx[ok], a[ok])
+    return a
+
+
+@cache
+def load_series(dataset: str, length: int = 20_000, seed: int = 0) -> np.ndarray:
+    """The raw series (float64, time order)."""
+    if dataset == "sunspots":
+        return _column(_package_file("statsmodels", "datasets", "sunspots", "sunspots.csv").read_text(), "SUNACTIVITY")
+    if dataset == "co2":
+        return _column(_package_file("statsmodels", "datasets", "co2", "co2.csv").read_text(), "co2")
+    if dataset == "seattle_temps":
+        return _column(_package_file("vega_datasets", "_data", "seattle-temps.csv").read_text(), "temp")
+    if dataset == "glucose":
+        raw = gzip.decompress(_package_file("bokeh_sampledata", "_data", "CGM.csv.gz").read_bytes()).decode()
+        return _column(raw, "glucose")
+    if dataset == "synthetic":
+        rng = np.random.default_rng(seed)
+        t = np.arange(length)
+        daily = np.sin(2 * np.pi * t / 24) + 0.5 * np.sin(4 * np.pi * t / 24)
+        weekly = 0.8 * np.sin(2 * np.pi * t / 168)
+        ar = np.zeros(length)
+        noise = rng.normal(0, 0.3, length)
+        for i in range(1, length):
+            ar[i] = 0.8 * ar[i - 1] + noise[i]
+        return daily + weekly + 0.0005 * t + ar
+    raise SpecError(f"unknown dataset {dataset!r}; choose from: {', '.join(DATASETS)} (or give file and column)")
+
+
+class ForecastParams(TaskParams):
+    dataset: Literal["sunspots", "co2", "seattle_temps", "glucose", "synthetic"] = "sunspots"
+    file: str | None = Field(None, description="a CSV file instead of a bundled series")
+    column: str | None = Field(None, description="the CSV column to forecast")
+    lookback: int = Field(24, ge=1, description="past steps the model sees")
+    horizon: int = Field(1, ge=1, description="future steps it predicts")
+    length: int = Field(20_000, ge=100, description="synthetic series length")
+    period: int | None = Field(None, ge=1, description="season for the seasonal-naive baseline (default per series)")
+    n_train: int = Field(100_000, ge=1, description="at most this many training windows (evenly thinned)")
+    n_val: int = 100_000
+    n_test: int = 100_000
+
+
+@register_task
+class Forecast(Task):
+    """Forecast the next ``horizon`` values from the last ``lookback`` values of one series.
+
+    Chronological split: the first 70% of the series trains, the next 10% validates, the last 20% tests (a window's
+    targets lie inside its split; its look-back may reach into the preceding one, which is observed history). The
+    series is standardised with the training part's mean and standard deviation; MSE and MAE are on that scale.
+    Baselines: last value, seasonal naive (the value one period earlier) and a linear map from the look-back window
+    to the horizon fitted by least squares on the training windows (DLinear-style, without decomposition).
+
+    Example (lookback 3, horizon 1): series [1 2 3 4 5] -> windows x = [1 2 3] -> y = [4]; x = [2 3 4] -> y = [5].
+    """
+
+    name = "forecast"
+    Params = ForecastParams
+    target = "regression"
+    metric = "mse"
+    higher_is_better = False
+
+    def make_splits(self) -> dict[str, Split]:
+        p: ForecastParams = self.params
+        if p.file:
+            if not p.column:
+                raise SpecError("task forecast: a CSV file needs --set column=NAME")
+            try:
+                text = Path(p.file).read_text(encoding="utf-8")
+            except OSError as e:
+                raise SpecError(f"cannot read CSV file {p.file!r}: {e.strerror or e}") from None
+            series = _column(text, p.column)
+        else:
+            series = load_series(p.dataset, p.length, p.data_seed)
+        n = len(series)
+        a, b = int(n * 0.7), int(n * 0.8)
+        L, H = p.lookback, p.horizon
+        if a - L - H < 10 or (b - a) < H or (n - b) < H:
+            raise SpecError(f"task forecast: the series ({n} steps) is too short for lookback {L} + horizon {H}")
+        self.mean, self.std = float(series[:a].mean()), float(series[:a].std() or 1.0)
+        z = torch.tensor((series - self.mean) / self.std, dtype=torch.float32)
+        self.series = z
+
+        def windows(lo: int, hi: int, cap: int) -> Split:
+            # targets z[t : t + H] within [lo, hi); look-back z[t - L : t]
+            starts = torch.arange(max(lo, L), hi - H + 1)
+            if len(starts) > cap:
+                starts = starts[torch.linspace(0, len(starts) - 1, cap).round().long()]
+            x = z[starts[:, None] + torch.arange(-L, 0)][..., None]  # (N, L, 1)
+            y = z[starts[:, None] + torch.arange(H)]  # (N, H)
+            return Split(x, y)
+
+        return {"train": windows(0, a, p.n_train), "val": windows(a, b, p.n_val), "test": windows(b, n, p.n_test)}
+
+    def model_fields(self) -> dict[str, Any]:
+        return {"vocab_size": None, "input_dim": 1, "head": "regression", "output_dim": self.params.horizon}
+
+    def baseline_predictions(self, split: str) -> dict[str, torch.Tensor]:
+        """Each baseline's forecasts (N, H) for a split."""
+        p: ForecastParams = self.params
+        x = self.splits[split].x[..., 0]  # (N, L)
+        H, L = p.horizon, p.lookback
+        period = p.period or PERIODS.get(p.dataset, 1) if not p.file else (p.period or 1)
+        preds = {"last value": x[:, -1:].expand(-1, H)}
+        if period <= L:
+            idx = torch.tensor([L - period + (h % period) for h in range(H)])
+            preds[f"seasonal naive (period {period})"] = x[:, idx]
+        train = self.splits["train"]
+        X = torch.cat([train.x[..., 0], torch.ones(len(train), 1)], dim=1).double()
+        ridge = 1e-3 * torch.eye(X.shape[1], dtype=torch.float64)
+        W = torch.linalg.solve(X.T @ X + ridge, X.T @ train.y.double())  # (L + 1, H)
+        preds["linear on the look-back"] = (torch.cat([x, torch.ones(len(x), 1)], 1).double() @ W).float()
+        return preds
+
+    def baseline(self, split: str = "test") -> dict[str, Any]:
+        y = self.splits[split].y
+        out = {}
+        for name, pred in self.baseline_predictions(split).items():
+            out[name] = {"mse": float(((pred - y) ** 2).mean()), "mae": float((pred - y).abs().mean())}
+        best = min(out, key=lambda k: out[k]["mse"])
+        return {"name": best, **out[best], "all": out}

@@ -1,0 +1,199 @@
+"""A small, honest training loop: AdamW, linear warm-up + cosine decay, gradient clipping, truncated BPTT for
+recurrent models, optional activation checkpointing for attention models, periodic evaluation, early stop at a
+target, divergence detection, and a stored training curve.
+
+With a step budget and a fixed seed a run is deterministic on CPU (same batches, same init, same updates).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from typing import Any
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from seqarena.models import SequenceModel, SpecError
+from seqarena.tasks.base import Task
+
+
+class TrainConfig(BaseModel):
+    """Settings of one training run (recorded with its result)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    batch_size: int = Field(32, ge=1)
+    steps: int | None = Field(None, ge=1, description="step budget (None: until budget_s)")
+    budget_s: float | None = Field(None, gt=0, description="wall-clock budget in seconds")
+    warmup: float = Field(0.05, ge=0, lt=1, description="fraction of the budget spent warming the LR up")
+    clip: float | None = Field(1.0, gt=0, description="gradient-norm clipping (None: off)")
+    tbptt: int | None = Field(None, ge=1, description="truncated BPTT segment length (recurrent state carried)")
+    checkpointing: bool = Field(False, description="activation checkpointing (attention models)")
+    eval_every: int = Field(100, ge=1)
+    eval_batch_size: int = Field(128, ge=1)
+    target: float | None = Field(None, description="stop when the validation metric reaches this")
+    explode: float = Field(10.0, gt=1, description="diverged when the loss exceeds this multiple of the first loss")
+    seed: int = 0
+    device: str = "cpu"
+
+    def check(self) -> None:
+        if self.steps is None and self.budget_s is None:
+            raise SpecError("give a training budget: steps or seconds")
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What a run produced. ``status``: ok | target_reached | diverged."""
+
+    status: str
+    steps: int
+    wall_s: float
+    curve: list[dict[str, float]]  # step, wall_s, train_loss, val_<metric>...
+    val: dict[str, float]
+    test: dict[str, float]
+    metric: str
+    time_to_target_s: float | None = None
+    steps_to_target: int | None = None
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _lr_factor(progress: float, warmup: float) -> float:
+    """Linear warm-up over the first ``warmup`` of the budget, then cosine decay to 10%."""
+    if warmup > 0 and progress < warmup:
+        return max(progress / warmup, 1e-3)
+    t = (progress - warmup) / max(1e-9, 1 - warmup)
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+
+
+def _reached(value: float, target: float, higher_is_better: bool) -> bool:
+    return value >= target if higher_is_better else value <= target
+
+
+def train_step_loss(model: SequenceModel, task: Task, x: torch.Tensor, y: torch.Tensor, tbptt: int | None) -> float:
+    """Forward + backward of one batch; with ``tbptt`` the sequence is cut into segments, the state is carried and
+    detached between them, and per-target losses are normalised over the whole sequence (so with a segment as long
+    as the sequence the gradients equal full BPTT's). Returns the batch's mean loss."""
+    T = x.shape[1]
+    if tbptt is None:
+        loss = task.loss(model(x)[0], y)
+        loss.backward()
+        return float(loss.detach())
+    per_position = task.target == "tokens"
+    total_targets = int((y != -100).sum()) if per_position else y.numel()
+    state, total = None, 0.0
+    for start in range(0, T, tbptt):
+        seg = slice(start, min(T, start + tbptt))
+        out, state = model(x[:, seg], state)
+        last = seg.stop == T
+        if per_position:
+            loss_sum, _ = task.loss_sums(out, y[:, seg])
+        elif last:  # class / regression targets are read at the end of the sequence
+            loss_sum, _ = task.loss_sums(out, y)
+        else:
+            loss_sum = None
+        if loss_sum is not None:
+            (loss_sum / max(total_targets, 1)).backward()
+            total += float(loss_sum.detach())
+        if state is not None:
+            state = state.detach()
+    return total / max(total_targets, 1)
+
+
+def train(model: SequenceModel, task: Task, config: TrainConfig) -> TrainResult:
+    """Train ``model`` on ``task`` within the budget; never raises on divergence (status ``diverged``)."""
+    config.check()
+    torch.manual_seed(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
+    device = torch.device(config.device)
+    model.to(device).train()
+    if config.checkpointing:
+        model.activation_checkpointing = True
+    decay = [p for p in model.parameters() if p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.ndim < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=config.lr)
+    metric = task.metric
+    curve: list[dict[str, float]] = []
+    status, reason = "ok", None
+    first_loss: float | None = None
+    time_to_target = steps_to_target = None
+    t0 = time.perf_counter()
+    step = 0
+
+    def progress() -> float:
+        parts = []
+        if config.steps:
+            parts.append(step / config.steps)
+        if config.budget_s:
+            parts.append((time.perf_counter() - t0) / config.budget_s)
+        return max(parts)
+
+    while progress() < 1.0:
+        for group in opt.param_groups:
+            group["lr"] = config.lr * _lr_factor(progress(), config.warmup)
+        x, y = task.sample(config.batch_size, gen)
+        x, y = x.to(device), y.to(device)
+        opt.zero_grad(set_to_none=True)
+        loss = train_step_loss(model, task, x, y, config.tbptt)
+        step += 1
+        if first_loss is None:
+            first_loss = loss
+        if not math.isfinite(loss) or (first_loss > 0 and loss > config.explode * first_loss):
+            status, reason = "diverged", f"loss {loss:.4g} at step {step} (first loss {first_loss:.4g})"
+            break
+        if config.clip is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
+        opt.step()
+        if step % config.eval_every == 0:
+            val = task.evaluate(model, "val", config.eval_batch_size, device)
+            wall = time.perf_counter() - t0
+            curve.append({"step": step, "wall_s": wall, "train_loss": loss, **{f"val_{k}": v for k, v in val.items()}})
+            if not math.isfinite(val["loss"]):
+                status, reason = "diverged", f"validation loss not finite at step {step}"
+                break
+            if config.target is not None and _reached(val[metric], config.target, task.higher_is_better):
+                status, time_to_target, steps_to_target = "target_reached", wall, step
+                break
+    wall = time.perf_counter() - t0
+    model.activation_checkpointing = False
+    if status == "diverged":
+        nan = {metric: math.nan, "loss": math.nan}
+        return TrainResult(status, step, wall, curve, nan, nan, metric, reason=reason)
+    val = task.evaluate(model, "val", config.eval_batch_size, device)
+    test = task.evaluate(model, "test", config.eval_batch_size, device)
+    if not curve or curve[-1]["step"] != step:
+        curve.append({"step": step, "wall_s": wall, "train_loss": loss, **{f"val_{k}": v for k, v in val.items()}})
+    return TrainResult(status, step, wall, curve, val, test, metric, time_to_target, steps_to_target)
+
+
+LR_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
+
+
+def tune_lr(build_model, task: Task, config: TrainConfig, grid: tuple[float, ...] = LR_GRID,
+            fraction: float = 0.5) -> tuple[float, list[dict[str, Any]]]:
+    """Pick the learning rate with the best validation metric from a log-spaced grid.
+
+    Each grid point trains a freshly built model (same seed) for ``fraction`` of the budget split evenly over the
+    grid; diverged points lose. Returns (best lr, the grid's results) so the choice is recorded with the trial."""
+    share = {}
+    if config.steps:
+        share["steps"] = max(1, int(config.steps * fraction / len(grid)))
+    if config.budget_s:
+        share["budget_s"] = config.budget_s * fraction / len(grid)
+    results = []
+    for lr in grid:
+        cfg = config.model_copy(update={"lr": lr, "target": None, **share})
+        r = train(build_model(), task, cfg)
+        results.append({"lr": lr, "status": r.status, "val": r.val.get(task.metric), "steps": r.steps})
+    ok = [r for r in results if r["status"] != "diverged" and r["val"] is not None and math.isfinite(r["val"])]
+    if not ok:
+        return config.lr, results
+    best = (max if task.higher_is_better else min)(ok, key=lambda r: r["val"])
+    return best["lr"], results

@@ -1,0 +1,105 @@
+"""The training loop: TBPTT == BPTT at full length, divergence is a status, the loop learns, runs are deterministic."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from seqarena.models import build
+from seqarena.tasks import make_task
+from seqarena.train import TrainConfig, train, train_step_loss, tune_lr
+
+SMALL = {"n_train": 256, "n_val": 64, "n_test": 64}
+
+
+def _grads(model):
+    return [p.grad.clone() for p in model.parameters() if p.grad is not None]
+
+
+@pytest.mark.parametrize("task_name, kw", [("copy", {"distance": 6, "pattern": 3}), ("adding", {"distance": 12}),
+                                           ("order", {"distance": 2})])
+@pytest.mark.parametrize("model_name", ["lstm", "gru", "transformer"])
+def test_tbptt_with_full_segments_equals_full_bptt(task_name, kw, model_name):
+    task = make_task(task_name, **kw, **SMALL)
+    torch.manual_seed(0)
+    model = build(model_name, d_model=16, layers=2, **task.model_fields()).double()
+    x, y = task.sample(4, torch.Generator().manual_seed(0))
+    x = x.double() if x.is_floating_point() else x
+    y = y.double() if y.is_floating_point() else y
+    full = train_step_loss(model, task, x, y, None)
+    g_full = _grads(model)
+    model.zero_grad(set_to_none=True)
+    seg = train_step_loss(model, task, x, y, x.shape[1])
+    assert seg == pytest.approx(full, rel=1e-6)
+    for a, b in zip(g_full, _grads(model)):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    if model_name != "transformer":  # truncation changes gradients but not the loss value
+        model.zero_grad(set_to_none=True)
+        short = train_step_loss(model, task, x, y, 3)
+        assert short == pytest.approx(full, rel=1e-6)  # the loss is summed in float32
+        assert any(not torch.allclose(a, b) for a, b in zip(g_full, _grads(model)))
+
+
+def test_activation_checkpointing_gives_the_same_gradients():
+    task = make_task("copy", distance=5, pattern=3, **SMALL)
+    torch.manual_seed(0)
+    model = build("transformer", d_model=16, layers=2, **task.model_fields()).double()
+    x, y = task.sample(4, torch.Generator().manual_seed(1))
+    train_step_loss(model, task, x, y, None)
+    plain = _grads(model)
+    model.zero_grad(set_to_none=True)
+    model.activation_checkpointing = True
+    train_step_loss(model, task, x, y, None)
+    for a, b in zip(plain, _grads(model)):
+        torch.testing.assert_close(a, b)
+
+
+def test_a_huge_learning_rate_ends_as_diverged_without_a_crash():
+    task = make_task("adding", distance=10, **SMALL)
+    model = build("lstm", d_model=16, **task.model_fields())
+    r = train(model, task, TrainConfig(lr=1e4, steps=50, eval_every=10, clip=None, warmup=0.0))
+    assert r.status == "diverged" and "loss" in r.reason
+    assert math.isnan(r.val["mse"])
+
+
+def test_a_tiny_model_overfits_a_tiny_task():
+    task = make_task("copy", distance=2, pattern=3, alphabet=4, n_train=64, n_val=8, n_test=8)
+    model = build("transformer", d_model=32, layers=1, **task.model_fields())
+    r = train(model, task, TrainConfig(lr=3e-3, steps=300, eval_every=50, batch_size=16, warmup=0.0))
+    assert r.status == "ok"
+    first, last = r.curve[0]["train_loss"], r.curve[-1]["train_loss"]
+    assert last < 0.1 * first and r.val["accuracy"] > 0.95
+
+
+def test_a_step_budget_with_a_seed_is_deterministic_and_stops_at_a_target():
+    task = make_task("order", distance=0, **SMALL)
+
+    def run(target=None):
+        torch.manual_seed(0)
+        model = build("lstm", d_model=16, **task.model_fields())
+        return train(model, task, TrainConfig(lr=3e-3, steps=60, eval_every=20, target=target, seed=3))
+
+    a, b = run(), run()
+    assert a.curve == [{**c, "wall_s": a.curve[i]["wall_s"]} for i, c in enumerate(b.curve)]
+    assert a.val == b.val and a.steps == b.steps == 60
+    easy = run(target=0.0)  # any accuracy reaches 0: stops at the first evaluation
+    assert easy.status == "target_reached" and easy.steps_to_target == 20 and easy.time_to_target_s > 0
+
+
+def test_tune_lr_picks_from_the_grid_and_records_it():
+    task = make_task("adding", distance=8, **SMALL)
+    best, grid = tune_lr(lambda: build("gru", d_model=8, **task.model_fields()), task,
+                         TrainConfig(steps=40, eval_every=20), grid=(1e-4, 1e-2, 1e4))
+    assert [g["lr"] for g in grid] == [1e-4, 1e-2, 1e4]
+    assert grid[2]["status"] == "diverged" and best != 1e4
+    ok = [g for g in grid if g["status"] != "diverged"]
+    assert best == min(ok, key=lambda g: g["val"])["lr"]
+
+
+def test_a_budget_is_required():
+    from seqarena.models import SpecError
+
+    with pytest.raises(SpecError, match="budget"):
+        train(build("lstm", d_model=8, vocab_size=8), make_task("copy", **SMALL), TrainConfig())
