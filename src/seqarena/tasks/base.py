@@ -167,6 +167,15 @@ def disjoint(train: Split, *held_out: Split) -> Split:
     return Split(train.x[keep], train.y[keep])
 
 
+def fixed_splits(task: Task, make) -> dict[str, Split]:
+    """Validation and test sets made first from the task's data seed, then a training set with every example that
+    also occurs in them dropped. ``make(n, generator) -> Split``."""
+    p = task.params
+    gen = torch.Generator().manual_seed(p.data_seed)
+    val, test = make(p.n_val, gen), make(p.n_test, gen)
+    return {"train": disjoint(make(p.n_train, gen), val, test), "val": val, "test": test}
+
+
 _TASKS: dict[str, type[Task]] = {}
 
 

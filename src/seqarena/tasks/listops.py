@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from pydantic import Field
 
-from seqarena.tasks.base import Split, Task, TaskParams, disjoint, register_task
+from seqarena.tasks.base import Split, Task, TaskParams, fixed_splits, register_task
 
 OPS = ("MAX", "MIN", "MED", "SM")
 TOKENS = ("<pad>", *(str(d) for d in range(10)), *(f"[{op}" for op in OPS), "]")
@@ -93,9 +93,7 @@ class ListOps(Task):
                 y[i] = evaluate_expression(tree)
             return Split(x, y)
 
-        gen = torch.Generator()
-        val, test = make(p.n_val, gen), make(p.n_test, gen)
-        return {"train": disjoint(make(p.n_train, gen), val, test), "val": val, "test": test}
+        return fixed_splits(self, make)  # the trees come from `rng` (seeded above), not from the generator
 
     def model_fields(self) -> dict[str, Any]:
         return {"vocab_size": len(TOKENS), "head": "classify", "output_dim": 10}

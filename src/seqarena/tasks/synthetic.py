@@ -12,15 +12,7 @@ from typing import Any
 import torch
 from pydantic import Field
 
-from seqarena.tasks.base import IGNORE, Split, Task, TaskParams, disjoint, register_task
-
-
-def _splits(task: Task, make) -> dict[str, Split]:
-    p = task.params
-    gen = torch.Generator().manual_seed(p.data_seed)
-    val, test = make(p.n_val, gen), make(p.n_test, gen)
-    train = disjoint(make(p.n_train, gen), val, test)
-    return {"train": train, "val": val, "test": test}
+from seqarena.tasks.base import IGNORE, Split, Task, TaskParams, fixed_splits, register_task
 
 
 class CopyParams(TaskParams):
@@ -57,7 +49,7 @@ class CopyMemory(Task):
             y[:, P + T :] = pattern
             return Split(x, y)
 
-        return _splits(self, make)
+        return fixed_splits(self, make)
 
     def model_fields(self) -> dict[str, Any]:
         return {"vocab_size": self.params.alphabet + 2, "head": "lm"}
@@ -102,7 +94,7 @@ class Adding(Task):
             y = (values * marks).sum(1, keepdim=True)
             return Split(torch.stack([values, marks], dim=-1), y)
 
-        return _splits(self, make)
+        return fixed_splits(self, make)
 
     def model_fields(self) -> dict[str, Any]:
         return {"vocab_size": None, "input_dim": 2, "head": "regression", "output_dim": 1}
@@ -121,11 +113,11 @@ class SelectiveCopyParams(TaskParams):
 
 
 @register_task
-class SelectiveCopy(Task):
+class SelectiveCopy(CopyMemory):
     """Selective copying (Gu & Dao 2023): symbols scattered at random positions among blanks; after the cue,
     reproduce them in order. The model must select by content, not by a fixed offset.
 
-    Tokens: 0 blank, 1..A symbols, A+1 cue. Metric: accuracy on the recalled symbols; baseline 1/A.
+    Tokens: 0 blank, 1..A symbols, A+1 cue. Metric: accuracy on the recalled symbols; memoryless baseline 1/A.
 
     Example (P=2, distance=5): x = [0 3 0 0 1 4 0], y = [- - - - - 3 1].
     """
@@ -152,14 +144,7 @@ class SelectiveCopy(Task):
             y[:, L:] = symbols
             return Split(x, y)
 
-        return _splits(self, make)
-
-    def model_fields(self) -> dict[str, Any]:
-        return {"vocab_size": self.params.alphabet + 2, "head": "lm"}
-
-    def baseline(self, split: str = "test") -> dict[str, float]:
-        A = self.params.alphabet
-        return {"name": "chance", "loss": math.log(A), "accuracy": 1 / A}
+        return fixed_splits(self, make)
 
 
 class MQARParams(TaskParams):
@@ -204,7 +189,7 @@ class MQAR(Task):
             y[:, 2 * n_pairs + D :] = values.gather(1, order)
             return Split(x, y)
 
-        return _splits(self, make)
+        return fixed_splits(self, make)
 
     def model_fields(self) -> dict[str, Any]:
         return {"vocab_size": 2 * self.params.keys + 1, "head": "lm"}
@@ -265,7 +250,7 @@ class WordOrder(Task):
                 y[rows] = (subj < obj).long()  # lower index = higher in the food chain
             return Split(x[:n], y[:n]) if n % 2 == 0 else Split(x[: n + 1], y[: n + 1])
 
-        return _splits(self, make)
+        return fixed_splits(self, make)
 
     def model_fields(self) -> dict[str, Any]:
         return {"vocab_size": len(ORDER_VOCAB), "head": "classify", "output_dim": 2}
