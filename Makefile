@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check -q
 # torch first and pinned: it takes the CPU wheel on disk; an unpinned torch would pull a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
 
-.PHONY: run test install install-test lint clean bench
+.PHONY: run test install install-test lint clean bench system-deps
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,18 @@ install-test: $(VENV)/.installed-test
 run: install
 	$(VENV)/bin/seqarena demo
 
+## system-deps: Debian packages some features use (espeak-ng: the spoken-digits task). Installed when we are root
+## with apt-get; otherwise a message, and the features that need them are skipped with a clear reason.
+system-deps:
+	@if command -v espeak-ng >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		(apt-get install -y -q espeak-ng >/dev/null 2>&1 || \
+		 (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q espeak-ng >/dev/null 2>&1)) || \
+		echo "note: could not install espeak-ng; the speech task and its tests will be skipped"; \
+	else echo "note: espeak-ng is missing (sudo apt-get install espeak-ng); the speech task will be skipped"; fi
+
 ## test: ruff, the import-layer contract, then the test suite
-test: install-test lint
+test: install-test system-deps lint
 	$(PY) -m pytest -q
 
 lint: install-test

@@ -5,6 +5,7 @@ Every user error (unknown model or spec field, bad option value) is one line on 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import sys
@@ -166,7 +167,7 @@ def _int_list(text: str, what: str) -> list[int]:
 
 @app.command()
 def bench(
-    scenario: Annotated[str, typer.Argument(help=f"One of: {', '.join(SCENARIOS)}.")],
+    scenario: Annotated[str, typer.Argument(help=f"One of: {', '.join(s for s in SCENARIOS if s != 'train')}.")],
     models: Annotated[str, typer.Option("--models", "-m", help="Comma-separated models, name[:field=value,...].")],
     seq_lens: Annotated[
         str | None, typer.Option(help="Comma-separated sequence lengths (default depends on the scenario).")
@@ -219,8 +220,11 @@ def bench(
     from seqarena.run import expand, run_sweep
     from seqarena.store import Store, load
 
+    if scenario == "train":
+        raise SpecError("training runs through `seqarena train --model ... --task ...`, not bench")
     if scenario not in SCENARIOS:
-        raise SpecError(f"unknown scenario {scenario!r}; choose from: {', '.join(SCENARIOS)}")
+        choices = ", ".join(s for s in SCENARIOS if s != "train")
+        raise SpecError(f"unknown scenario {scenario!r}; choose from: {choices}")
     check_device(device)
     lens = _int_list(seq_lens if seq_lens is not None else DEFAULT_SEQ_LENS[scenario], "--seq-lens")
     budgets = [parse_count(p, "--params") for p in params.split(",") if p.strip()]
@@ -510,7 +514,10 @@ def train_command(
     with err.status(f"preparing task {task}"):
         make_task(task, **settings)  # bad parameters or unreadable files: one line, before any worker starts
     name, options = parse_model_string(model)
+    data_file = settings.get("file")
+    digest = hashlib.sha256(Path(str(data_file)).read_bytes()).hexdigest() if data_file else None
     spec = make_trial(scenario="train", model=name, options=options, params=parse_count(params, "--params"),
+                      data_digest=digest,
                       layers=layers, batch=batch, task=task, task_params=settings, budget_s=budget_s, steps=steps,
                       lr=lr, tune_lr=tune_lr, tbptt=tbptt, checkpointing=checkpointing, eval_every=eval_every,
                       target=target, device=device, threads=threads, seed=seed)

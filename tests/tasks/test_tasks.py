@@ -28,6 +28,11 @@ def test_copy_memory_layout():
         assert xi[2:5].eq(0).all() and xi[5] == 6 and xi[6] == 0  # blanks, cue, blank
         assert yi[:5].eq(IGNORE).all() and torch.equal(yi[5:], pattern)
     assert t.model_fields() == {"vocab_size": 7, "head": "lm"}
+    assert make_task("mqar", pairs=4, queries=4, **SMALL).baseline()["accuracy"] == pytest.approx(0.25)
+    listops = make_task("listops", length=32, **SMALL)
+    counts = torch.bincount(listops.splits["train"].y, minlength=10)
+    expected = float((listops.splits["test"].y == counts.argmax()).float().mean())
+    assert listops.baseline()["accuracy"] == pytest.approx(expected)
     assert t.baseline()["accuracy"] == pytest.approx(1 / 5) and t.baseline()["loss"] == pytest.approx(math.log(5))
 
 
@@ -108,7 +113,7 @@ def test_char_lm_windows_shift_by_one_and_user_files(tmp_path):
     xs, ys = t.sample(4, torch.Generator().manual_seed(0))
     assert torch.equal(xs[:, 1:], ys[:, :-1])
     # a repeated sentence is far more predictable for a trigram than uniform guessing
-    assert t.baseline()["bits_per_char"] < 0.5
+    assert t.baseline()["bits_per_char"] < 1.0 < 0.25 * t.baseline()["uniform_bits"]
     with pytest.raises(SpecError, match="cannot read text file"):
         make_task("char_lm", file=str(tmp_path / "missing.txt"))
 
@@ -116,8 +121,19 @@ def test_char_lm_windows_shift_by_one_and_user_files(tmp_path):
 def test_trigram_baseline_on_a_known_distribution():
     rng = np.random.default_rng(0)
     seq = rng.integers(0, 4, 20_000)  # i.i.d. uniform over 4 symbols: 2 bits/char whatever the context
-    out = trigram_baseline(seq[:16000], seq[16000:18000], seq[18000:], 4)
+    out = trigram_baseline(seq[:16000], seq[16000:18000].reshape(-1, 50), seq[18000:].reshape(-1, 50), 4)
     assert out["bits_per_char"] == pytest.approx(2.0, abs=0.05)
+
+
+def test_trigram_predictions_are_distributions_even_for_unseen_contexts():
+    from seqarena.tasks.text import Trigram
+
+    V = 6
+    tri = Trigram(np.array([0, 1, 2, 0, 1, 3, 0, 1, 2, 4]), V)  # symbol 5 never occurs; most contexts unseen
+    for context in ([0, 1], [5, 5], [2, 4], [], [3]):
+        windows = np.array([[*context, c] for c in range(V)])
+        total = tri.probs(windows, (0.6, 0.2, 0.15))[:, -1].sum()
+        assert total == pytest.approx(1.0)
 
 
 def test_forecast_windows_and_exact_baselines(tmp_path):
@@ -132,12 +148,19 @@ def test_forecast_windows_and_exact_baselines(tmp_path):
     torch.testing.assert_close(y[0], torch.tensor(z[8:10], dtype=torch.float32))
     base = t.baseline("test")["all"]
     assert base[f"seasonal naive (period {period})"]["mse"] == pytest.approx(0.0, abs=1e-10)
+    # a period longer than the look-back still gives a seasonal forecast (read from the series)
+    long = make_task("forecast", file=str(csv), column="value", lookback=2, horizon=3, period=8)
+    assert long.baseline("test")["all"]["seasonal naive (period 8)"]["mse"] == pytest.approx(0.0, abs=1e-10)
     # last value, by hand: test targets start at t = 160 ... 198; the forecast for t and t + 1 is z[t - 1]
     errors = [(z[t + h] - z[t - 1]) ** 2 for t in range(160, 199) for h in (0, 1)]
     assert base["last value"]["mse"] == pytest.approx(float(np.mean(errors)), rel=1e-5)
     assert base["linear on the look-back"]["mse"] < 1e-6  # a periodic series is linear in its past
     with pytest.raises(SpecError, match="no column 'nope'"):
         make_task("forecast", file=str(csv), column="nope")
+    binary = tmp_path / "b.csv"
+    binary.write_bytes(b"\xff\xfe\x00\x01" * 100)
+    with pytest.raises(SpecError, match="cannot parse CSV file"):
+        make_task("forecast", file=str(binary), column="x")
 
 
 @pytest.mark.parametrize("dataset", ["sunspots", "co2", "seattle_temps", "glucose", "synthetic"])
@@ -147,16 +170,22 @@ def test_bundled_series_load_offline(dataset):
     assert set(t.baseline()["all"]) >= {"last value", "linear on the look-back"}
 
 
-@pytest.mark.parametrize("name", ["copy", "adding", "selective_copy", "mqar", "order", "listops", "forecast"])
-def test_splits_do_not_overlap(name):
-    kw = {"listops": {"length": 32}, "forecast": {"dataset": "synthetic", "length": 2000}}.get(name, {})
-    t = make_task(name, **{**SMALL, **kw}) if name != "forecast" else make_task(name, **kw)
+@pytest.mark.parametrize("name, kw", [("copy", {}), ("adding", {}), ("selective_copy", {}), ("mqar", {}),
+                                      ("order", {}), ("order", {"distance": 0}), ("listops", {"length": 32}),
+                                      ("copy", {"pattern": 3, "alphabet": 4, "n_val": 16, "n_test": 16})])
+def test_no_example_is_in_two_splits(name, kw):
+    t = make_task(name, **{**SMALL, **kw})
     hashes = {k: set(row_hashes(s.x)) for k, s in t.splits.items()}
-    if name == "forecast":  # windows overlap in look-back by design; their targets must not
-        ends = {k: set(row_hashes(s.y)) for k, s in t.splits.items()}
-        assert len(t.splits["train"]) and not (ends["train"] & ends["test"])
-        return
-    assert not (hashes["train"] & hashes["val"]) and not (hashes["train"] & hashes["test"])
+    assert all(hashes.values())
+    assert not (hashes["train"] & hashes["val"])
+    assert not (hashes["train"] & hashes["test"])
+    assert not (hashes["val"] & hashes["test"])
+
+
+def test_forecast_split_targets_lie_in_disjoint_time_ranges():
+    t = make_task("forecast", dataset="synthetic", length=2000, horizon=5)
+    ranges = {k: (int(v.min()), int(v.max()) + 5) for k, v in t.starts.items()}  # [first target, last target + 1)
+    assert ranges["train"][1] <= ranges["val"][0] and ranges["val"][1] <= ranges["test"][0]
 
 
 def test_char_lm_splits_are_contiguous_and_disjoint():
@@ -174,5 +203,36 @@ def test_every_task_is_listed_and_bad_parameters_are_one_line_errors():
         make_task("copy", colour=1)
     with pytest.raises(SpecError, match="distance"):
         make_task("copy", distance=0)
-    with pytest.raises(SpecError, match="no training example left"):
+    with pytest.raises(SpecError, match="example left once the splits are made disjoint"):
         make_task("copy", pattern=1, alphabet=2)
+
+
+needs_espeak = pytest.mark.skipif(
+    __import__("shutil").which("espeak-ng") is None, reason="espeak-ng missing (apt-get install espeak-ng)"
+)
+
+
+@needs_espeak
+def test_spoken_digits_features_labels_and_disjoint_recordings(tmp_path, monkeypatch):
+    from seqarena.tasks.speech import synthesise
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    a = synthesise("seven", "en-us+f2", 170, 50)
+    assert np.array_equal(a, synthesise("seven", "en-us+f2", 170, 50))  # deterministic: one combination, one audio
+    t = make_task("speech", n_train=40, n_val=10, n_test=10, frames=32, bands=16)
+    x, y = t.splits["train"].x, t.splits["train"].y
+    assert x.shape == (40, 32, 16) and torch.isfinite(x).all() and x.abs().sum() > 0
+    assert ((y >= 0) & (y <= 9)).all()
+    hashes = {k: set(row_hashes(s.x)) for k, s in t.splits.items()}
+    assert not (hashes["train"] & hashes["test"]) and not (hashes["train"] & hashes["val"])
+    assert list(tmp_path.rglob("speech-*.pt"))  # cached for the next run
+    again = make_task("speech", n_train=40, n_val=10, n_test=10, frames=32, bands=16)
+    assert torch.equal(again.splits["test"].x, t.splits["test"].x)
+
+
+def test_speech_without_espeak_says_how_to_install(monkeypatch):
+    import seqarena.tasks.speech as speech
+
+    monkeypatch.setattr(speech, "espeak_available", lambda: False)
+    with pytest.raises(SpecError, match="apt-get install espeak-ng"):
+        make_task("speech", n_train=4, n_val=2, n_test=2)

@@ -20,7 +20,7 @@ Scenario = Literal["train_step", "forward_latency", "throughput", "generation", 
 
 #: Fields only the quality scenario (``train``) reads.
 TRAIN_FIELDS = {"task", "task_params", "budget_s", "steps", "lr", "tune_lr", "tbptt", "checkpointing", "eval_every",
-                "target"}
+                "target", "data_digest"}
 
 
 def check_device(text: str) -> torch.device:
@@ -78,6 +78,7 @@ class TrialSpec(BaseModel):
     checkpointing: bool = False
     eval_every: int = 100
     target: float | None = None
+    data_digest: str | None = None  # sha256 of a user's data file: a changed file is a new trial, not a resume
 
     @model_validator(mode="before")
     @classmethod
@@ -137,6 +138,14 @@ class TrialSpec(BaseModel):
                 raise ValueError("the training budget must be positive")
             if self.dtype not in ("float32", "float64"):
                 raise ValueError("training runs in float32 or float64")
+            for name in ("lr", "tbptt"):
+                value = getattr(self, name)
+                if value is not None and value <= 0:
+                    raise ValueError(f"{name} must be > 0, got {value}")
+            if self.eval_every < 1:
+                raise ValueError(f"eval_every must be >= 1, got {self.eval_every}")
+            if self.tbptt is not None and self.checkpointing:
+                raise ValueError("truncated BPTT carries a state; activation checkpointing keeps none: use one")
         return self
 
     @property

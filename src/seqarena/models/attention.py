@@ -226,6 +226,7 @@ class Transformer(SequenceModel):
 
     Spec = TransformerSpec
     generation_modes = ("recompute", "cache")
+    supports_checkpointing = True
     test_variants = tuple({"positions": p} for p in POSITION_SCHEMES)
 
     def __init__(self, spec: TransformerSpec) -> None:
@@ -258,16 +259,16 @@ class Transformer(SequenceModel):
         return h
 
     def mix(self, h: Tensor, state: TransformerState | None) -> tuple[Tensor, TransformerState | None]:
-        if not self.causal:
-            if state is not None:
-                raise SpecError("a bidirectional transformer has no state to continue from")
-            for block in self.blocks:
-                h = block(h, None)
-            return h, None
-        if state is None and self.activation_checkpointing and torch.is_grad_enabled():
+        if not self.causal and state is not None:
+            raise SpecError("a bidirectional transformer has no state to continue from")
+        if (not self.causal or state is None) and self.activation_checkpointing and torch.is_grad_enabled():
             # training memory for time: each block's activations are recomputed in backward; no cache is kept
             for block in self.blocks:
                 h = checkpoint(block, h, None, use_reentrant=False)
+            return h, None
+        if not self.causal:
+            for block in self.blocks:
+                h = block(h, None)
             return h, None
         if state is None:
             state = TransformerState([KVCache() for _ in self.blocks])

@@ -145,6 +145,7 @@ class SequenceModel(nn.Module):
     #: Spec variants the generic model tests must cover (e.g. every position scheme), beside the defaults.
     test_variants: ClassVar[tuple[dict[str, Any], ...]] = ()
     #: Recompute activations in backward instead of storing them (models that support it; see Transformer.mix).
+    supports_checkpointing: ClassVar[bool] = False
     activation_checkpointing: bool = False
 
     def __init__(self, spec: ModelSpec) -> None:

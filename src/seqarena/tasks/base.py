@@ -61,9 +61,10 @@ class Task:
     def __init__(self, params: TaskParams) -> None:
         self.params = params
         self.splits: dict[str, Split] = self.make_splits()
-        if len(self.splits["train"]) == 0:
-            raise SpecError(f"task {self.name}: no training example left (every one also occurs in validation or "
-                            "test); allow more distinct examples (a longer pattern, a larger alphabet)")
+        if any(len(s) == 0 for s in self.splits.values()):
+            empty = ", ".join(k for k, s in self.splits.items() if len(s) == 0)
+            raise SpecError(f"task {self.name}: no {empty} example left once the splits are made disjoint; allow "
+                            "more distinct examples (a longer pattern, a larger alphabet, a longer distance)")
 
     # -- what a subclass provides ------------------------------------------------------------------------------
     def make_splits(self) -> dict[str, Split]:
@@ -123,9 +124,11 @@ class Task:
         """Metrics of ``model`` on a split: loss plus the task's metric (accuracy, bits/char, MSE and MAE)."""
         was_training = model.training
         model.eval()
+        dtype = next(model.parameters()).dtype
         total, count, correct, abs_err = 0.0, 0, 0, 0.0
         for x, y in self.batches(split, batch_size):
-            x, y = x.to(device), y.to(device)
+            x = x.to(device, dtype) if x.is_floating_point() else x.to(device)
+            y = y.to(device, dtype) if y.is_floating_point() else y.to(device)
             raw = model(x)[0]
             loss, n = self.loss_sums(raw, y)
             out = self.output(raw)
@@ -156,7 +159,7 @@ class Task:
 
 def row_hashes(x: Tensor) -> list[bytes]:
     """A hash per example (row), to keep splits disjoint."""
-    flat = x.reshape(x.shape[0], -1).contiguous()
+    flat = x.flatten(1).contiguous() if x.ndim > 1 else x[:, None]
     return [hashlib.blake2b(row.numpy().tobytes(), digest_size=16).digest() for row in flat]
 
 
@@ -168,11 +171,12 @@ def disjoint(train: Split, *held_out: Split) -> Split:
 
 
 def fixed_splits(task: Task, make) -> dict[str, Split]:
-    """Validation and test sets made first from the task's data seed, then a training set with every example that
-    also occurs in them dropped. ``make(n, generator) -> Split``."""
+    """Validation, then test (examples also in validation dropped), then training (examples in either dropped), all
+    from the task's data seed. ``make(n, generator) -> Split``."""
     p = task.params
     gen = torch.Generator().manual_seed(p.data_seed)
-    val, test = make(p.n_val, gen), make(p.n_test, gen)
+    val = make(p.n_val, gen)
+    test = disjoint(make(p.n_test, gen), val)  # test never repeats what LR tuning and early stopping selected on
     return {"train": disjoint(make(p.n_train, gen), val, test), "val": val, "test": test}
 
 

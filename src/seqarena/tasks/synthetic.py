@@ -206,7 +206,7 @@ ORDER_VOCAB = ("<pad>", "the", *NOUNS, *VERBS, *FILLERS)
 
 
 class OrderParams(TaskParams):
-    distance: int = Field(0, ge=0, description="filler words between the subject and the verb")
+    distance: int = Field(2, ge=0, description="filler words between the subject and the verb")
 
 
 @register_task
@@ -216,7 +216,9 @@ class WordOrder(Task):
     The label is 1 when the subject ranks above the object in a fixed food chain (lion > wolf > ... > mouse).
     Examples come in minimal pairs (subject and object swapped, opposite labels) in the same split, so every bag of
     words occurs with both labels: a bag-of-words model stays at chance, and so does a transformer without positions.
-    ``distance`` filler words sit between the subject and the verb. Metric accuracy; baseline: majority class (50%).
+    ``distance`` filler words sit between the subject and the verb. Splits are made of disjoint pair *types* (noun
+    pair, verb, fillers): 70% of the types train, 15% validate, 15% test, so no sentence is in two splits even when
+    the space is small (28 x 4 x 8^distance types). Metric accuracy; baseline: majority class (50%).
 
     Example (distance=1): "the lion very ate the fox" -> 1; "the fox very ate the lion" -> 0.
     """
@@ -228,16 +230,34 @@ class WordOrder(Task):
     def make_splits(self) -> dict[str, Split]:
         p: OrderParams = self.params
         ids = {w: i for i, w in enumerate(ORDER_VOCAB)}
+        pairs = [(a, b) for a in range(len(NOUNS)) for b in range(a + 1, len(NOUNS))]
+        n_fill = len(FILLERS) ** p.distance
+        n_types = len(pairs) * len(VERBS) * n_fill
         L = 5 + p.distance
+        gen = torch.Generator().manual_seed(p.data_seed)
+        # a type's split is fixed by a seeded random key: 70 / 15 / 15
+        key = torch.rand(n_types, generator=gen) if n_types <= 2_000_000 else None
 
-        def make(n: int, gen: torch.Generator) -> Split:
-            pairs = (n + 1) // 2
-            a = torch.randint(0, len(NOUNS), (pairs,), generator=gen)
-            b = (a + torch.randint(1, len(NOUNS), (pairs,), generator=gen)) % len(NOUNS)  # a != b
-            verb = torch.randint(0, len(VERBS), (pairs,), generator=gen)
-            fill = torch.randint(0, len(FILLERS), (pairs, p.distance), generator=gen)
-            x = torch.zeros(2 * pairs, L, dtype=torch.long)
-            y = torch.zeros(2 * pairs, dtype=torch.long)
+        def in_split(t: torch.Tensor, split: str) -> torch.Tensor:
+            u = key[t] if key is not None else (t * 2654435761 % 1000).float() / 1000  # hash for huge spaces
+            lo, hi = {"train": (0.0, 0.7), "val": (0.7, 0.85), "test": (0.85, 1.0)}[split]
+            return (u >= lo) & (u < hi)
+
+        def make(n: int, split: str) -> Split:
+            want = (n + 1) // 2
+            chosen = []
+            while sum(len(c) for c in chosen) < want:
+                t = torch.randint(0, n_types, (4 * want + 64,), generator=gen)
+                chosen.append(t[in_split(t, split)])
+            types = torch.cat(chosen)[:want]
+            fill_code, rest = types % n_fill, types // n_fill
+            verb, pair = rest % len(VERBS), rest // len(VERBS)
+            a = torch.tensor([pairs[i][0] for i in pair.tolist()], dtype=torch.long)
+            b = torch.tensor([pairs[i][1] for i in pair.tolist()], dtype=torch.long)
+            fill = torch.stack([(fill_code // len(FILLERS) ** k) % len(FILLERS) for k in range(p.distance)], dim=1) \
+                if p.distance else torch.zeros(want, 0, dtype=torch.long)
+            x = torch.zeros(2 * want, L, dtype=torch.long)
+            y = torch.zeros(2 * want, dtype=torch.long)
             for swap in (0, 1):
                 subj, obj = (a, b) if swap == 0 else (b, a)
                 rows = slice(swap, None, 2)  # a pair's two sentences sit side by side
@@ -248,9 +268,9 @@ class WordOrder(Task):
                 x[rows, 3 + p.distance] = ids["the"]
                 x[rows, 4 + p.distance] = obj + ids[NOUNS[0]]
                 y[rows] = (subj < obj).long()  # lower index = higher in the food chain
-            return Split(x[:n], y[:n]) if n % 2 == 0 else Split(x[: n + 1], y[: n + 1])
+            return Split(x, y)
 
-        return fixed_splits(self, make)
+        return {"train": make(p.n_train, "train"), "val": make(p.n_val, "val"), "test": make(p.n_test, "test")}
 
     def model_fields(self) -> dict[str, Any]:
         return {"vocab_size": len(ORDER_VOCAB), "head": "classify", "output_dim": 2}

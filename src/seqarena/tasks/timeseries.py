@@ -121,10 +121,11 @@ class Forecast(Task):
             if not p.column:
                 raise SpecError("task forecast: a CSV file needs --set column=NAME")
             try:
-                text = Path(p.file).read_text(encoding="utf-8")
+                series = _column(Path(p.file).read_text(encoding="utf-8"), p.column)
             except OSError as e:
                 raise SpecError(f"cannot read CSV file {p.file!r}: {e.strerror or e}") from None
-            series = _column(text, p.column)
+            except (UnicodeDecodeError, csv.Error) as e:
+                raise SpecError(f"cannot parse CSV file {p.file!r}: {str(e).splitlines()[0]}") from None
         else:
             series = load_series(p.dataset, p.length, p.data_seed)
         n = len(series)
@@ -136,16 +137,20 @@ class Forecast(Task):
         z = torch.tensor((series - self.mean) / self.std, dtype=torch.float32)
         self.series = z
 
-        def windows(lo: int, hi: int, cap: int) -> Split:
+        self.starts: dict[str, torch.Tensor] = {}
+
+        def windows(name: str, lo: int, hi: int, cap: int) -> Split:
             # targets z[t : t + H] within [lo, hi); look-back z[t - L : t]
             starts = torch.arange(max(lo, L), hi - H + 1)
             if len(starts) > cap:
                 starts = starts[torch.linspace(0, len(starts) - 1, cap).round().long()]
+            self.starts[name] = starts
             x = z[starts[:, None] + torch.arange(-L, 0)][..., None]  # (N, L, 1)
             y = z[starts[:, None] + torch.arange(H)]  # (N, H)
             return Split(x, y)
 
-        return {"train": windows(0, a, p.n_train), "val": windows(a, b, p.n_val), "test": windows(b, n, p.n_test)}
+        return {"train": windows("train", 0, a, p.n_train), "val": windows("val", a, b, p.n_val),
+                "test": windows("test", b, n, p.n_test)}
 
     def model_fields(self) -> dict[str, Any]:
         return {"vocab_size": None, "input_dim": 1, "head": "regression", "output_dim": self.params.horizon}
@@ -154,12 +159,16 @@ class Forecast(Task):
         """Each baseline's forecasts (N, H) for a split."""
         p: ForecastParams = self.params
         x = self.splits[split].x[..., 0]  # (N, L)
-        H, L = p.horizon, p.lookback
-        period = p.period or PERIODS.get(p.dataset, 1) if not p.file else (p.period or 1)
+        H = p.horizon
+        period = p.period or (1 if p.file else PERIODS[p.dataset])
         preds = {"last value": x[:, -1:].expand(-1, H)}
-        if period <= L:
-            idx = torch.tensor([L - period + (h % period) for h in range(H)])
-            preds[f"seasonal naive (period {period})"] = x[:, idx]
+        # seasonal naive: the value whole periods before each target that is already observed at forecast time,
+        # read from the series itself, so a period longer than the look-back works too
+        h = torch.arange(H)
+        back = period * ((h // period) + 1)  # smallest multiple of the period reaching into the past
+        t = self.starts[split][:, None] + h  # (N, H) target times
+        if int(self.starts[split].min()) - period >= 0:
+            preds[f"seasonal naive (period {period})"] = self.series[t - back]
         train = self.splits["train"]
         X = torch.cat([train.x[..., 0], torch.ones(len(train), 1)], dim=1).double()
         ridge = 1e-3 * torch.eye(X.shape[1], dtype=torch.float64)
@@ -167,10 +176,14 @@ class Forecast(Task):
         preds["linear on the look-back"] = (torch.cat([x, torch.ones(len(x), 1)], 1).double() @ W).float()
         return preds
 
-    def baseline(self, split: str = "test") -> dict[str, Any]:
+    def _scores(self, split: str) -> dict[str, dict[str, float]]:
         y = self.splits[split].y
-        out = {}
-        for name, pred in self.baseline_predictions(split).items():
-            out[name] = {"mse": float(((pred - y) ** 2).mean()), "mae": float((pred - y).abs().mean())}
-        best = min(out, key=lambda k: out[k]["mse"])
+        return {name: {"mse": float(((pred - y) ** 2).mean()), "mae": float((pred - y).abs().mean())}
+                for name, pred in self.baseline_predictions(split).items()}
+
+    def baseline(self, split: str = "test") -> dict[str, Any]:
+        """Every baseline's MSE / MAE on ``split``; the headline is the one best on validation."""
+        out = self._scores(split)
+        val = self._scores("val")
+        best = min(val, key=lambda k: val[k]["mse"])
         return {"name": best, **out[best], "all": out}

@@ -43,6 +43,8 @@ class TrainConfig(BaseModel):
     def check(self) -> None:
         if self.steps is None and self.budget_s is None:
             raise SpecError("give a training budget: steps or seconds")
+        if self.tbptt is not None and self.checkpointing:
+            raise SpecError("truncated BPTT carries a state; activation checkpointing keeps none: use one of them")
 
 
 @dataclasses.dataclass
@@ -81,6 +83,8 @@ def train_step_loss(model: SequenceModel, task: Task, x: torch.Tensor, y: torch.
     detached between them, and per-target losses are normalised over the whole sequence (so with a segment as long
     as the sequence the gradients equal full BPTT's). Returns the batch's mean loss."""
     T = x.shape[1]
+    if tbptt is not None and not getattr(model, "causal", True):
+        raise SpecError("truncated BPTT needs a causal model that carries a state; this one is bidirectional")
     if tbptt is None:
         loss = task.loss(model(x)[0], y)
         loss.backward()
@@ -101,6 +105,8 @@ def train_step_loss(model: SequenceModel, task: Task, x: torch.Tensor, y: torch.
         if loss_sum is not None:
             (loss_sum / max(total_targets, 1)).backward()
             total += float(loss_sum.detach())
+        if state is None and not last:
+            raise SpecError("truncated BPTT needs a model that returns a state to carry between segments")
         if state is not None:
             state = state.detach()
     return total / max(total_targets, 1)
@@ -113,7 +119,10 @@ def train(model: SequenceModel, task: Task, config: TrainConfig) -> TrainResult:
     gen = torch.Generator().manual_seed(config.seed)
     device = torch.device(config.device)
     model.to(device).train()
+    dtype = next(model.parameters()).dtype
     if config.checkpointing:
+        if not getattr(model, "supports_checkpointing", False):
+            raise SpecError(f"{type(model).__name__} does not support activation checkpointing")
         model.activation_checkpointing = True
     decay = [p for p in model.parameters() if p.ndim >= 2]
     no_decay = [p for p in model.parameters() if p.ndim < 2]
@@ -126,6 +135,7 @@ def train(model: SequenceModel, task: Task, config: TrainConfig) -> TrainResult:
     time_to_target = steps_to_target = None
     t0 = time.perf_counter()
     step = 0
+    window: list[float] = []  # training losses since the last evaluation (the curve shows their mean)
 
     def progress() -> float:
         parts = []
@@ -139,22 +149,27 @@ def train(model: SequenceModel, task: Task, config: TrainConfig) -> TrainResult:
         for group in opt.param_groups:
             group["lr"] = config.lr * _lr_factor(progress(), config.warmup)
         x, y = task.sample(config.batch_size, gen)
-        x, y = x.to(device), y.to(device)
+        x, y = _to(x, device, dtype), _to(y, device, dtype)
         opt.zero_grad(set_to_none=True)
         loss = train_step_loss(model, task, x, y, config.tbptt)
         step += 1
+        window.append(loss)
         if first_loss is None:
             first_loss = loss
         if not math.isfinite(loss) or (first_loss > 0 and loss > config.explode * first_loss):
             status, reason = "diverged", f"loss {loss:.4g} at step {step} (first loss {first_loss:.4g})"
             break
-        if config.clip is not None:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip if config.clip else math.inf)
+        if not torch.isfinite(norm):
+            status, reason = "diverged", f"non-finite gradient norm at step {step}"
+            break
         opt.step()
         if step % config.eval_every == 0:
             val = task.evaluate(model, "val", config.eval_batch_size, device)
             wall = time.perf_counter() - t0
-            curve.append({"step": step, "wall_s": wall, "train_loss": loss, **{f"val_{k}": v for k, v in val.items()}})
+            curve.append({"step": step, "wall_s": wall, "train_loss": sum(window) / len(window),
+                          **{f"val_{k}": v for k, v in val.items()}})
+            window = []
             if not math.isfinite(val["loss"]):
                 status, reason = "diverged", f"validation loss not finite at step {step}"
                 break
@@ -167,10 +182,19 @@ def train(model: SequenceModel, task: Task, config: TrainConfig) -> TrainResult:
         nan = {metric: math.nan, "loss": math.nan}
         return TrainResult(status, step, wall, curve, nan, nan, metric, reason=reason)
     val = task.evaluate(model, "val", config.eval_batch_size, device)
+    if not math.isfinite(val["loss"]):  # the last update can break the weights
+        nan = {metric: math.nan, "loss": math.nan}
+        return TrainResult("diverged", step, wall, curve, nan, nan, metric, reason="final validation loss not finite")
     test = task.evaluate(model, "test", config.eval_batch_size, device)
-    if not curve or curve[-1]["step"] != step:
-        curve.append({"step": step, "wall_s": wall, "train_loss": loss, **{f"val_{k}": v for k, v in val.items()}})
+    if window:
+        curve.append({"step": step, "wall_s": wall, "train_loss": sum(window) / len(window),
+                      **{f"val_{k}": v for k, v in val.items()}})
     return TrainResult(status, step, wall, curve, val, test, metric, time_to_target, steps_to_target)
+
+
+def _to(t: torch.Tensor, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """Move a batch; real-valued inputs and targets follow the model's dtype (token ids stay integer)."""
+    return t.to(device, dtype) if t.is_floating_point() else t.to(device)
 
 
 LR_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
