@@ -25,9 +25,11 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-## run: the main job on built-in defaults
+## run: the main job on built-in defaults (grows into the full claims suite and report)
 run: install
 	$(VENV)/bin/seqarena demo
+	$(VENV)/bin/seqarena train --model lstm --task copy --distance 50 --budget 20s
+	$(VENV)/bin/seqarena train --model transformer --task copy --distance 50 --budget 20s
 
 ## system-deps: Debian packages some features use (espeak-ng: the spoken-digits task). Installed when we are root
 ## with apt-get; otherwise a message, and the features that need them are skipped with a clear reason.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from seqarena.demo import DemoSettings, run_demo
-from seqarena.models import SpecError
+from seqarena.models import SpecError, available
 
 TINY = DemoSettings(params=20_000, batch=2, seq_len=32, tokens=70, repeats=1)
 
@@ -13,7 +13,7 @@ TINY = DemoSettings(params=20_000, batch=2, seq_len=32, tokens=70, repeats=1)
 def test_demo_rows_for_every_registered_model():
     rows = run_demo(settings=TINY)
     by_name = {r.model: r for r in rows}
-    assert set(by_name) == {"transformer", "elman", "lstm", "gru"}
+    assert set(by_name) == set(available())
     for r in rows:
         assert abs(r.params - 20_000) <= 1_000
         assert r.train_tokens_per_s > 0

@@ -1,0 +1,114 @@
+"""``linear_attention``: a pre-norm transformer whose attention is causal linear attention with the elu + 1 feature
+map (Katharopoulos et al. 2020). The state is the running (S, z) per layer: constant in length, so generation costs the
+same at every position. The parallel forward uses the chunked form by default (``form``: chunked | parallel |
+recurrent), all three tested equal (``models/ops/linear_attention.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+import torch.nn.functional as F
+from pydantic import Field
+from torch import Tensor, nn
+
+from seqarena.models.base import ModelSpec, SequenceModel, State
+from seqarena.models.ops.linear_attention import (
+    linear_attention_chunked,
+    linear_attention_naive,
+    linear_attention_parallel,
+)
+from seqarena.models.registry import register
+
+
+@dataclasses.dataclass
+class LinearAttentionState(State):
+    """Per layer: S (L, B, H, Dh, Dh) and z (L, B, H, Dh)."""
+
+    S: Tensor
+    z: Tensor
+
+
+class LinearAttentionSpec(ModelSpec):
+    """Pre-norm blocks of linear attention + GELU MLP."""
+
+    n_heads: int = Field(4, ge=1, description="attention heads")
+    d_ff: int | None = Field(None, ge=1, description="MLP hidden width; null: 4 x d_model")
+    form: str = Field("chunked", pattern="^(chunked|parallel|recurrent)$", description="chunked | parallel | recurrent")
+    chunk: int = Field(64, ge=1, description="chunk length of the chunked form")
+
+    budget_fields = ("d_model", "d_ff")
+
+    def width_multiple(self) -> int:
+        return self.n_heads
+
+    @property
+    def ff_width(self) -> int:
+        return self.d_ff if self.d_ff is not None else 4 * self.d_model
+
+
+def feature_map(x: Tensor) -> Tensor:
+    """elu(x) + 1: positive, so every normaliser is positive."""
+    return F.elu(x) + 1
+
+
+class _Block(nn.Module):
+    def __init__(self, spec: LinearAttentionSpec) -> None:
+        super().__init__()
+        d = spec.d_model
+        self.n_heads, self.head_dim = spec.n_heads, d // spec.n_heads
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+        self.fc1, self.fc2 = nn.Linear(d, spec.ff_width), nn.Linear(spec.ff_width, d)
+        self.drop = nn.Dropout(spec.dropout)
+
+    def forward(self, x: Tensor, S: Tensor | None, z: Tensor | None, form: str, chunk: int):
+        B, T, D = x.shape
+        q, k, v = self.qkv(self.ln1(x)).view(B, T, 3, self.n_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        q, k = feature_map(q), feature_map(k)  # (B, H, T, Dh)
+        if form == "parallel":
+            y, S, z = linear_attention_parallel(q, k, v, S, z)
+        elif form == "chunked":
+            y, S, z = linear_attention_chunked(q, k, v, S, z, chunk)
+        else:
+            y, S, z = linear_attention_naive(q, k, v, S, z)
+        x = x + self.drop(self.proj(y.transpose(1, 2).reshape(B, T, D)))
+        return x + self.drop(self.fc2(self.drop(F.gelu(self.fc1(self.ln2(x)))))), S, z
+
+
+@register("linear_attention")
+class LinearAttention(SequenceModel):
+    """Causal linear attention (elu+1 features; Katharopoulos et al. 2020): O(n) time, constant-size state."""
+
+    Spec = LinearAttentionSpec
+    generation_modes = ("state",)
+    test_variants = ({"form": "parallel"}, {"form": "recurrent"})
+
+    def __init__(self, spec: LinearAttentionSpec) -> None:
+        super().__init__(spec)
+        self.blocks = nn.ModuleList(_Block(spec) for _ in range(spec.layers))
+        for name, p in self.named_parameters():  # GPT-2 style: small init, residual projections scaled by depth
+            if p.ndim == 2 and "embed" not in name:
+                std = 0.02 / math.sqrt(2 * spec.layers) if name.endswith(("proj.weight", "fc2.weight")) else 0.02
+                nn.init.normal_(p, std=std)
+
+    def mix(self, h: Tensor, state: LinearAttentionState | None) -> tuple[Tensor, LinearAttentionState]:
+        Ss, zs = [], []
+        for i, block in enumerate(self.blocks):
+            S = state.S[i] if state is not None else None
+            z = state.z[i] if state is not None else None
+            h, S, z = block(h, S, z, self.spec.form, self.spec.chunk)
+            Ss.append(S)
+            zs.append(z)
+        return h, LinearAttentionState(torch.stack(Ss), torch.stack(zs))
+
+    def init_state(self, batch_size: int, *, device=None, dtype=None, max_len: int | None = None):
+        """Zero sums; ``max_len`` is ignored (the state does not grow)."""
+        p = next(self.parameters())
+        H, Dh = self.spec.n_heads, self.spec.d_model // self.spec.n_heads
+        kw = {"device": device or p.device, "dtype": dtype or p.dtype}
+        return LinearAttentionState(torch.zeros(self.spec.layers, batch_size, H, Dh, Dh, **kw),
+                                    torch.zeros(self.spec.layers, batch_size, H, Dh, **kw))

@@ -1,0 +1,99 @@
+"""``local``: a pre-norm transformer with causal sliding-window attention (window w) and rotary positions.
+
+Attention is computed blockwise (O(n w) time and memory; see ``models/ops/local_attention.py``). The state is the last
+w keys and values per layer plus the position counter, so the KV cache is bounded by w however long the sequence.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+import torch.nn.functional as F
+from pydantic import Field
+from torch import Tensor, nn
+
+from seqarena.models.base import ModelSpec, SequenceModel, State
+from seqarena.models.ops.local_attention import local_attention_blockwise, local_attention_naive
+from seqarena.models.positions import Rotary
+from seqarena.models.registry import register
+
+
+@dataclasses.dataclass
+class LocalState(State):
+    """The last <= w keys and values of every layer, (L, B, H, m, Dh) each, and the tokens seen so far."""
+
+    k: Tensor
+    v: Tensor
+    length: int = 0
+
+
+class LocalSpec(ModelSpec):
+    """Sliding-window attention blocks + GELU MLP, rotary positions."""
+
+    n_heads: int = Field(4, ge=1, description="attention heads")
+    d_ff: int | None = Field(None, ge=1, description="MLP hidden width; null: 4 x d_model")
+    window: int = Field(64, ge=1, description="keys each query sees (its own position included)")
+    naive: bool = Field(False, description="use the loop reference instead of the blockwise kernel (tests)")
+
+    budget_fields = ("d_model", "d_ff")
+
+    def width_multiple(self) -> int:
+        return 2 * self.n_heads  # rotary pairs within each head
+
+    @property
+    def ff_width(self) -> int:
+        return self.d_ff if self.d_ff is not None else 4 * self.d_model
+
+
+class _Block(nn.Module):
+    def __init__(self, spec: LocalSpec) -> None:
+        super().__init__()
+        d = spec.d_model
+        self.n_heads, self.head_dim, self.window, self.naive = spec.n_heads, d // spec.n_heads, spec.window, spec.naive
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+        self.fc1, self.fc2 = nn.Linear(d, spec.ff_width), nn.Linear(spec.ff_width, d)
+        self.rotary = Rotary(self.head_dim)
+        self.drop = nn.Dropout(spec.dropout)
+
+    def forward(self, x: Tensor, k_prev: Tensor | None, v_prev: Tensor | None, offset: int):
+        B, T, D = x.shape
+        q, k, v = self.qkv(self.ln1(x)).view(B, T, 3, self.n_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        q, k = self.rotary(q, offset), self.rotary(k, offset)  # (B, H, T, Dh)
+        attend = local_attention_naive if self.naive else local_attention_blockwise
+        y = attend(q, k, v, self.window, k_prev, v_prev)
+        x = x + self.drop(self.proj(y.transpose(1, 2).reshape(B, T, D)))
+        x = x + self.drop(self.fc2(self.drop(F.gelu(self.fc1(self.ln2(x))))))
+        keep_k = k if k_prev is None else torch.cat([k_prev, k], dim=2)
+        keep_v = v if v_prev is None else torch.cat([v_prev, v], dim=2)
+        return x, keep_k[:, :, -self.window :], keep_v[:, :, -self.window :]
+
+
+@register("local")
+class LocalAttention(SequenceModel):
+    """Sliding-window attention (window w, blockwise O(n w)); KV cache bounded by w."""
+
+    Spec = LocalSpec
+    generation_modes = ("cache",)
+    test_variants = ({"window": 4}, {"window": 5, "naive": True})
+
+    def __init__(self, spec: LocalSpec) -> None:
+        super().__init__(spec)
+        self.blocks = nn.ModuleList(_Block(spec) for _ in range(spec.layers))
+
+    def mix(self, h: Tensor, state: LocalState | None) -> tuple[Tensor, LocalState]:
+        offset = state.length if state is not None else 0
+        ks, vs = [], []
+        for i, block in enumerate(self.blocks):
+            has = state is not None and state.k.shape[3] > 0
+            h, k, v = block(h, state.k[i] if has else None, state.v[i] if has else None, offset)
+            ks.append(k)
+            vs.append(v)
+        return h, LocalState(torch.stack(ks), torch.stack(vs), offset + h.shape[1])
+
+    def init_state(self, batch_size: int, *, device=None, dtype=None, max_len: int | None = None) -> LocalState:
+        p = next(self.parameters())
+        H, Dh = self.spec.n_heads, self.spec.d_model // self.spec.n_heads
+        empty = torch.zeros(self.spec.layers, batch_size, H, 0, Dh, device=device or p.device, dtype=dtype or p.dtype)
+        return LocalState(empty, empty.clone(), 0)

@@ -1,0 +1,68 @@
+"""Efficient and hybrid models: state size vs length, window-bounded caches, O(n w) local attention."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from seqarena.measure import SavedTensors
+from seqarena.models import available, build
+
+
+def _state_bytes_after(model, n: int) -> int:
+    with torch.no_grad():
+        _, state = model(torch.randint(0, 16, (2, n)))
+    return model.state_nbytes(state)
+
+
+@pytest.mark.parametrize("name", ["linear_attention", "min_gru", "min_lstm", "ssm"])
+def test_recurrent_states_are_constant_in_length(name):
+    model = build(name, d_model=16, layers=2, vocab_size=16).eval()
+    sizes = {_state_bytes_after(model, n) for n in (1, 8, 64, 200)}
+    assert len(sizes) == 1 and sizes.pop() > 0
+
+
+def test_sliding_window_cache_stays_flat_once_the_window_is_full():
+    model = build("local", d_model=16, layers=2, vocab_size=16, window=8).eval()
+    sizes = [_state_bytes_after(model, n) for n in (4, 8, 64, 200)]
+    assert sizes[0] < sizes[1] == sizes[2] == sizes[3]
+    assert sizes[1] == 2 * 2 * 2 * 8 * 16 * 4  # K and V, layers, batch, window, width, fp32
+    # generation keeps it flat too
+    with torch.no_grad():
+        state = model.init_state(2)
+        _, state = model(torch.randint(0, 16, (2, 3)), state)
+        for _ in range(30):
+            _, state = model.step(torch.randint(0, 16, (2,)), state)
+    assert model.state_nbytes(state) == sizes[1]
+
+
+def test_local_attention_memory_is_linear_in_n():
+    from seqarena.models.ops.local_attention import local_attention_blockwise
+
+    def saved(n: int) -> int:
+        q, k, v = (torch.randn(1, 2, n, 8, requires_grad=True) for _ in range(3))
+        with SavedTensors(exclude=[q, k, v]) as s:
+            local_attention_blockwise(q, k, v, 32).sum()
+        return s.nbytes
+
+    small, large = saved(1024), saved(4096)
+    assert 3.5 < large / small < 4.5  # 4x the length, 4x the memory (a full n x n mask would be 16x)
+
+
+@pytest.mark.parametrize("name", ["linear_attention", "local", "min_gru", "min_lstm", "ssm", "hybrid"])
+def test_every_efficient_model_is_registered_and_builds_at_a_budget(name):
+    assert name in available()
+    model = build(name, params=250_000, vocab_size=256)
+    assert abs(model.num_params() - 250_000) <= 0.05 * 250_000
+
+
+def test_hybrid_stacks_the_named_mixers_and_accepts_plus_on_the_command_line():
+    from seqarena.models import parse_model_string
+
+    name, fields = parse_model_string("hybrid:stack=lstm+lstm+transformer")
+    model = build(name, d_model=16, vocab_size=16, **fields)
+    assert [type(m).__name__ for m in model.mixers] == ["LSTM", "LSTM", "Transformer"]
+    assert model.spec.layers == 3
+    with torch.no_grad():
+        _, state = model(torch.randint(0, 16, (1, 5)))
+    assert [type(s).__name__ for s in state.states] == ["RNNState", "RNNState", "TransformerState"]
