@@ -66,3 +66,20 @@ def test_hybrid_stacks_the_named_mixers_and_accepts_plus_on_the_command_line():
     with torch.no_grad():
         _, state = model(torch.randint(0, 16, (1, 5)))
     assert [type(s).__name__ for s in state.states] == ["RNNState", "RNNState", "TransformerState"]
+
+
+def test_performer_attention_approaches_softmax_attention_as_features_grow():
+    import torch.nn.functional as F
+
+    from seqarena.models.ops.linear_attention import linear_attention_parallel
+    from seqarena.models.performer import favor_features, orthogonal_gaussian
+
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (0.5 * torch.randn(1, 2, 32, 8, generator=g, dtype=torch.float64) for _ in range(3))
+    exact = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    errors = []
+    for m in (4, 64, 4096):
+        w = orthogonal_gaussian(m, 8, torch.Generator().manual_seed(1)).double()
+        approx, _, _ = linear_attention_parallel(favor_features(q, w, True), favor_features(k, w, False), v)
+        errors.append(float((approx - exact).abs().mean()))
+    assert errors[0] > errors[1] > errors[2] and errors[2] < 0.02

@@ -7,8 +7,10 @@
 from seqarena.models import attention as _attention  # noqa: F401  (registers "transformer")
 from seqarena.models import hybrid as _hybrid  # noqa: F401  (registers "hybrid")
 from seqarena.models import linear_attention as _linear_attention  # noqa: F401  (registers "linear_attention")
+from seqarena.models import linformer as _linformer  # noqa: F401  (registers "linformer")
 from seqarena.models import local_attention as _local_attention  # noqa: F401  (registers "local")
 from seqarena.models import min_rnn as _min_rnn  # noqa: F401  (registers "min_gru", "min_lstm")
+from seqarena.models import performer as _performer  # noqa: F401  (registers "performer")
 from seqarena.models import rnn as _rnn  # noqa: F401  (registers "elman", "lstm", "gru")
 from seqarena.models import ssm as _ssm  # noqa: F401  (registers "ssm")
 from seqarena.models.attention import KVCache, Transformer, TransformerSpec, TransformerState

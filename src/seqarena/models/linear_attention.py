@@ -25,7 +25,7 @@ from seqarena.models.registry import register
 
 @dataclasses.dataclass
 class LinearAttentionState(State):
-    """Per layer: S (L, B, H, Dh, Dh) and z (L, B, H, Dh)."""
+    """Per layer: S (L, B, H, Dk, Dh) and z (L, B, H, Dk); Dk is the feature dimension (Dh, or the performer's m)."""
 
     S: Tensor
     z: Tensor
@@ -55,7 +55,7 @@ def feature_map(x: Tensor) -> Tensor:
 
 
 class _Block(nn.Module):
-    def __init__(self, spec: LinearAttentionSpec) -> None:
+    def __init__(self, spec: LinearAttentionSpec, layer: int = 0) -> None:
         super().__init__()
         d = spec.d_model
         self.n_heads, self.head_dim = spec.n_heads, d // spec.n_heads
@@ -65,10 +65,14 @@ class _Block(nn.Module):
         self.fc1, self.fc2 = nn.Linear(d, spec.ff_width), nn.Linear(spec.ff_width, d)
         self.drop = nn.Dropout(spec.dropout)
 
+    def features(self, q: Tensor, k: Tensor) -> tuple[Tensor, Tensor]:
+        """The positive feature map applied to queries and keys (elu + 1 here; FAVOR+ in the performer)."""
+        return feature_map(q), feature_map(k)
+
     def forward(self, x: Tensor, S: Tensor | None, z: Tensor | None, form: str, chunk: int):
         B, T, D = x.shape
         q, k, v = self.qkv(self.ln1(x)).view(B, T, 3, self.n_heads, self.head_dim).permute(2, 0, 3, 1, 4)
-        q, k = feature_map(q), feature_map(k)  # (B, H, T, Dh)
+        q, k = self.features(q, k)  # (B, H, T, Dh or m)
         if form == "parallel":
             y, S, z = linear_attention_parallel(q, k, v, S, z)
         elif form == "chunked":
@@ -87,9 +91,11 @@ class LinearAttention(SequenceModel):
     generation_modes = ("state",)
     test_variants = ({"form": "parallel"}, {"form": "recurrent"})
 
+    block_class: type[_Block] = _Block
+
     def __init__(self, spec: LinearAttentionSpec) -> None:
         super().__init__(spec)
-        self.blocks = nn.ModuleList(_Block(spec) for _ in range(spec.layers))
+        self.blocks = nn.ModuleList(self.block_class(spec, i) for i in range(spec.layers))
         for name, p in self.named_parameters():  # GPT-2 style: small init, residual projections scaled by depth
             if p.ndim == 2 and "embed" not in name:
                 std = 0.02 / math.sqrt(2 * spec.layers) if name.endswith(("proj.weight", "fc2.weight")) else 0.02
@@ -109,6 +115,7 @@ class LinearAttention(SequenceModel):
         """Zero sums; ``max_len`` is ignored (the state does not grow)."""
         p = next(self.parameters())
         H, Dh = self.spec.n_heads, self.spec.d_model // self.spec.n_heads
+        Dk = getattr(self.spec, "features", Dh)  # the feature dimension of keys
         kw = {"device": device or p.device, "dtype": dtype or p.dtype}
-        return LinearAttentionState(torch.zeros(self.spec.layers, batch_size, H, Dh, Dh, **kw),
-                                    torch.zeros(self.spec.layers, batch_size, H, Dh, **kw))
+        return LinearAttentionState(torch.zeros(self.spec.layers, batch_size, H, Dk, Dh, **kw),
+                                    torch.zeros(self.spec.layers, batch_size, H, Dk, **kw))

@@ -1,0 +1,81 @@
+"""``linformer`` (Wang et al. 2020): bidirectional self-attention whose keys and values are projected along the
+length to k rows, so attention costs O(n k) instead of O(n^2). One projection E (k x max_len) is shared by keys and
+values, heads and layers (the paper's "layerwise" sharing): at small budgets per-layer E and F would hold most of the
+parameters.
+
+Not causal (the projection mixes every position): an encoder for timing and classification; it has no state and no
+generation. A sequence shorter than ``max_len`` uses the first n columns of E and F (the same as zero padding).
+"""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from pydantic import Field
+from torch import Tensor, nn
+
+from seqarena.models.base import ModelSpec, SequenceModel, SpecError
+from seqarena.models.registry import register
+
+
+class LinformerSpec(ModelSpec):
+    """Pre-norm encoder blocks with length-projected attention + GELU MLP."""
+
+    n_heads: int = Field(4, ge=1, description="attention heads")
+    d_ff: int | None = Field(None, ge=1, description="MLP hidden width; null: 4 x d_model")
+    k: int = Field(32, ge=1, description="projected length of keys and values")
+    max_len: int = Field(512, ge=1, description="longest sequence (size of the length projection)")
+
+    budget_fields = ("d_model", "d_ff")
+
+    def width_multiple(self) -> int:
+        return self.n_heads
+
+    @property
+    def ff_width(self) -> int:
+        return self.d_ff if self.d_ff is not None else 4 * self.d_model
+
+
+class _Block(nn.Module):
+    def __init__(self, spec: LinformerSpec) -> None:
+        super().__init__()
+        d = spec.d_model
+        self.n_heads, self.head_dim = spec.n_heads, d // spec.n_heads
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+        self.fc1, self.fc2 = nn.Linear(d, spec.ff_width), nn.Linear(spec.ff_width, d)
+        self.drop = nn.Dropout(spec.dropout)
+
+    def forward(self, x: Tensor, E: Tensor) -> Tensor:
+        B, T, D = x.shape
+        q, k, v = self.qkv(self.ln1(x)).view(B, T, 3, self.n_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        k = k.transpose(-1, -2) @ E[:, :T].T  # (B, H, Dh, k): each projected key mixes all positions
+        v = v.transpose(-1, -2) @ E[:, :T].T
+        y = F.scaled_dot_product_attention(q, k.transpose(-1, -2), v.transpose(-1, -2))  # (B, H, T, Dh)
+        x = x + self.drop(self.proj(y.transpose(1, 2).reshape(B, T, D)))
+        return x + self.drop(self.fc2(self.drop(F.gelu(self.fc1(self.ln2(x))))))
+
+
+@register("linformer")
+class Linformer(SequenceModel):
+    """Linformer (low-rank projection of keys/values along the length): bidirectional encoder, O(n k)."""
+
+    Spec = LinformerSpec
+    causal = False
+    generation_modes = ()
+
+    def __init__(self, spec: LinformerSpec) -> None:
+        super().__init__(spec)
+        self.blocks = nn.ModuleList(_Block(spec) for _ in range(spec.layers))
+        self.E = nn.Linear(spec.max_len, spec.k, bias=False)  # length -> k
+
+    def mix(self, h: Tensor, state: None) -> tuple[Tensor, None]:
+        if state is not None:
+            raise SpecError("linformer is bidirectional: it has no state to continue from")
+        if h.shape[1] > self.spec.max_len:
+            raise SpecError(f"linformer was built for sequences up to max_len={self.spec.max_len}, got {h.shape[1]}")
+        for block in self.blocks:
+            h = block(h, self.E.weight)
+        return h, None
+
+    def init_state(self, batch_size: int, *, device=None, dtype=None, max_len: int | None = None):
+        self._require_causal("init_state")
