@@ -83,3 +83,28 @@ def test_performer_attention_approaches_softmax_attention_as_features_grow():
         approx, _, _ = linear_attention_parallel(favor_features(q, w, True), favor_features(k, w, False), v)
         errors.append(float((approx - exact).abs().mean()))
     assert errors[0] > errors[1] > errors[2] and errors[2] < 0.02
+
+
+def test_transformer_xl_state_is_bounded_by_memory_plus_segment():
+    model = build("transformer_xl", d_model=16, layers=2, vocab_size=16, segment=8, mem_len=8).eval()
+    sizes = [_state_bytes_after(model, n) for n in (8, 16, 100, 400)]
+    assert sizes[1] == sizes[3] == 2 * 2 * 8 * 16 * 4  # memory only: layers, batch, mem_len, width, fp32
+    assert max(sizes) <= 2 * 2 * (8 + 7) * 16 * 4  # memory + a partial segment at most
+
+
+def test_transformer_xl_sees_its_memory_and_nothing_further_back():
+    torch.manual_seed(0)
+    model = build("transformer_xl", d_model=16, layers=1, vocab_size=16, segment=4, mem_len=4).eval()
+    x = torch.randint(0, 16, (1, 12))
+
+    def output_at_9_after_changing(pos: int) -> torch.Tensor:
+        y = x.clone()
+        y[0, pos] = (y[0, pos] + 1) % 16
+        with torch.no_grad():
+            return model(y)[0][0, 9]
+
+    with torch.no_grad():
+        base = model(x)[0][0, 9]
+    assert not torch.allclose(output_at_9_after_changing(5), base)  # in the memory (positions 4..7)
+    assert torch.allclose(output_at_9_after_changing(3), base)  # two segments back: beyond one layer's reach
+    assert torch.allclose(output_at_9_after_changing(10), base)  # the future

@@ -13,6 +13,7 @@ from seqarena.models import min_rnn as _min_rnn  # noqa: F401  (registers "min_g
 from seqarena.models import performer as _performer  # noqa: F401  (registers "performer")
 from seqarena.models import rnn as _rnn  # noqa: F401  (registers "elman", "lstm", "gru")
 from seqarena.models import ssm as _ssm  # noqa: F401  (registers "ssm")
+from seqarena.models import transformer_xl as _transformer_xl  # noqa: F401  (registers "transformer_xl")
 from seqarena.models.attention import KVCache, Transformer, TransformerSpec, TransformerState
 from seqarena.models.base import ModelSpec, SequenceModel, SpecError, State, allocated_nbytes, logical_nbytes
 from seqarena.models.generate import Generation, generate

@@ -23,6 +23,11 @@ def local_attention_blockwise(q: Tensor, k: Tensor, v: Tensor, window: int, k_pr
     """q, k, v (B, H, T, D) -> (B, H, T, D) with a window of ``window`` keys per query."""
     B, H, T, D = q.shape
     w = window
+    if T == 1:  # one new query (generation): its window is the last w - 1 previous keys and itself, no mask needed
+        if k_prev is not None:
+            k, v = torch.cat([k_prev[:, :, -(w - 1) :] if w > 1 else k_prev[:, :, :0], k], dim=2), \
+                torch.cat([v_prev[:, :, -(w - 1) :] if w > 1 else v_prev[:, :, :0], v], dim=2)
+        return F.scaled_dot_product_attention(q, k, v)
     m = 0 if k_prev is None else k_prev.shape[2]
     if m > w:
         k_prev, v_prev, m = k_prev[:, :, -w:], v_prev[:, :, -w:], w

@@ -1,0 +1,137 @@
+"""``transformer_xl`` (Dai et al. 2019): segment-level recurrence with a memory of earlier hidden states and relative
+positional encoding.
+
+Semantics (what one forward over a whole sequence computes): the sequence is cut into segments of ``segment``
+positions, counted from position 0. A token attends, in every layer, to the earlier tokens of its own segment and to
+a memory of the ``mem_len`` positions before its segment (their inputs to that layer, from the previous segments).
+The memory carries no gradient (detached when it is rolled forward). The state holds the memory *and* the part of the
+current segment seen so far, so continuing from a state at any split gives exactly what one pass over the whole
+sequence gives, and generation is the same computation one token at a time. Memory and work per token are bounded
+by (mem_len + segment) whatever the length.
+
+Attention scores follow the paper: (q + u).k_j + (q + v).W_r R(i - j), with R the sinusoidal encoding of the distance
+and u, v learned per head.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+import torch.nn.functional as F
+from pydantic import Field
+from torch import Tensor, nn
+
+from seqarena.models.base import ModelSpec, SequenceModel, State
+from seqarena.models.positions import sinusoidal_table
+from seqarena.models.registry import register
+
+
+@dataclasses.dataclass
+class XLState(State):
+    """mem (L, B, m, D): each layer's inputs at the m <= mem_len positions before the current segment;
+    cur (L, B, c, D): its inputs at the c < segment positions of the current segment so far; length: tokens seen."""
+
+    mem: Tensor
+    cur: Tensor
+    length: int = 0
+
+
+class XLSpec(ModelSpec):
+    """Pre-norm Transformer-XL blocks (relative attention + GELU MLP)."""
+
+    n_heads: int = Field(4, ge=1, description="attention heads")
+    d_ff: int | None = Field(None, ge=1, description="MLP hidden width; null: 4 x d_model")
+    segment: int = Field(64, ge=1, description="segment length")
+    mem_len: int = Field(64, ge=0, description="positions of memory kept from earlier segments")
+
+    budget_fields = ("d_model", "d_ff")
+
+    def width_multiple(self) -> int:
+        return math.lcm(self.n_heads, 2)  # sinusoidal distance encoding: sin/cos pairs
+
+    @property
+    def ff_width(self) -> int:
+        return self.d_ff if self.d_ff is not None else 4 * self.d_model
+
+
+class _Block(nn.Module):
+    def __init__(self, spec: XLSpec) -> None:
+        super().__init__()
+        d = spec.d_model
+        self.n_heads, self.head_dim = spec.n_heads, d // spec.n_heads
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+        self.r = nn.Linear(d, d, bias=False)  # W_r: projects the distance encoding per head
+        self.u = nn.Parameter(torch.zeros(spec.n_heads, self.head_dim))
+        self.v = nn.Parameter(torch.zeros(spec.n_heads, self.head_dim))
+        self.fc1, self.fc2 = nn.Linear(d, spec.ff_width), nn.Linear(spec.ff_width, d)
+        self.drop = nn.Dropout(spec.dropout)
+
+    def forward(self, x: Tensor, context: Tensor) -> Tensor:
+        """x (B, n, D): the new positions; context (B, m + c, D): the memory and earlier positions of the segment."""
+        B, n, D = x.shape
+        H, Dh = self.n_heads, self.head_dim
+        full = torch.cat([context, x], dim=1)  # (B, K, D), K = m + c + n
+        K = full.shape[1]
+        qkv = self.qkv(self.ln1(full)).view(B, K, 3, H, Dh).permute(2, 0, 3, 1, 4)  # (3, B, H, K, Dh)
+        q, k, v = qkv[0][:, :, K - n :], qkv[1], qkv[2]
+        # distance of query i (key index K - n + i) to key j: (K - n + i) - j, from 0 to K - 1
+        dist = (torch.arange(K - n, K, device=x.device)[:, None] - torch.arange(K, device=x.device)).clamp(min=-1)
+        R = sinusoidal_table(torch.arange(K, device=x.device), D).to(x.dtype)  # (K, D): distances 0..K-1
+        r = self.r(R).view(K, H, Dh).transpose(0, 1)  # (H, K, Dh)
+        bd = (q + self.v[:, None]) @ r.transpose(-1, -2)  # (B, H, n, K): query i against every distance
+        bias = bd.gather(-1, dist.clamp(min=0).expand(B, H, n, K)) / math.sqrt(Dh)
+        bias = bias.masked_fill(dist < 0, float("-inf"))  # keys after the query
+        y = F.scaled_dot_product_attention(q + self.u[:, None], k, v, attn_mask=bias)  # (B, H, n, Dh)
+        x = x + self.drop(self.proj(y.transpose(1, 2).reshape(B, n, D)))
+        return x + self.drop(self.fc2(self.drop(F.gelu(self.fc1(self.ln2(x))))))
+
+
+@register("transformer_xl")
+class TransformerXL(SequenceModel):
+    """Transformer-XL: segment recurrence with memory (no gradient through it), relative positions; bounded state."""
+
+    Spec = XLSpec
+    generation_modes = ("state",)
+    test_variants = ({"segment": 5, "mem_len": 3}, {"segment": 4, "mem_len": 0})
+
+    def __init__(self, spec: XLSpec) -> None:
+        super().__init__(spec)
+        self.blocks = nn.ModuleList(_Block(spec) for _ in range(spec.layers))
+        for name, p in self.named_parameters():
+            if p.ndim == 2 and "embed" not in name:
+                nn.init.normal_(p, std=0.02)
+
+    def mix(self, h: Tensor, state: XLState | None) -> tuple[Tensor, XLState]:
+        B, T, _ = h.shape
+        S, M = self.spec.segment, self.spec.mem_len
+        if state is None:
+            state = self.init_state(B, device=h.device, dtype=h.dtype)
+        mem = list(state.mem.unbind(0))
+        cur = list(state.cur.unbind(0))
+        length = state.length
+        outs, i = [], 0
+        while i < T:
+            n = min(T - i, S - cur[0].shape[1])  # up to the end of the current segment
+            x = h[:, i : i + n]
+            for layer, block in enumerate(self.blocks):
+                context = torch.cat([mem[layer], cur[layer]], dim=1)
+                cur[layer] = torch.cat([cur[layer], x], dim=1)  # this layer's inputs, for later positions
+                x = block(x, context)
+            outs.append(x)
+            i += n
+            length += n
+            if cur[0].shape[1] == S:  # segment complete: it becomes memory (no gradient), a new one starts
+                for layer in range(len(self.blocks)):
+                    mem[layer] = torch.cat([mem[layer], cur[layer]], dim=1)[:, max(0, mem[layer].shape[1] + S - M):]
+                    mem[layer] = mem[layer].detach()
+                    cur[layer] = cur[layer][:, :0]
+        return torch.cat(outs, dim=1), XLState(torch.stack(mem), torch.stack(cur), length)
+
+    def init_state(self, batch_size: int, *, device=None, dtype=None, max_len: int | None = None) -> XLState:
+        p = next(self.parameters())
+        empty = torch.zeros(self.spec.layers, batch_size, 0, self.spec.d_model, device=device or p.device,
+                            dtype=dtype or p.dtype)
+        return XLState(empty, empty.clone(), 0)
