@@ -15,7 +15,7 @@ def _state_bytes_after(model, n: int) -> int:
     return model.state_nbytes(state)
 
 
-@pytest.mark.parametrize("name", ["linear_attention", "min_gru", "min_lstm", "ssm"])
+@pytest.mark.parametrize("name", ["linear_attention", "performer", "min_gru", "min_lstm", "ssm"])
 def test_recurrent_states_are_constant_in_length(name):
     model = build(name, d_model=16, layers=2, vocab_size=16).eval()
     sizes = {_state_bytes_after(model, n) for n in (1, 8, 64, 200)}
@@ -49,7 +49,8 @@ def test_local_attention_memory_is_linear_in_n():
     assert 3.5 < large / small < 4.5  # 4x the length, 4x the memory (a full n x n mask would be 16x)
 
 
-@pytest.mark.parametrize("name", ["linear_attention", "local", "min_gru", "min_lstm", "ssm", "hybrid"])
+@pytest.mark.parametrize("name", ["linear_attention", "performer", "linformer", "local", "min_gru", "min_lstm", "ssm",
+                                  "hybrid", "transformer_xl"])
 def test_every_efficient_model_is_registered_and_builds_at_a_budget(name):
     assert name in available()
     model = build(name, params=250_000, vocab_size=256)
@@ -108,3 +109,19 @@ def test_transformer_xl_sees_its_memory_and_nothing_further_back():
     assert not torch.allclose(output_at_9_after_changing(5), base)  # in the memory (positions 4..7)
     assert torch.allclose(output_at_9_after_changing(3), base)  # two segments back: beyond one layer's reach
     assert torch.allclose(output_at_9_after_changing(10), base)  # the future
+
+
+@pytest.mark.parametrize("name", ["min_gru", "min_lstm"])
+def test_min_rnn_scan_and_loop_forms_agree_inside_the_model(name):
+    torch.manual_seed(0)
+    model = build(name, d_model=16, layers=2, vocab_size=16, chunk=4).double()
+    h = torch.randn(2, 11, 16, dtype=torch.float64, requires_grad=True)
+    scan, s1 = model.mix(h, None, naive=False)
+    loop, s2 = model.mix(h, None, naive=True)
+    torch.testing.assert_close(scan, loop)
+    torch.testing.assert_close(s1.h, s2.h)
+    g1 = torch.autograd.grad(scan.sum(), h)[0]
+    g2 = torch.autograd.grad(loop.sum(), h)[0]
+    torch.testing.assert_close(g1, g2)
+    with torch.no_grad():  # inference picks the loop on CPU, training the scan; both give the same outputs
+        torch.testing.assert_close(model.mix(h, None)[0], scan)

@@ -39,7 +39,9 @@ class SSMSpec(ModelSpec):
     expand: int = Field(2, ge=1, description="inner width = expand x d_model, rounded up to whole heads")
     head_dim: int = Field(8, ge=1, description="channels per SSM head (P)")
     conv_kernel: int = Field(4, ge=1, description="causal depthwise convolution width")
-    chunk: int = Field(64, ge=1, description="scan chunk length")
+    # measured (benchmarks/efficient_forms.py, 2-core CPU, n=1024): chunk 8 / 16 / 32 / 64 -> 68 / 54 / 50 / 79 ms,
+    # the loop 122 ms
+    chunk: int = Field(32, ge=1, description="scan chunk length")
     naive: bool = Field(False, description="use the sequential reference scan (tests)")
 
     @property
