@@ -30,6 +30,7 @@ run: install
 	$(VENV)/bin/seqarena demo
 	$(VENV)/bin/seqarena train --model lstm --task copy --distance 50 --budget 20s
 	$(VENV)/bin/seqarena train --model transformer --task copy --distance 50 --budget 20s
+	$(VENV)/bin/seqarena claims --suite quick
 
 ## system-deps: Debian packages some features use (espeak-ng: the spoken-digits task). Installed when we are root
 ## with apt-get; otherwise a message, and the features that need them are skipped with a clear reason.

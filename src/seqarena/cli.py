@@ -390,6 +390,63 @@ def results_export(
     out.print(f"wrote {path}", highlight=False)
 
 
+@app.command("claims")
+def claims_command(
+    suite: Annotated[str, typer.Option(help="quick (minutes) or full (robust verdicts).")] = "quick",
+    only: Annotated[str | None, typer.Option(help="Comma-separated claim ids, e.g. 10,13 (13 = 13a, 13b...).")] = None,
+    device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
+    db: Annotated[Path, typer.Option(help="Results store (SQLite).")] = DEFAULT_DB,
+) -> None:
+    """Measure the essay's claims on this machine (reusing finished trials) and print a verdict per claim."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from seqarena.bench.spec import check_device
+    from seqarena.claims import run_claims, select
+
+    check_device(device)
+    ids = [x.strip() for x in only.split(",") if x.strip()] if only else None
+    chosen = select(ids)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        TextColumn("eta"), TimeRemainingColumn(), console=err, transient=True, refresh_per_second=2)
+    with progress:
+        task = progress.add_task("claims", total=None)
+
+        def start(spec) -> None:
+            progress.update(task, description=spec.label())
+
+        def done(spec, result) -> None:
+            progress.advance(task)
+
+        verdicts, summary = run_claims(suite, [c.id for c in chosen], str(db), device=device, on_start=start,
+                                       on_done=done)
+    table = Table(title=f"claims ({suite} suite): verdicts from this machine's measurements", title_justify="left")
+    for col in ("id", "claim", "verdict", "effect [95% CI]", "threshold", "margin"):
+        table.add_column(col, justify="right" if col in ("threshold", "margin") else "left",
+                         no_wrap=col in ("id", "verdict"))
+    styles = {"supported": "green", "refuted": "red", "inconclusive": "yellow"}
+    for c, v in zip(chosen, verdicts):
+        ci = f" [{v.ci[0]:.3g}, {v.ci[1]:.3g}]" if v.ci else " (point)"
+        side = "<" if v.direction == "below" else ">"
+        table.add_row(c.id, c.short, f"[{styles.get(v.status, '')}]{v.status}[/]", f"{v.effect:.3g}{ci}",
+                      f"{side} {v.threshold:g}", f"{v.margin:+.3g}")
+    out.print(table)
+    shared = set.intersection(*(set(v.caveats) for v in verdicts)) if verdicts else set()
+    for text in sorted(shared):
+        out.print(f"  caveat (all): {text}", highlight=False)
+    for c, v in zip(chosen, verdicts):
+        own = [x for x in v.caveats if x not in shared]
+        out.print(f"  {c.id}: {v.effect_name}" + (f" — {'; '.join(own)}" if own else ""), highlight=False)
+    out.print(f"  {summary.ok} trials measured, {summary.skipped} reused from {db}, {summary.failed} failed",
+              highlight=False)
+
+
 def parse_count(text: str, what: str) -> int:
     """'200k' -> 200000, '1.5M' -> 1500000, '1e6' -> 1000000."""
     t = text.strip().lower().replace("_", "").replace(",", "")
