@@ -155,6 +155,22 @@ DEFAULT_SEQ_LENS = {
 }
 
 
+def _progress():
+    """A progress bar with ETA on stderr, refreshed twice a second: the bar's thread must not compete with a
+    2-thread worker on a 2-core machine."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TextColumn("eta"), TimeRemainingColumn(), console=err, transient=True, refresh_per_second=2)
+
+
 def _int_list(text: str, what: str) -> list[int]:
     try:
         values = [int(v.replace("_", "")) for v in text.split(",") if v.strip()]
@@ -207,15 +223,6 @@ def bench(
 ) -> None:
     """Run a benchmark sweep in isolated workers; results go to the store as each trial finishes (re-running the
     same sweep resumes)."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
     from seqarena.bench.spec import check_device
     from seqarena.run import expand, run_sweep
     from seqarena.store import Store, load
@@ -243,10 +250,7 @@ def bench(
     with Store(db) as store:
         if retry_failed:
             store.retry_failed(hashes)
-        # refreshed twice a second: the bar's thread must not compete with a 2-thread worker on a 2-core machine
-        progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                            TextColumn("eta"), TimeRemainingColumn(), console=err, transient=True,
-                            refresh_per_second=2)
+        progress = _progress()
         with progress:
             task = progress.add_task(scenario, total=len(trials))
 
@@ -398,23 +402,13 @@ def claims_command(
     db: Annotated[Path, typer.Option(help="Results store (SQLite).")] = DEFAULT_DB,
 ) -> None:
     """Measure the essay's claims on this machine (reusing finished trials) and print a verdict per claim."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
     from seqarena.bench.spec import check_device
     from seqarena.claims import run_claims, select
 
     check_device(device)
     ids = [x.strip() for x in only.split(",") if x.strip()] if only else None
     chosen = select(ids)
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        TextColumn("eta"), TimeRemainingColumn(), console=err, transient=True, refresh_per_second=2)
+    progress = _progress()
     with progress:
         task = progress.add_task("claims", total=None)
 
