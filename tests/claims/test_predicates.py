@@ -101,3 +101,29 @@ def test_claim_selection():
     assert [c.id for c in select(["10", "14"])] == ["10", "14"]
     with pytest.raises(SpecError, match="unknown claim"):
         select(["99"])
+
+
+def test_scaling_claims_flip_with_the_exponents():
+    ns = (1024, 2048, 4096, 8192)
+    rows = []
+    for model, exponent in ((ATTN, 2.0), (RNN, 1.0)):
+        for n in ns:
+            for r in range(2):  # two rounds as repeats
+                rows.append({"model": model, "seq_len": n, "batch": 1, "status": "ok", "spec.device": "cpu",
+                             "env.cpu": "x", "latency_s": 1e-6 * n**exponent * (1 + 0.01 * r)})
+    good = pd.DataFrame(rows)
+    swapped = good.assign(model=good["model"].map({ATTN: RNN, RNN: ATTN}))
+    a, b = claim_by_id("2a"), claim_by_id("2b")
+    assert a.judge(good, a).status == "supported" and b.judge(good, b).status == "supported"
+    assert a.judge(swapped, a).status == "refuted" and b.judge(swapped, b).status == "refuted"
+
+
+def test_mfu_claim_flips():
+    claim = claim_by_id("17")
+
+    def table(attn: float, rnn: float) -> pd.DataFrame:
+        return pd.DataFrame([{"model": m, "mfu": v * (1 + 0.01 * r), "status": "ok", "spec.device": "cpu",
+                              "env.cpu": "x"} for m, v in ((ATTN, attn), (RNN, rnn)) for r in range(2)])
+
+    assert claim.judge(table(0.5, 0.2), claim).status == "supported"
+    assert claim.judge(table(0.2, 0.5), claim).status == "refuted"

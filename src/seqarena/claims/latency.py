@@ -180,6 +180,51 @@ def judge_13e(df: pd.DataFrame, claim: Claim) -> Verdict:
                          _caveats(df))
 
 
+def _slope(df: pd.DataFrame, model: str) -> tuple[float, tuple[float, float], list[dict]]:
+    """Log-log slope of batch-1 latency vs n (per-round medians as repeats) over the longest lengths measured."""
+    ok = df[(df["status"] == "ok") & (df["batch"] == 1) & (df["model"] == model)]
+    fit = fit_loglog(ok["seq_len"], ok["latency_s"]) if len(ok) else None
+    if fit is None:
+        return math.nan, (math.nan, math.nan), []
+    return fit.slope, (fit.ci_low, fit.ci_high), [{"model": model, "slope": fit.slope, "n_range": fit.n_range,
+                                                   "points": fit.points}]
+
+
+def judge_2a(df: pd.DataFrame, claim: Claim) -> Verdict:
+    slope, ci, ev = _slope(df, ATTN)
+    return claim.verdict(slope, ci, ev, [*_caveats(df), "SDPA's fused CPU kernel; fitted over the larger n"])
+
+
+def judge_2b(df: pd.DataFrame, claim: Claim) -> Verdict:
+    """Effect: |slope - 1| for the LSTM (supported below 0.2); its interval from the slope's."""
+    slope, (lo, hi), ev = _slope(df, RNN)
+    if not math.isfinite(slope):
+        return claim.verdict(math.nan, None, ev, _caveats(df))
+    worst = max(abs(lo - 1), abs(hi - 1))
+    best = 0.0 if lo <= 1 <= hi else min(abs(lo - 1), abs(hi - 1))
+    return claim.verdict(abs(slope - 1), (best, worst), ev, _caveats(df))
+
+
+def _train_trials(suite: str) -> list[TrialSpec]:
+    s = SUITES[suite]
+    return expand("train_step", [RNN, ATTN], seq_lens=[256], batch=8, params=s["params"], repeats=s["repeats"],
+                  min_seconds=s["min_seconds"], rounds=s["rounds"])
+
+
+def judge_17(df: pd.DataFrame, claim: Claim) -> Verdict:
+    """Effect: transformer MFU / LSTM MFU in a training step (supported above 1); MFU against the GEMM peak
+    measured in the same worker."""
+    ok = df[df["status"] == "ok"]
+    mfu = {m: pd.to_numeric(ok.loc[ok["model"] == m, "mfu"], errors="coerce").dropna() for m in (RNN, ATTN)}
+    if any(len(v) == 0 for v in mfu.values()):
+        return claim.verdict(math.nan, None, [], _caveats(df))
+    a, r = float(mfu[ATTN].median()), float(mfu[RNN].median())
+    spread = (float(mfu[ATTN].min() / mfu[RNN].max()), float(mfu[ATTN].max() / mfu[RNN].min()))
+    return claim.verdict(a / r, spread, [{"model": m, "mfu": float(v.median()), "rounds": len(v)}
+                                         for m, v in mfu.items()],
+                         [*_caveats(df), "interval: the range over rounds (min/max), not a bootstrap"])
+
+
 def _throughput_trials(suite: str) -> list[TrialSpec]:
     s = SUITES[suite]
     return expand("throughput", [RNN, ATTN], seq_lens=[256], batches=[1, 32], params=s["params"],
@@ -207,6 +252,14 @@ def judge_14(df: pd.DataFrame, claim: Claim) -> Verdict:
 
 
 CLAIMS: list[Claim] = [
+    Claim("2a", "attention time grows as O(n^2)",
+          "the quadratic complexity of standard transformers creates severe inference challenges",
+          1.6, "above", "log-log slope of transformer batch-1 latency vs n (larger half of n = 1k ... 4k)",
+          _latency_trials("long"), judge_2a, "large n"),
+    Claim("2b", "recurrence time grows as O(n)",
+          "RNNs handle these gracefully—each additional token requires the same computational cost",
+          0.2, "below", "|log-log slope of LSTM batch-1 latency vs n - 1|",
+          _latency_trials("long"), judge_2b, "large n"),
     Claim("10", "< 100 tokens: RNN inference latency is lower",
           "For short sequences (< 100 tokens), RNN inference can be competitive with or faster than transformers.",
           1.0, "below", "LSTM / transformer batch-1 latency (geometric mean over n = 16, 32, 64)",
@@ -236,11 +289,17 @@ CLAIMS: list[Claim] = [
           "For very long generation (1,000+ tokens), RNNs' constant-per-step cost becomes attractive.",
           1.0, "below", "LSTM / cached transformer per-token time at position 1024",
           _generation_trials, judge_13e, "batch 1, position >= 1000"),
+    Claim("17", "RNN kernels use the hardware poorly; attention maps well onto it",
+          "transformers can leverage hundreds of GPU cores simultaneously",
+          1.0, "above", "transformer MFU / LSTM MFU in a training step (n = 256, batch 8)",
+          _train_trials, judge_17, "training"),
     Claim("14", "batching: 32 sequences cost nearly as little as one for transformers",
           "Processing 32 sequences of 256 tokens each is nearly as fast as processing one sequence.",
           8.0, "below", "transformer time(B=32) / time(B=1) at n = 256 (and below the LSTM's)",
           _throughput_trials, judge_14, "n = 256"),
 ]
+
+CLAIMS.sort(key=lambda c: (int(c.id.rstrip("abcdefgh")), c.id))  # essay order: 2a, 2b, 10, ..., 13e, 14, 17
 
 
 def claim_by_id(claim_id: str) -> Claim:
