@@ -63,6 +63,22 @@ class ModelSpec(BaseModel):
         return self
 
 
+class HeadsSpec(ModelSpec):
+    """Fields of the attention-style families: heads and an MLP of width d_ff (both solvable by a budget)."""
+
+    n_heads: int = Field(4, ge=1, description="attention heads")
+    d_ff: int | None = Field(None, ge=1, description="MLP hidden width; null: 4 x d_model")
+
+    budget_fields = ("d_model", "d_ff")
+
+    def width_multiple(self) -> int:
+        return self.n_heads
+
+    @property
+    def ff_width(self) -> int:
+        return self.d_ff if self.d_ff is not None else 4 * self.d_model
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # States
 

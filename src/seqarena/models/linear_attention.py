@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor, nn
 
-from seqarena.models.base import ModelSpec, SequenceModel, State
+from seqarena.models.base import HeadsSpec, SequenceModel, State
 from seqarena.models.ops.linear_attention import (
     linear_attention_chunked,
     linear_attention_naive,
@@ -31,22 +31,11 @@ class LinearAttentionState(State):
     z: Tensor
 
 
-class LinearAttentionSpec(ModelSpec):
+class LinearAttentionSpec(HeadsSpec):
     """Pre-norm blocks of linear attention + GELU MLP."""
 
-    n_heads: int = Field(4, ge=1, description="attention heads")
-    d_ff: int | None = Field(None, ge=1, description="MLP hidden width; null: 4 x d_model")
     form: str = Field("chunked", pattern="^(chunked|parallel|recurrent)$", description="chunked | parallel | recurrent")
     chunk: int = Field(64, ge=1, description="chunk length of the chunked form")
-
-    budget_fields = ("d_model", "d_ff")
-
-    def width_multiple(self) -> int:
-        return self.n_heads
-
-    @property
-    def ff_width(self) -> int:
-        return self.d_ff if self.d_ff is not None else 4 * self.d_model
 
 
 def feature_map(x: Tensor) -> Tensor:

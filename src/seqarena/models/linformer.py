@@ -13,26 +13,15 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor, nn
 
-from seqarena.models.base import ModelSpec, SequenceModel, SpecError
+from seqarena.models.base import HeadsSpec, SequenceModel, SpecError
 from seqarena.models.registry import register
 
 
-class LinformerSpec(ModelSpec):
+class LinformerSpec(HeadsSpec):
     """Pre-norm encoder blocks with length-projected attention + GELU MLP."""
 
-    n_heads: int = Field(4, ge=1, description="attention heads")
-    d_ff: int | None = Field(None, ge=1, description="MLP hidden width; null: 4 x d_model")
     k: int = Field(32, ge=1, description="projected length of keys and values")
     max_len: int = Field(512, ge=1, description="longest sequence (size of the length projection)")
-
-    budget_fields = ("d_model", "d_ff")
-
-    def width_multiple(self) -> int:
-        return self.n_heads
-
-    @property
-    def ff_width(self) -> int:
-        return self.d_ff if self.d_ff is not None else 4 * self.d_model
 
 
 class _Block(nn.Module):

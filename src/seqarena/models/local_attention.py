@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor, nn
 
-from seqarena.models.base import ModelSpec, SequenceModel, State
+from seqarena.models.base import HeadsSpec, SequenceModel, State
 from seqarena.models.ops.local_attention import local_attention_blockwise, local_attention_naive
 from seqarena.models.positions import Rotary
 from seqarena.models.registry import register
@@ -28,22 +28,14 @@ class LocalState(State):
     length: int = 0
 
 
-class LocalSpec(ModelSpec):
+class LocalSpec(HeadsSpec):
     """Sliding-window attention blocks + GELU MLP, rotary positions."""
 
-    n_heads: int = Field(4, ge=1, description="attention heads")
-    d_ff: int | None = Field(None, ge=1, description="MLP hidden width; null: 4 x d_model")
     window: int = Field(64, ge=1, description="keys each query sees (its own position included)")
     naive: bool = Field(False, description="use the loop reference instead of the blockwise kernel (tests)")
 
-    budget_fields = ("d_model", "d_ff")
-
     def width_multiple(self) -> int:
         return 2 * self.n_heads  # rotary pairs within each head
-
-    @property
-    def ff_width(self) -> int:
-        return self.d_ff if self.d_ff is not None else 4 * self.d_model
 
 
 class _Block(nn.Module):

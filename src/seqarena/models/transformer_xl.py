@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor, nn
 
-from seqarena.models.base import ModelSpec, SequenceModel, State
+from seqarena.models.base import HeadsSpec, SequenceModel, State
 from seqarena.models.positions import sinusoidal_table
 from seqarena.models.registry import register
 
@@ -38,22 +38,14 @@ class XLState(State):
     length: int = 0
 
 
-class XLSpec(ModelSpec):
+class XLSpec(HeadsSpec):
     """Pre-norm Transformer-XL blocks (relative attention + GELU MLP)."""
 
-    n_heads: int = Field(4, ge=1, description="attention heads")
-    d_ff: int | None = Field(None, ge=1, description="MLP hidden width; null: 4 x d_model")
     segment: int = Field(64, ge=1, description="segment length")
     mem_len: int = Field(64, ge=0, description="positions of memory kept from earlier segments")
 
-    budget_fields = ("d_model", "d_ff")
-
     def width_multiple(self) -> int:
         return math.lcm(self.n_heads, 2)  # sinusoidal distance encoding: sin/cos pairs
-
-    @property
-    def ff_width(self) -> int:
-        return self.d_ff if self.d_ff is not None else 4 * self.d_model
 
 
 class _Block(nn.Module):
