@@ -51,16 +51,24 @@ def _numeric(df: pd.DataFrame, metric: str) -> pd.DataFrame:
     return df[df[metric].notna() & (df[metric] > 0)]
 
 
-def slopes(df: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
-    """Log-log slope of the scenario's headline metric vs n per contender (and batch / memory kind)."""
+def _prepare(df: pd.DataFrame, metric: str | None) -> tuple[pd.DataFrame | None, str, list[str]]:
+    """Labelled rows with a usable numeric metric (the scenario's headline by default) and the grouping keys;
+    (None, ...) when there is nothing to analyse."""
     df = with_labels(df)
     if df.empty:
-        return pd.DataFrame()
+        return None, metric or "", []
     metric = metric or HEADLINE[df["scenario"].iloc[0]][0]
     if metric not in df:
-        return pd.DataFrame()
+        return None, metric, []
     df = _numeric(df, metric)
-    keys = _groups(df)
+    return df, metric, _groups(df)
+
+
+def slopes(df: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
+    """Log-log slope of the scenario's headline metric vs n per contender (and batch / memory kind)."""
+    df, metric, keys = _prepare(df, metric)
+    if df is None:
+        return pd.DataFrame()
     rows = []
     for key, g in df.groupby(["label", *keys], dropna=False):
         fit = fit_loglog(g["seq_len"], g[metric])
@@ -76,14 +84,9 @@ def slopes(df: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
 def crossovers(df: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
     """For every pair of contenders at each batch: where the one with the lower metric changes ("none in range" rows
     included, with the winner over the whole range)."""
-    df = with_labels(df)
-    if df.empty:
+    df, metric, keys = _prepare(df, metric)
+    if df is None:
         return pd.DataFrame()
-    metric = metric or HEADLINE[df["scenario"].iloc[0]][0]
-    if metric not in df:
-        return pd.DataFrame()
-    df = _numeric(df, metric)
-    keys = _groups(df)
     rows = []
     for key, g in df.groupby(keys, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
