@@ -48,11 +48,21 @@ def run_claims(
     with Store(db) as store:
         summary = run_sweep(list(unique.values()), store, sweep=f"claims-{suite}", on_start=on_start,
                             on_done=on_done)
-    frames = [load(db, scenario=s, status=None, include_samples=True)
-              for s in sorted({t.scenario for t in unique.values()})]
-    df = pd.concat([f for f in frames if len(f)], ignore_index=True) if frames else pd.DataFrame()
+    return judge_claims(suite, [c.id for c in claims], db, device=device), summary
+
+
+def judge_claims(suite: str = "quick", only: Sequence[str] | None = None,
+                 db: str = "seqarena-results/results.db", *, device: str = "cpu") -> list[Verdict]:
+    """Judge the selected claims from what the store already holds (nothing is measured): the report uses this.
+    A claim whose trials are missing judges an empty table and reads inconclusive."""
+    claims = select(only)
+    needs = {c.id: [t.model_copy(update={"device": device}) for t in c.trials(suite)] for c in claims}
+    scenarios = sorted({t.scenario for trials in needs.values() for t in trials})
+    frames = [load(db, scenario=s, status=None, include_samples=True) for s in scenarios]
+    frames = [f for f in frames if len(f)]
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["spec_hash"])
     verdicts = []
     for c in claims:
         hashes = {t.spec_hash() for t in needs[c.id]}
         verdicts.append(c.judge(df[df["spec_hash"].isin(hashes)], c))
-    return verdicts, summary
+    return verdicts

@@ -1,0 +1,1 @@
+"""The report: figures, tables and verdicts from the store, as self-contained HTML and Markdown."""
