@@ -329,3 +329,21 @@ def test_rope_angles_stay_exact_in_bfloat16():
     ref = Rotary(16)(x.double(), far)
     low = Rotary(16).to(torch.bfloat16)(x.to(torch.bfloat16), far)
     assert (low.double() - ref).abs().max() < 0.05
+
+
+@pytest.mark.parametrize("causal", [True, False])
+@pytest.mark.parametrize("positions", ["rope", "alibi"])
+def test_math_attention_equals_sdpa(positions, causal):
+    """The written-out attention (claim 15's n^2 memory) is the fused kernel's naive twin: same outputs, also when a
+    cached continuation needs the lower-right causal mask."""
+    torch.manual_seed(0)
+    fields = dict(d_model=32, n_heads=4, layers=2, vocab_size=50, positions=positions, causal=causal)
+    fused = build("transformer", **fields).double()
+    naive = build("transformer", **fields, attn_impl="math").double()
+    naive.load_state_dict(fused.state_dict())
+    x = torch.randint(0, 50, (2, 12))
+    torch.testing.assert_close(naive(x)[0], fused(x)[0])
+    if causal:
+        _, s1 = fused(x[:, :5])
+        _, s2 = naive(x[:, :5])
+        torch.testing.assert_close(naive(x[:, 5:], s2)[0], fused(x[:, 5:], s1)[0])

@@ -14,9 +14,11 @@ import math
 
 import torch
 import torch.nn.functional as F
+from typing import Literal
+
 from pydantic import Field
 from torch import Tensor, nn
-from torch.nn.attention.bias import causal_lower_right
+from torch.nn.attention.bias import CausalBias, causal_lower_right
 from torch.utils.checkpoint import checkpoint
 
 from seqarena.models.base import ModelSpec, SequenceModel, SpecError, State
@@ -144,6 +146,8 @@ class TransformerSpec(ModelSpec):
     positions: PositionScheme = Field("rope", description="none | sinusoidal | learned | rope | alibi")
     causal: bool = Field(True, description="causal decoder; false: bidirectional encoder (no generation)")
     max_len: int = Field(2048, ge=1, description="learned-position table size; default KV cache capacity")
+    attn_impl: Literal["sdpa", "math"] = Field(
+        "sdpa", description="sdpa (fused kernels) | math (softmax(QK^T)V written out: holds the n^2 x heads scores)")
 
     budget_fields = ("d_model", "d_ff")
 
@@ -170,6 +174,22 @@ def attention_mask(
     return causal_lower_right(n_queries, n_keys), False
 
 
+def math_attention(q: Tensor, k: Tensor, v: Tensor, mask: object, is_causal: bool, dropout: float) -> Tensor:
+    """softmax(q k^T / sqrt(d) + mask) v written out: the (B, H, Tq, Tk) score matrix is materialised, which is the
+    memory the essay's "n^2 x heads" refers to (SDPA's fused kernels never hold it)."""
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, H, Tq, Tk)
+    if is_causal or isinstance(mask, CausalBias):  # causal: lower-right aligned (queries are the newest positions)
+        Tq, Tk = scores.shape[-2:]
+        keep = torch.ones(Tq, Tk, dtype=torch.bool, device=q.device).tril(Tk - Tq)
+        scores = scores.masked_fill(~keep, float("-inf"))
+    elif mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf")) if mask.dtype == torch.bool else scores + mask
+    weights = torch.softmax(scores, dim=-1)
+    if dropout:
+        weights = F.dropout(weights, dropout)
+    return weights @ v
+
+
 class SelfAttention(nn.Module):
     """Multi-head self-attention with a fused qkv projection, SDPA, and an optional KV cache."""
 
@@ -177,7 +197,7 @@ class SelfAttention(nn.Module):
         super().__init__()
         d, self.n_heads = spec.d_model, spec.n_heads
         self.head_dim = d // spec.n_heads
-        self.causal, self.dropout = spec.causal, spec.dropout
+        self.causal, self.dropout, self.impl = spec.causal, spec.dropout, spec.attn_impl
         self.qkv = nn.Linear(d, 3 * d)
         self.proj = nn.Linear(d, d)
         self.rotary = Rotary(self.head_dim) if spec.positions == "rope" else None
@@ -193,9 +213,12 @@ class SelfAttention(nn.Module):
         if cache is not None:
             k, v = cache.append(k, v)  # (B, H, offset + T, Dh)
         mask, is_causal = attention_mask(T, k.shape[2], self.causal, self.slopes, q.dtype)
-        y = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=mask, is_causal=is_causal, dropout_p=self.dropout if self.training else 0.0
-        )  # (B, H, T, Dh)
+        dropout = self.dropout if self.training else 0.0
+        if self.impl == "math":
+            y = math_attention(q, k, v, mask, is_causal, dropout)
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=is_causal, dropout_p=dropout)
+        # y: (B, H, T, Dh)
         return self.proj(y.transpose(1, 2).reshape(B, T, D))
 
 
