@@ -12,7 +12,9 @@ the model's outputs are finite and raises :class:`NonFiniteError` otherwise, so 
 from __future__ import annotations
 
 import functools
+import math
 import statistics
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -216,10 +218,12 @@ def generation(spec: TrialSpec) -> dict[str, Any]:
     del logits
     positions = generation_positions(spec.tokens, spec.sample_every)
     decode_ms: dict[str, float] = {}
+    decode_samples: dict[str, list[float]] = {}  # the window's single-token times (ms): intervals for the claims
     for p in positions:
         # step_s[j] is the time of generated token j + 2 (token 1 comes from the prefill)
         window = [run.step_s[j] for run in runs for j in range(max(0, p - 4), min(len(run.step_s), p + 1))]
         decode_ms[str(p)] = 1e3 * statistics.median(window)
+        decode_samples[str(p)] = [1e3 * t for t in window]
     totals = [run.prefill_s + sum(run.step_s) for run in runs]
     # state bytes by generated length: an untimed replay of the same loop (recompute holds no state)
     state_bytes: dict[str, int] = {}
@@ -235,6 +239,7 @@ def generation(spec: TrialSpec) -> dict[str, Any]:
                     state_bytes[str(i)] = model.state_nbytes(state)
             check_finite(logits, "model output")
     all_steps = [s for run in runs for s in run.step_s]
+    q = statistics.quantiles(all_steps, n=100) if len(all_steps) >= 2 else [math.nan] * 99
     return {
         **_common(model, threads),
         "mode": mode,
@@ -243,6 +248,9 @@ def generation(spec: TrialSpec) -> dict[str, Any]:
         "tokens_per_s": spec.batch * spec.tokens / statistics.median(totals),
         "decode_ms_median": 1e3 * statistics.median(all_steps) if all_steps else None,
         "decode_ms_by_position": decode_ms,
+        "decode_samples_by_position": decode_samples,
+        # jitter of single decode steps (streaming): p50, p99 and their ratio over every step of every run
+        "step_ms_p50": 1e3 * q[49], "step_ms_p99": 1e3 * q[98], "step_p99_over_p50": q[98] / q[49],
         "state_bytes_by_position": state_bytes,
         "state_bytes": state_bytes.get(str(spec.tokens), 0),
         "memory": memory,
@@ -252,13 +260,26 @@ def generation(spec: TrialSpec) -> dict[str, Any]:
 
 
 def memory(spec: TrialSpec) -> dict[str, Any]:
-    """Peak memory above the trial's baseline for one training step (fwd + bwd + AdamW, optimizer state already
-    allocated) or one inference forward, beside the accounted bytes (saved activations / state)."""
+    """Peak memory above the trial's baseline, beside the accounted bytes, for one of:
+
+    - ``kind=train``: one training step (fwd + bwd + AdamW, optimizer state already allocated); with ``tbptt`` the
+      sequence is cut into segments with the state carried and detached (what bounds an RNN's training memory);
+    - ``kind=infer``: one inference forward; with ``chunk`` a chunked prefill that carries the state / KV cache
+      (what an edge deployment does: the RNN then holds a constant state, the transformer a growing cache);
+    - ``kind=optimizer``: the resident memory AdamW's first step adds (its moment buffers), as bytes and per
+      parameter byte (``rss_growth_over_param_bytes``; the essay: "two additional copies").
+
+    ``wall_s`` is the measured call's time (one call: a rough per-token time for long chunked runs).
+    """
     model = build_model(spec)
     x, y = make_inputs(model, spec)
     with num_threads(spec.threads) as threads:
+        if spec.kind == "optimizer":
+            return {**_common(model, threads), **_optimizer_growth(model, x, y, spec)}
         if spec.kind == "train":
             model.train()
+            if spec.tbptt is not None and not model.causal:
+                raise SpecError(f"truncated BPTT needs a causal model; {spec.model} is bidirectional here")
             opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
             for p in model.parameters():  # allocate AdamW's state up front without a full step at this size
                 opt.state[p] = {"step": torch.tensor(0.0), "exp_avg": torch.zeros_like(p),
@@ -272,16 +293,22 @@ def memory(spec: TrialSpec) -> dict[str, Any]:
 
             def run() -> None:
                 opt.zero_grad(set_to_none=True)
-                with SavedTensors(exclude=list(model.parameters())) as saved:
-                    out, _ = model(x)
-                    loss = loss_fn(model, out, y)
-                saved_bytes.append(saved.nbytes)
-                loss.backward()
+                segment = spec.tbptt or spec.seq_len
+                state, losses = None, []
+                for start in range(0, spec.seq_len, segment):
+                    seg = slice(start, min(spec.seq_len, start + segment))
+                    with SavedTensors(exclude=list(model.parameters())) as saved:
+                        out, state = model(x[:, seg], state)
+                        loss = loss_fn(model, out, y[:, seg] if model.spec.head != "classify" else y)
+                    saved_bytes.append(saved.nbytes)
+                    loss.backward()
+                    losses.append(loss.detach())
+                    state = state.detach() if state is not None else None
                 opt.step()
-                check_finite(loss.detach(), "training loss")
+                check_finite(torch.stack(losses), "training loss")
 
-            mem = _memory(run, spec.device)
-            accounted = {"saved_bytes": saved_bytes[-1]}
+            mem, wall = _timed_memory(run, spec.device)
+            accounted = {"saved_bytes": max(saved_bytes)}  # per segment with TBPTT: what is held at once
         else:
             model.eval()
             with torch.no_grad():  # warm-up at a tiny n: one-time allocations (thread pools, kernels) stay out
@@ -290,13 +317,95 @@ def memory(spec: TrialSpec) -> dict[str, Any]:
 
             def run() -> None:
                 with torch.no_grad():
-                    out, state = model(x)
+                    if spec.chunk is None:
+                        out, state = model(x)
+                    else:
+                        if not model.causal:
+                            raise SpecError(f"chunked prefill needs a causal model; {spec.model} is bidirectional")
+                        state = model.init_state(spec.batch, device=spec.device, max_len=spec.seq_len)
+                        for start in range(0, spec.seq_len, spec.chunk):
+                            out, state = model(x[:, start:start + spec.chunk], state)
                 check_finite(out, "model output")
                 states.append(model.state_nbytes(state) if state is not None else 0)
 
-            mem = _memory(run, spec.device)
+            mem, wall = _timed_memory(run, spec.device)
             accounted = {"state_bytes": states[-1]}
-    return {**_common(model, threads), "memory": mem, "peak_bytes": mem["peak_bytes"], **accounted}
+    return {**_common(model, threads), "memory": mem, "peak_bytes": mem["peak_bytes"], "wall_s": wall,
+            "per_token_s": wall / (spec.batch * spec.seq_len), **accounted}
+
+
+def _timed_memory(fn: Callable[[], object], device: str) -> tuple[dict[str, Any], float]:
+    start = time.perf_counter()
+    mem = _memory(fn, device)
+    return mem, time.perf_counter() - start
+
+
+def _optimizer_growth(model: SequenceModel, x: torch.Tensor, y: torch.Tensor, spec: TrialSpec) -> dict[str, Any]:
+    """Resident bytes AdamW's first step adds (CPU: RSS; CUDA: allocated bytes), after gradients already exist."""
+    from seqarena.measure.memory import release_free_memory, rss_bytes
+
+    model.train()
+    out, _ = model(x)
+    loss = loss_fn(model, out, y)
+    check_finite(loss.detach(), "training loss")
+    loss.backward()
+    del out, loss
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    cuda = torch.device(spec.device).type == "cuda"
+    release_free_memory()
+    before = torch.cuda.memory_allocated(spec.device) if cuda else rss_bytes()
+    opt.step()
+    release_free_memory()
+    after = torch.cuda.memory_allocated(spec.device) if cuda else rss_bytes()
+    param_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
+    state_bytes = sum(t.numel() * t.element_size() for st in opt.state.values() for t in st.values()
+                      if isinstance(t, torch.Tensor) and t.dim() > 0)
+    growth = (after or 0) - (before or 0)
+    return {"param_bytes": param_bytes, "rss_growth_bytes": growth, "rss_growth_over_param_bytes": growth / param_bytes,
+            "optimizer_state_bytes": state_bytes, "peak_bytes": growth}
+
+
+def gradients(spec: TrialSpec) -> dict[str, Any]:
+    """Gradient-flow probe: the norm of d loss_T / d x_t (x_t: the input layer's output at position t) against the
+    distance T - t, in float64, at initialisation or after ``steps`` training steps on ``task``.
+
+    The loss reads only the last position, so every other position's gradient has to travel through the model's
+    time mixing: through n steps of recurrence for an RNN, through one attention hop (and residuals) for a
+    transformer. Norms are averaged over a batch of random sequences."""
+    from seqarena.tasks import make_task
+    from seqarena.train import TrainConfig
+    from seqarena.train import train as run_training
+
+    fields = {"vocab_size": spec.vocab_size, "layers": spec.layers, **spec.options}
+    task = None
+    if spec.task:
+        task = make_task(spec.task, **spec.task_params)
+        fields = {"layers": spec.layers, **task.model_fields(), **spec.options}
+    torch.manual_seed(spec.seed)
+    model = build(spec.model, params=spec.params, **fields).to(spec.device)
+    if not model.causal or model.spec.head != "lm":
+        raise SpecError(f"the gradient probe needs a causal LM; {spec.model} is not one here")
+    trained = {}
+    with num_threads(spec.threads) as threads:
+        if task is not None and spec.steps:
+            config = TrainConfig(lr=spec.lr or 1e-3, batch_size=spec.batch, steps=spec.steps, eval_every=spec.steps,
+                                 seed=spec.seed, device=spec.device)
+            result = run_training(model, task, config)
+            trained = {"train_status": result.status, "steps": result.steps, "val": result.val}
+        model = model.to(torch.float64).eval()
+        gen = torch.Generator().manual_seed(spec.seed)
+        T = spec.seq_len
+        x = torch.randint(0, model.spec.vocab_size, (max(spec.batch, 8), T), generator=gen).to(spec.device)
+        h = model.embed_inputs(x, None).detach().requires_grad_(True)  # (B, T, D)
+        mixed, _ = model.mix(h, None)
+        logits = model.readout(mixed)[:, -1]  # (B, V): the loss at the last position only
+        target = torch.randint(0, model.spec.vocab_size, (x.shape[0],), generator=gen).to(spec.device)
+        F.cross_entropy(logits, target).backward()
+    norms = h.grad.norm(dim=-1).mean(dim=0)  # (T,): mean over the batch of |dL_T / dx_t|
+    check_finite(norms, "gradient norms")
+    distances = sorted({d for d in (0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096) if d < T} | {T - 1})
+    by_distance = {str(d): float(norms[T - 1 - d]) for d in distances}
+    return {**_common(model, threads), **trained, "grad_norm_by_distance": by_distance, "dtype_probe": "float64"}
 
 
 def train(spec: TrialSpec) -> dict[str, Any]:
@@ -351,6 +460,7 @@ SCENARIO_FUNCTIONS: dict[str, Callable[[TrialSpec], dict[str, Any]]] = {
     "generation": generation,
     "memory": memory,
     "train": train,
+    "gradients": gradients,
 }
 
 

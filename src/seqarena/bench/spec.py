@@ -14,9 +14,9 @@ from seqarena.models import SpecError
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
-SCENARIOS = ("train_step", "forward_latency", "throughput", "generation", "memory", "train")
+SCENARIOS = ("train_step", "forward_latency", "throughput", "generation", "memory", "train", "gradients")
 
-Scenario = Literal["train_step", "forward_latency", "throughput", "generation", "memory", "train"]
+Scenario = Literal["train_step", "forward_latency", "throughput", "generation", "memory", "train", "gradients"]
 
 #: Fields only the quality scenario (``train``) reads.
 TRAIN_FIELDS = {"task", "task_params", "budget_s", "steps", "lr", "tune_lr", "tbptt", "checkpointing", "eval_every",
@@ -56,7 +56,8 @@ class TrialSpec(BaseModel):
     prompt_len: int = 16
     sample_every: int = 0  # decode latency sampled every k positions (0: about 32 samples)
     # memory
-    kind: Literal["train", "infer"] = "train"  # memory scenario: what is measured
+    kind: Literal["train", "infer", "optimizer"] = "train"  # memory scenario: what is measured
+    chunk: int | None = None  # memory infer: prefill in chunks of this many tokens, carrying the state/cache
     # settings recorded with every result (fairness: the same for all contenders in a sweep)
     device: str = "cpu"
     dtype: str = "float32"
@@ -89,10 +90,15 @@ class TrialSpec(BaseModel):
             unused = set()
             if data.get("scenario") != "generation":
                 unused |= {"mode", "tokens", "prompt_len", "sample_every"}
-            if data.get("scenario") != "memory":
-                unused.add("kind")
-            if data.get("scenario") == "train":  # the task fixes n and the vocabulary; timing knobs do not apply
+            scenario = data.get("scenario")
+            if scenario != "memory":
+                unused |= {"kind", "chunk"}
+            if scenario == "train":  # the task fixes n and the vocabulary; timing knobs do not apply
                 unused |= {"seq_len", "vocab_size", "repeats", "min_seconds", "warmup", "round"}
+            elif scenario == "gradients":  # an optional short training on a task before the probe
+                unused |= (TRAIN_FIELDS - {"task", "task_params", "steps", "lr"}) | {"repeats", "min_seconds", "warmup"}
+            elif scenario == "memory":
+                unused |= TRAIN_FIELDS - {"tbptt"}
             else:
                 unused |= TRAIN_FIELDS
             data = {k: v for k, v in data.items() if k not in unused}
@@ -103,6 +109,13 @@ class TrialSpec(BaseModel):
     def _positive(cls, v: int, info) -> int:
         if v < 1:
             raise ValueError(f"{info.field_name} must be >= 1, got {v}")
+        return v
+
+    @field_validator("chunk")
+    @classmethod
+    def _chunk(cls, v: int | None) -> int | None:
+        if v is not None and v < 1:
+            raise ValueError(f"chunk must be >= 1, got {v}")
         return v
 
     @field_validator("warmup", "sample_every", "round")

@@ -14,7 +14,8 @@ EXPORT_FORMATS = ("csv", "parquet", "json")
 
 
 #: Metrics that are series over generated positions: kept as one {position: value} cell, not 30 columns.
-SERIES = frozenset({"decode_ms_by_position", "state_bytes_by_position"})
+SERIES = frozenset({"decode_ms_by_position", "state_bytes_by_position", "decode_samples_by_position",
+                    "grad_norm_by_distance"})
 
 
 def _flatten(prefix: str, d: dict[str, Any], out: dict[str, Any]) -> None:
