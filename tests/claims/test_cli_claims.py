@@ -18,7 +18,7 @@ def test_claims_run_prints_verdicts_and_resumes(tmp_path):
     assert "< 100 tokens: RNN" in r.stdout and "caveat (all): the essay speaks of GPUs" in r.stdout
     assert any(word in r.stdout for word in ("supported", "refuted", "inconclusive"))
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    assert "0 trials measured, 12 reused" in again.stdout
+    assert "0 trials measured" in again.stdout and "to measure; expected" in again.stdout
 
 
 @pytest.mark.parametrize("args, message", [(["--only", "99"], "unknown claim '99'"),

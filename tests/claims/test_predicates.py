@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqarena.claims import decide, median_ratio_ci, select
-from seqarena.claims.latency import ATTN, RNN, claim_by_id
+from seqarena.claims import claim_by_id, decide, median_ratio_ci, select
+from seqarena.claims.base import ATTN, RNN
 from seqarena.models import SpecError
 
 
@@ -58,8 +58,11 @@ def test_long_sequence_claim_uses_the_longest_length_and_reports_slopes():
 def _generation(rnn: dict[int, float], cache: dict[int, float], recompute: dict[int, float]) -> pd.DataFrame:
     rows = []
     for model, mode, d in ((RNN, "state", rnn), (ATTN, "cache", cache), (ATTN, "recompute", recompute)):
+        rng = np.random.default_rng(0)
         rows.append({"model": model, "mode": mode, "status": "ok", "spec.device": "cpu", "env.cpu": "x",
-                     "decode_ms_by_position": {str(k): v for k, v in d.items()}})
+                     "decode_ms_by_position": {str(k): v for k, v in d.items()},
+                     "decode_samples_by_position": {str(k): list(v * np.exp(rng.normal(0, 0.01, 15)))
+                                                    for k, v in d.items()}})
     return pd.DataFrame(rows)
 
 
@@ -97,7 +100,7 @@ def test_decide_and_ratio_intervals():
 
 
 def test_claim_selection():
-    assert [c.id for c in select(["13"])] == ["13a", "13b", "13c", "13e"]
+    assert [c.id for c in select(["13"])] == ["13a", "13b", "13c", "13d", "13e"]
     assert [c.id for c in select(["10", "14"])] == ["10", "14"]
     with pytest.raises(SpecError, match="unknown claim"):
         select(["99"])

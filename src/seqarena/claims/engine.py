@@ -1,17 +1,30 @@
-"""Run what the selected claims need (reusing finished trials in the store) and judge each from the stored data."""
+"""Run what the selected claims need (reusing finished trials in the store) and judge each from the stored data.
+
+Timing and memory claims repeat adaptively: while a verdict is inconclusive, the engine measures more interleaved
+rounds of that claim's trials, up to the suite's ``max_rounds``; the verdict then states the rounds it rests on and,
+when still inconclusive, the cap that stopped it.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from seqarena.bench.spec import TrialSpec
-from seqarena.claims.latency import CLAIMS, Claim
+from seqarena.claims.base import ATTN, RNN, Claim, resolve_suite
+from seqarena.claims.registry import CLAIMS
 from seqarena.claims.verdict import Verdict
-from seqarena.models import SpecError
+from seqarena.models import SpecError, get_class
 from seqarena.run.sweep import SweepSummary, run_sweep
 from seqarena.store import Store, load
+
+#: Rough seconds per trial, by scenario, for the duration estimate (calibrated on a 2-core CPU; a GPU is faster).
+_OVERHEAD_S = {"forward_latency": 1.5, "throughput": 1.5, "train_step": 2.5, "generation": 2.0, "memory": 3.0,
+               "train": 2.0, "gradients": 2.0}
 
 
 def select(only: Sequence[str] | None = None) -> list[Claim]:
@@ -27,42 +40,183 @@ def select(only: Sequence[str] | None = None) -> list[Claim]:
     return chosen
 
 
+def with_roles(claims: Sequence[Claim], rnn: str = RNN, attn: str = ATTN) -> list[Claim]:
+    """The claims with other contenders in the RNN / transformer roles (e.g. ``rnn="gru"``)."""
+    for name in (rnn, attn):
+        get_class(name)  # unknown names: one-line SpecError
+    return [dataclasses.replace(c, rnn=rnn, attn=attn) for c in claims]
+
+
+def plan(suite: str | dict[str, Any], claims: Sequence[Claim], device: str = "cpu") -> dict[str, list[TrialSpec]]:
+    """The trials each claim needs, on ``device``."""
+    s = resolve_suite(suite)
+    return {c.id: [t.model_copy(update={"device": device}) for t in c.trials(s, c)] for c in claims}
+
+
+def estimate_seconds(trial: TrialSpec) -> float:
+    """A rough duration of one trial on this kind of machine (for the budget table; not a measurement)."""
+    base = _OVERHEAD_S.get(trial.scenario, 2.0)
+    if trial.scenario in ("forward_latency", "throughput", "train_step"):
+        return base + 2.5 * trial.min_seconds + 1e-6 * trial.seq_len * trial.batch * (trial.params or 1e6) / 2e3
+    if trial.scenario == "generation":
+        return base + (trial.repeats + 2) * trial.tokens * (0.004 if trial.mode == "recompute" else 0.0015)
+    if trial.scenario == "memory":
+        return base + 2e-4 * trial.seq_len * max(1, trial.batch)
+    if trial.scenario == "train":
+        tp = trial.task_params
+        seq = tp.get("lookback") or tp.get("length") or tp.get("distance", 32) + 20
+        per_step = (0.005 + 1e-4 * seq) * max(1.0, (trial.params or 1e5) / 1e5) ** 0.5
+        tune = 1.5 if trial.tune_lr else 1.0  # tune_lr spends half the budget again on its grid
+        return base + tune * ((trial.steps or 0) * per_step + (trial.budget_s or 0))
+    if trial.scenario == "gradients":
+        return base + 0.015 * (trial.steps or 0)
+    return base
+
+
+def budget_table(suite: str | dict[str, Any] = "quick", only: Sequence[str] | None = None,
+                 db: str | Path | None = None, device: str = "cpu", rnn: str = RNN, attn: str = ATTN
+                 ) -> list[dict[str, Any]]:
+    """Per claim: its trials, those not yet in the store, and the estimated seconds to measure them (trials shared
+    between claims are counted for the first claim that needs them)."""
+    claims = with_roles(select(only), rnn, attn)
+    needs = plan(suite, claims, device)
+    done: set[str] = set()
+    if db is not None and Path(db).exists():
+        with Store(db) as store:
+            done = store.finished()
+    seen: set[str] = set()
+    rows = []
+    for c in claims:
+        new = [t for t in needs[c.id] if t.spec_hash() not in done and t.spec_hash() not in seen]
+        seen |= {t.spec_hash() for t in needs[c.id]}
+        rows.append({"claim": c.id, "short": c.short, "trials": len(needs[c.id]), "to_measure": len(new),
+                     "estimate_s": sum(estimate_seconds(t) for t in new), "sizes": describe_trials(needs[c.id])})
+    return rows
+
+
+def describe_trials(trials: Sequence[TrialSpec]) -> str:
+    """The sizes and seeds a verdict rests on, in one line per scenario joined by " | "."""
+    groups: dict[str, list[TrialSpec]] = {}
+    for t in trials:
+        groups.setdefault(t.scenario, []).append(t)
+    return " | ".join(_describe(g) for g in groups.values())
+
+
+def _describe(trials: list[TrialSpec]) -> str:
+    t0 = trials[0]
+    models = sorted({t.label().split()[1] for t in trials})
+    parts = [t0.scenario, "models " + ", ".join(models)]
+    if t0.scenario == "train":
+        tasks = sorted({f"{t.task}{dict(sorted(t.task_params.items()))}" for t in trials})
+        parts += ["tasks " + "; ".join(tasks)[:160], f"steps {sorted({t.steps or 0 for t in trials})}",
+                  "tuned lr" if t0.tune_lr else f"lr {sorted({t.lr or 1e-3 for t in trials})}"]
+    elif t0.scenario == "generation":
+        parts.append(f"tokens {t0.tokens}, batch {t0.batch}")
+    else:
+        parts.append(f"n {sorted({t.seq_len for t in trials})}, batch {sorted({t.batch for t in trials})}")
+    budgets = sorted({t.params for t in trials if t.params})
+    if budgets:
+        parts.append("params " + ", ".join(f"{p / 1e6:g}M" for p in budgets))
+    parts.append(f"seeds {sorted({t.seed for t in trials})}")
+    if t0.scenario not in ("train", "gradients"):
+        rounds = max(t.round for t in trials) + 1
+        parts.append(f"{rounds} round{'s' if rounds > 1 else ''}")
+    return "; ".join(parts)
+
+
+def _more_rounds(trials: Sequence[TrialSpec], start: int, stop: int) -> list[TrialSpec]:
+    """Rounds start..stop-1 of the timing / memory trials: copies of round 0 (trainings repeat over seeds, not
+    rounds). Each round runs every contender once, so the contenders stay interleaved in time."""
+    base = [t for t in trials if t.round == 0 and t.scenario not in ("train", "gradients")]
+    return [t.model_copy(update={"round": r}) for r in range(start, stop) for t in base]
+
+
+def _frame(db: str | Path, trials: Sequence[TrialSpec]) -> pd.DataFrame:
+    scenarios = sorted({t.scenario for t in trials})
+    frames = [load(db, scenario=s, status=None, include_samples=True) for s in scenarios] if Path(db).exists() else []
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["spec_hash", "status"])
+
+
+def _judge(claim: Claim, df: pd.DataFrame, trials: Sequence[TrialSpec]) -> Verdict:
+    hashes = {t.spec_hash() for t in trials}
+    verdict = claim.judge(df[df["spec_hash"].isin(hashes)].reset_index(drop=True), claim)
+    verdict.sizes = describe_trials(trials)
+    return verdict
+
+
 def run_claims(
-    suite: str = "quick",
+    suite: str | dict[str, Any] = "quick",
     only: Sequence[str] | None = None,
-    db: str = "seqarena-results/results.db",
+    db: str | Path = "seqarena-results/results.db",
     *,
     device: str = "cpu",
+    rnn: str = RNN,
+    attn: str = ATTN,
+    adaptive: bool = True,
     on_start: Callable[[TrialSpec], None] | None = None,
     on_done: Callable | None = None,
 ) -> tuple[list[Verdict], SweepSummary]:
-    """Run (or resume) the trials of the selected claims, then judge every claim from the store."""
-    if suite not in ("quick", "full"):
-        raise SpecError(f"unknown suite {suite!r}; choose quick or full")
-    claims = select(only)
-    needs = {c.id: [t.model_copy(update={"device": device}) for t in c.trials(suite)] for c in claims}
+    """Run (or resume) the trials of the selected claims, judge every claim from the store, and repeat the
+    inconclusive timing / memory claims with more rounds up to the suite's cap."""
+    s = resolve_suite(suite)
+    claims = with_roles(select(only), rnn, attn)
+    needs = plan(s, claims, device)
     unique: dict[str, TrialSpec] = {}
     for trials in needs.values():
         for t in trials:
             unique.setdefault(t.spec_hash(), t)
+    Path(db).parent.mkdir(parents=True, exist_ok=True)
     with Store(db) as store:
-        summary = run_sweep(list(unique.values()), store, sweep=f"claims-{suite}", on_start=on_start,
+        summary = run_sweep(list(unique.values()), store, sweep=f"claims-{s['name']}", on_start=on_start,
                             on_done=on_done)
-    return judge_claims(suite, [c.id for c in claims], db, device=device), summary
-
-
-def judge_claims(suite: str = "quick", only: Sequence[str] | None = None,
-                 db: str = "seqarena-results/results.db", *, device: str = "cpu") -> list[Verdict]:
-    """Judge the selected claims from what the store already holds (nothing is measured): the report uses this.
-    A claim whose trials are missing judges an empty table and reads inconclusive."""
-    claims = select(only)
-    needs = {c.id: [t.model_copy(update={"device": device}) for t in c.trials(suite)] for c in claims}
-    scenarios = sorted({t.scenario for trials in needs.values() for t in trials})
-    frames = [load(db, scenario=s, status=None, include_samples=True) for s in scenarios]
-    frames = [f for f in frames if len(f)]
-    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["spec_hash"])
-    verdicts = []
+    df = _frame(db, list(unique.values()))
+    verdicts = {c.id: _judge(c, df, needs[c.id]) for c in claims}
+    rounds = {c.id: max((t.round for t in needs[c.id]), default=0) + 1 for c in claims}
+    while adaptive:
+        extra: dict[str, list[TrialSpec]] = {}
+        for c in claims:
+            base_rounds = max((t.round for t in c.trials(s, c)), default=0) + 1
+            if (c.adaptive and verdicts[c.id].status == "inconclusive" and rounds[c.id] < s["max_rounds"]
+                    and any(t.scenario not in ("train", "gradients") for t in needs[c.id])):
+                stop = min(s["max_rounds"], rounds[c.id] + base_rounds)
+                extra[c.id] = _more_rounds(needs[c.id], rounds[c.id], stop)
+        if not extra:
+            break
+        todo = {t.spec_hash(): t for trials in extra.values() for t in trials}
+        with Store(db) as store:
+            more = run_sweep(list(todo.values()), store, sweep=f"claims-{s['name']}-adaptive", on_start=on_start,
+                             on_done=on_done)
+        summary = dataclasses.replace(summary, **{f.name: getattr(summary, f.name) + getattr(more, f.name)
+                                                  for f in dataclasses.fields(summary)
+                                                  if isinstance(getattr(summary, f.name), int)})
+        df = _frame(db, [*unique.values(), *todo.values()])
+        for cid, trials in extra.items():
+            needs[cid] = [*needs[cid], *trials]
+            rounds[cid] = max(t.round for t in needs[cid]) + 1
+            claim = next(c for c in claims if c.id == cid)
+            verdicts[cid] = _judge(claim, df, needs[cid])
     for c in claims:
-        hashes = {t.spec_hash() for t in needs[c.id]}
-        verdicts.append(c.judge(df[df["spec_hash"].isin(hashes)], c))
-    return verdicts
+        if c.adaptive:
+            note = f"adaptive repetition: {rounds[c.id]} round(s) (cap {s['max_rounds']})"
+            if verdicts[c.id].status == "inconclusive" and rounds[c.id] >= s["max_rounds"]:
+                note += ": still inconclusive at the cap"
+            verdicts[c.id].caveats.append(note)
+    return [verdicts[c.id] for c in claims], summary
+
+
+def judge_claims(suite: str | dict[str, Any] = "quick", only: Sequence[str] | None = None,
+                 db: str | Path = "seqarena-results/results.db", *, device: str = "cpu", rnn: str = RNN,
+                 attn: str = ATTN) -> list[Verdict]:
+    """Judge the selected claims from what the store already holds (nothing is measured): the report uses this.
+    Extra rounds that adaptive repetition added are found in the store and used. A claim whose trials are missing
+    reads inconclusive."""
+    s = resolve_suite(suite)
+    claims = with_roles(select(only), rnn, attn)
+    needs = plan(s, claims, device)
+    for c in claims:  # rounds that adaptive repetition may have added
+        if c.adaptive:
+            have = max((t.round for t in needs[c.id]), default=0) + 1
+            needs[c.id] = [*needs[c.id], *_more_rounds(needs[c.id], have, s["max_rounds"])]
+    df = _frame(db, [t for trials in needs.values() for t in trials])
+    return [_judge(c, df, needs[c.id]) for c in claims]

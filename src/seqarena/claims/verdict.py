@@ -30,6 +30,7 @@ class Verdict:
     effect_name: str
     evidence: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     caveats: list[str] = dataclasses.field(default_factory=list)
+    sizes: str = ""  # the sizes and seeds the verdict rests on (filled by the engine)
 
     @property
     def margin(self) -> float:
@@ -44,7 +45,7 @@ class Verdict:
 
 def decide(ci: tuple[float, float] | None, effect: float, threshold: float, direction: str) -> Status:
     """supported / refuted / inconclusive from an interval (or a point estimate when ``ci`` is None)."""
-    if effect is None or not math.isfinite(effect):
+    if effect is None or math.isnan(effect):  # +-inf is a valid effect (e.g. a model that never hits the cap)
         return "inconclusive"
     lo, hi = ci if ci is not None else (effect, effect)
     if direction == "above":
@@ -77,3 +78,17 @@ def geometric_mean_ratio_ci(pairs: Sequence[tuple[Sequence[float], Sequence[floa
     boot = np.exp(np.mean(boots, axis=0))
     tail = (1 - confidence) / 2
     return float(math.exp(np.mean(logs))), (float(np.quantile(boot, tail)), float(np.quantile(boot, 1 - tail)))
+
+
+def ratio_of_ratios_ci(a1: Sequence[float], a0: Sequence[float], b1: Sequence[float], b0: Sequence[float], *,
+                       n_boot: int = 2000, seed: int = 0, confidence: float = 0.95
+                       ) -> tuple[float, tuple[float, float]]:
+    """(median(a1)/median(a0)) / (median(b1)/median(b0)): how much more a grew than b, bootstrapped per sample set."""
+    rng = np.random.default_rng(seed)
+    arrays = [np.asarray(x, dtype=float) for x in (a1, a0, b1, b0)]
+    meds = [np.median(x) for x in arrays]
+    boot = [np.median(rng.choice(x, (n_boot, x.size)), axis=1) for x in arrays]
+    ratio = (boot[0] / boot[1]) / (boot[2] / boot[3])
+    tail = (1 - confidence) / 2
+    effect = (meds[0] / meds[1]) / (meds[2] / meds[3])
+    return float(effect), (float(np.quantile(ratio, tail)), float(np.quantile(ratio, 1 - tail)))

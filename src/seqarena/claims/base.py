@@ -1,0 +1,194 @@
+"""What every claim shares: the suites' sizes, the :class:`Claim` record, and helpers to build trials and read results.
+
+A claim lists the harness trials it needs (``trials(suite, claim)``) and judges a DataFrame of their stored results
+(``judge(df, claim)``), so it can be re-judged from the store and tested on synthetic tables. The contenders are
+roles: ``claim.rnn`` (default the LSTM) and ``claim.attn`` (default the decoder-only transformer), parameter-matched
+at the suite's budget with the same dtype, threads and batch; the engine can swap them (``--rnn gru``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from seqarena.bench.spec import TrialSpec, make_trial
+from seqarena.claims.verdict import Verdict, decide
+from seqarena.models import SpecError
+
+RNN, ATTN = "lstm", "transformer"
+
+#: Sizes of each suite. quick fits `make run` (training claims are smoke-sized: a few hundred steps, one seed unless
+#: the claim needs seeds); full gives the robust verdicts (see ``budget_table``). ``max_rounds`` caps the adaptive
+#: repetition of timing and memory claims.
+SUITES: dict[str, dict[str, Any]] = {
+    "quick": {
+        "name": "quick", "smoke": True,
+        "params": 1_000_000, "repeats": 10, "min_seconds": 0.3, "rounds": 2, "max_rounds": 4, "tokens": 1024,
+        "short": (16, 32, 64), "medium": (128, 256, 512, 1024), "long": (1024, 2048, 4096),
+        # claim 1: fixed token budget, d_model >= 256
+        "parallel_params": 2_000_000, "parallel_tokens": 2048, "parallel_lens": (16, 64, 256),
+        # memory: chunked prefill / naive attention / training with and without TBPTT
+        "prefill_lens": (2048, 4096, 8192), "chunk": 256, "naive_lens": (512, 1024, 2048),
+        "train_mem_lens": (512, 1024, 2048), "tbptt": 128, "tbptt_lens": (1024, 4096, 16384),
+        "long_train_lens": (2048, 4096, 8192), "long_train_cap_mb": 4096,
+        "xl_lens": (1024, 4096, 16384), "edge_params": 5_000_000, "edge_cap_mb": 256, "edge_lens": (1024, 2048, 4096),
+        "optimizer_params": 10_000_000,
+        # training-time claims
+        "train_lens": (128, 256, 512), "train_batch": 8, "linear_lens": (512, 1024, 2048, 4096), "local_window": 128,
+        # quality claims (smoke-sized)
+        "q_params": 100_000, "q_steps": 300, "q_batch": 32, "seeds": (0,), "distances": (8, 32, 128),
+        "lr_grid": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1), "lr_steps": 150,
+        "sizes": (100, 1000), "size_seeds": (0, 1, 2), "size_steps": 200,
+        "lm_steps": 300, "lm_seq": 256, "forecast_lookbacks": (96, 720), "forecast_steps": 200,
+        "grad_len": 300, "grad_steps": 0,
+    },
+    "full": {
+        "name": "full", "smoke": False,
+        "params": 1_000_000, "repeats": 30, "min_seconds": 1.0, "rounds": 3, "max_rounds": 9, "tokens": 2048,
+        "short": (16, 32, 64), "medium": (128, 256, 512, 1024), "long": (1024, 2048, 4096, 8192, 16384),
+        "parallel_params": 2_000_000, "parallel_tokens": 4096, "parallel_lens": (16, 32, 64, 128, 256),
+        "prefill_lens": (2048, 4096, 8192, 16384), "chunk": 256, "naive_lens": (512, 1024, 2048, 4096),
+        "train_mem_lens": (512, 1024, 2048, 4096), "tbptt": 128, "tbptt_lens": (1024, 4096, 16384, 65536),
+        "long_train_lens": (2048, 4096, 8192, 16384), "long_train_cap_mb": 8192,
+        "xl_lens": (1024, 4096, 16384), "edge_params": 25_000_000, "edge_cap_mb": 256,
+        "edge_lens": (1024, 2048, 4096, 8192), "optimizer_params": 25_000_000,
+        "train_lens": (128, 256, 512), "train_batch": 8, "linear_lens": (512, 1024, 2048, 4096, 8192),
+        "local_window": 128,
+        "q_params": 300_000, "q_steps": 1500, "q_batch": 32, "seeds": (0, 1, 2), "distances": (8, 32, 128, 512),
+        "lr_grid": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1), "lr_steps": 600,
+        "sizes": (100, 1000, 10000), "size_seeds": (0, 1, 2), "size_steps": 800,
+        "lm_steps": 2000, "lm_seq": 256, "forecast_lookbacks": (96, 720, 2880), "forecast_steps": 800,
+        "grad_len": 300, "grad_steps": 500,
+    },
+}
+
+GPU_CAVEAT = "the essay speaks of GPUs; measured here on {device}"
+SMOKE_CAVEAT = "smoke-sized (quick suite): a few hundred training steps; run --suite full for the robust verdict"
+
+
+def resolve_suite(suite: str | dict[str, Any]) -> dict[str, Any]:
+    """A suite by name, or a dict of overrides on the quick suite (tests use tiny sizes)."""
+    if isinstance(suite, dict):
+        return {**SUITES["quick"], "name": "custom", **suite}
+    if suite not in SUITES:
+        raise SpecError(f"unknown suite {suite!r}; choose {' or '.join(SUITES)}")
+    return SUITES[suite]
+
+
+@dataclasses.dataclass
+class Claim:
+    """One claim: the essay's words, what it needs measured, and the predicate that judges the measurements."""
+
+    id: str
+    short: str
+    quote: str
+    threshold: float
+    direction: str  # the effect must be "above" / "below" the threshold
+    effect_name: str
+    trials: Callable[[dict[str, Any], Claim], list[TrialSpec]]
+    judge: Callable[[pd.DataFrame, Claim], Verdict]
+    conditions: str = ""
+    adaptive: bool = False  # timing / memory: repeat more rounds while the interval straddles the threshold
+    training: bool = False  # trains models (smoke-sized in the quick suite)
+    rnn: str = RNN
+    attn: str = ATTN
+
+    def verdict(self, effect: float, ci: tuple[float, float] | None, evidence: list[dict], caveats: list[str]
+                ) -> Verdict:
+        return Verdict(self.id, decide(ci, effect, self.threshold, self.direction), effect, ci, self.threshold,
+                       self.direction, self.effect_name, evidence, caveats)
+
+    def no_data(self, df: pd.DataFrame, why: str = "no successful trials for this claim") -> Verdict:
+        return self.verdict(math.nan, None, [], [*caveats(df), why])
+
+
+def grid(scenario: str, models: Sequence[str | tuple[str, dict]], points: Sequence[dict[str, Any]], *,
+         rounds: int = 1, seed: int = 0, **common: Any) -> list[TrialSpec]:
+    """Trials for explicit points; each round runs every contender once in a freshly shuffled order (as
+    :func:`seqarena.run.sweep.expand` does), so drift of the machine hits all contenders alike."""
+    rng = random.Random(seed)
+    trials = []
+    for point in points:
+        for r in range(rounds):
+            group = []
+            for m in models:
+                name, options = (m, {}) if isinstance(m, str) else m
+                fields = {**common, **point}
+                opts = {**fields.pop("options", {}), **options}
+                group.append(make_trial(scenario=scenario, model=name, options=opts, round=r, **fields))
+            rng.shuffle(group)
+            trials += group
+    return trials
+
+
+def ok_rows(df: pd.DataFrame, **match: Any) -> pd.DataFrame:
+    """Successful rows whose columns equal the given values (``spec.kind="infer"``: use the dotted column name)."""
+    if not len(df) or "status" not in df:
+        return df.iloc[0:0]
+    keep = df["status"] == "ok"
+    for col, value in match.items():
+        col = col.replace("__", ".")
+        if col not in df:
+            return df.iloc[0:0]
+        keep &= df[col].apply(lambda v, want=value: _same(v, want))
+    return df[keep]
+
+
+def _same(v: Any, want: Any) -> bool:
+    if want is None:
+        return v is None or (isinstance(v, float) and math.isnan(v))
+    return v == want
+
+
+def samples(df: pd.DataFrame, model: str, n: int, batch: int = 1) -> list[float]:
+    """Every per-call timing sample of ``model`` at (n, batch), pooled over rounds."""
+    rows = ok_rows(df, model=model, seq_len=n, batch=batch)
+    return [x for s in rows.get("time.samples", []) for x in (s if isinstance(s, list) else [])]
+
+
+def caveats(df: pd.DataFrame) -> list[str]:
+    """The GPU caveat when the measurements come from a CPU (the essay speaks of GPUs)."""
+    devices = sorted(set(df["spec.device"].dropna())) if "spec.device" in df else []
+    cpu = df["env.cpu"].dropna().iloc[0] if "env.cpu" in df and df["env.cpu"].notna().any() else "this CPU"
+    where = ", ".join(devices) if devices else "cpu"
+    return [GPU_CAVEAT.format(device=f"{where} ({cpu})")] if "cuda" not in where else []
+
+
+def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, tuple[float, float] | None]:
+    """Mean and Student-t interval over seeds (None with fewer than 2 values: a point estimate)."""
+    v = np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=float)
+    if v.size == 0:
+        return math.nan, None
+    if v.size < 2:
+        return float(v.mean()), None
+    half = stats.t.ppf(0.5 + confidence / 2, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size)
+    return float(v.mean()), (float(v.mean() - half), float(v.mean() + half))
+
+
+def wilson(successes: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a proportion (one model's test accuracy over ``n`` independent examples)."""
+    if n <= 0:
+        return (0.0, 1.0)
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def linear_fit(x: Sequence[float], y: Sequence[float], confidence: float = 0.95
+               ) -> tuple[float, float, tuple[float, float]] | None:
+    """Least squares y = a + b x: (a, b, t-interval of b); None with fewer than 3 distinct x."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(set(x.tolist())) < 3:
+        return None
+    res = stats.linregress(x, y)
+    half = stats.t.ppf(0.5 + confidence / 2, x.size - 2) * res.stderr if math.isfinite(res.stderr) else 0.0
+    return float(res.intercept), float(res.slope), (float(res.slope - half), float(res.slope + half))
