@@ -25,22 +25,26 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-## run: the main job on built-in defaults (grows into the full claims suite and report)
+## run: the main job on built-in defaults: the quick claims suite, two recommendations, and the report
+## (seqarena-results/report/index.html). SUITE=full for the robust verdicts (< 2 hours here); resumes when re-run.
+SUITE ?= quick
 run: install
-	$(VENV)/bin/seqarena demo
-	$(VENV)/bin/seqarena train --model lstm --task copy --distance 50 --budget 20s
-	$(VENV)/bin/seqarena train --model transformer --task copy --distance 50 --budget 20s
-	$(VENV)/bin/seqarena claims --suite quick
+	$(VENV)/bin/seqarena run --suite $(SUITE)
 
-## system-deps: Debian packages some features use (espeak-ng: the spoken-digits task). Installed when we are root
-## with apt-get; otherwise a message, and the features that need them are skipped with a clear reason.
+## system-deps: Debian packages some features use: espeak-ng (the spoken-digits task), chromium + chromium-driver
+## (the report's browser test). Installed when we are root with apt-get; otherwise a message, and what needs them is
+## skipped with a clear reason.
+SYSTEM_DEPS := espeak-ng:espeak-ng chromium:chromium chromium-driver:chromedriver
+
 system-deps:
-	@if command -v espeak-ng >/dev/null 2>&1; then :; \
+	@missing=""; for dep in $(SYSTEM_DEPS); do \
+		command -v "$${dep#*:}" >/dev/null 2>&1 || missing="$$missing $${dep%%:*}"; done; \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		(apt-get install -y -q espeak-ng >/dev/null 2>&1 || \
-		 (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q espeak-ng >/dev/null 2>&1)) || \
-		echo "note: could not install espeak-ng; the speech task and its tests will be skipped"; \
-	else echo "note: espeak-ng is missing (sudo apt-get install espeak-ng); the speech task will be skipped"; fi
+		(apt-get install -y -q $$missing >/dev/null 2>&1 || \
+		 (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $$missing >/dev/null 2>&1)) || \
+		echo "note: could not install$$missing; the speech task and the report's browser test may be skipped"; \
+	else echo "note: missing$$missing (sudo apt-get install$$missing); the speech task and the report's browser test will be skipped"; fi
 
 ## test: ruff, the import-layer contract, then the test suite
 test: install-test system-deps lint

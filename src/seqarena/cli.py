@@ -400,17 +400,47 @@ def claims_command(
     only: Annotated[str | None, typer.Option(help="Comma-separated claim ids, e.g. 10,13 (13 = 13a, 13b...).")] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
     db: Annotated[Path, typer.Option(help="Results store (SQLite).")] = DEFAULT_DB,
+    rnn: Annotated[str, typer.Option(help="The model in the RNN role.")] = "lstm",
+    attn: Annotated[str, typer.Option(help="The model in the transformer role.")] = "transformer",
+    plan_only: Annotated[bool, typer.Option("--plan", help="Print the budget table and exit.")] = False,
 ) -> None:
     """Measure the essay's claims on this machine (reusing finished trials) and print a verdict per claim."""
     from seqarena.bench.spec import check_device
-    from seqarena.claims import run_claims, select
+    from seqarena.claims import budget_table, resolve_suite, run_claims, select
 
     check_device(device)
+    resolve_suite(suite)
     ids = [x.strip() for x in only.split(",") if x.strip()] if only else None
     chosen = select(ids)
+    budget = budget_table(suite, [c.id for c in chosen], db, device, rnn, attn)
+    _print_budget(suite, budget, full=plan_only)
+    if plan_only:
+        return
+    verdicts, summary = _run_claims_with_progress(run_claims, suite, [c.id for c in chosen], db, device, rnn, attn,
+                                                  sum(r["to_measure"] for r in budget))
+    print_verdicts(suite, chosen, verdicts)
+    out.print(f"  {summary.ok} trials measured, {summary.skipped} reused from {db}, {summary.failed} failed",
+              highlight=False)
+
+
+def _print_budget(suite: str, budget: list[dict], full: bool) -> None:
+    todo = sum(r["to_measure"] for r in budget)
+    est = sum(r["estimate_s"] for r in budget)
+    out.print(f"{suite} suite: {len(budget)} claims, {sum(r['trials'] for r in budget)} trials, {todo} to measure; "
+              f"expected duration ~{est / 60:.0f} min (a rough estimate for a 2-core CPU)", highlight=False)
+    if full:
+        table = Table(title="budget per claim (shared trials counted once, for the first claim)", title_justify="left")
+        for col in ("claim", "trials", "to measure", "est. min", "sizes and seeds"):
+            table.add_column(col, justify="right" if col in ("trials", "to measure", "est. min") else "left")
+        for r in budget:
+            table.add_row(r["claim"], str(r["trials"]), str(r["to_measure"]), f"{r['estimate_s'] / 60:.1f}", r["sizes"])
+        out.print(table)
+
+
+def _run_claims_with_progress(run_claims, suite, ids, db, device, rnn, attn, total: int):
     progress = _progress()
     with progress:
-        task = progress.add_task("claims", total=None)
+        task = progress.add_task("claims", total=total or None)
 
         def start(spec) -> None:
             progress.update(task, description=spec.label())
@@ -418,8 +448,11 @@ def claims_command(
         def done(spec, result) -> None:
             progress.advance(task)
 
-        verdicts, summary = run_claims(suite, [c.id for c in chosen], str(db), device=device, on_start=start,
-                                       on_done=done)
+        return run_claims(suite, ids, str(db), device=device, rnn=rnn, attn=attn, on_start=start, on_done=done)
+
+
+def print_verdicts(suite: str, chosen, verdicts) -> None:
+    """The verdict table, then each claim's effect, caveats and the sizes and seeds behind it."""
     table = Table(title=f"claims ({suite} suite): verdicts from this machine's measurements", title_justify="left")
     for col in ("id", "claim", "verdict", "effect [95% CI]", "threshold", "margin"):
         table.add_column(col, justify="right" if col in ("threshold", "margin") else "left",
@@ -427,9 +460,11 @@ def claims_command(
     styles = {"supported": "green", "refuted": "red", "inconclusive": "yellow"}
     for c, v in zip(chosen, verdicts):
         ci = f" [{v.ci[0]:.3g}, {v.ci[1]:.3g}]" if v.ci else " (point)"
+        effect = f"{v.effect:.3g}{ci}" if math.isfinite(v.effect) else "n/a"
         side = "<" if v.direction == "below" else ">"
-        table.add_row(c.id, c.short, f"[{styles.get(v.status, '')}]{v.status}[/]", f"{v.effect:.3g}{ci}",
-                      f"{side} {v.threshold:g}", f"{v.margin:+.3g}")
+        margin = f"{v.margin:+.3g}" if math.isfinite(v.margin) else "n/a"
+        table.add_row(c.id, c.short, f"[{styles.get(v.status, '')}]{v.status}[/]", effect, f"{side} {v.threshold:g}",
+                      margin)
     out.print(table)
     shared = set.intersection(*(set(v.caveats) for v in verdicts)) if verdicts else set()
     for text in sorted(shared):
@@ -437,8 +472,53 @@ def claims_command(
     for c, v in zip(chosen, verdicts):
         own = [x for x in v.caveats if x not in shared]
         out.print(f"  {c.id}: {v.effect_name}" + (f" — {'; '.join(own)}" if own else ""), highlight=False)
+        if v.sizes:
+            out.print(f"      measured: {v.sizes}", highlight=False)
+
+
+#: The two profiles every report answers: a latency-critical short one and a long one under a memory cap.
+STANDARD_PROFILES = (
+    ("n = 50, latency-critical (10 ms budget), batch 1, 5,000 training sequences",
+     {"seq_len": 50, "train_sequences": 5000, "latency_budget_ms": 10.0, "batch": 1}),
+    ("n = 20,000, memory cap 512 MB above the process baseline, 5,000 training sequences",
+     {"seq_len": 20_000, "train_sequences": 5000, "memory_cap_mb": 512.0, "batch": 1}),
+)
+
+
+@app.command("run")
+def run_command(
+    suite: Annotated[str, typer.Option(help="quick (<= 10 minutes here) or full (robust verdicts, < 2 hours).")
+                     ] = "quick",
+    device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
+    db: Annotated[Path, typer.Option(help="Results store (SQLite).")] = DEFAULT_DB,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Report folder (default: report/ beside the store).")
+                       ] = None,
+) -> None:
+    """The main job: run (or resume) the claims suite, recommend for two standard profiles, and write the report."""
+    from seqarena.bench.spec import check_device
+    from seqarena.claims import budget_table, resolve_suite, run_claims, select
+    from seqarena.recommender import recommend
+    from seqarena.report import build_report
+
+    check_device(device)
+    resolve_suite(suite)
+    chosen = select()
+    budget = budget_table(suite, None, db, device)
+    _print_budget(suite, budget, full=False)
+    verdicts, summary = _run_claims_with_progress(run_claims, suite, [c.id for c in chosen], db, device, "lstm",
+                                                  "transformer", sum(r["to_measure"] for r in budget))
+    print_verdicts(suite, chosen, verdicts)
     out.print(f"  {summary.ok} trials measured, {summary.skipped} reused from {db}, {summary.failed} failed",
               highlight=False)
+    recommendations = []
+    for title, fields in STANDARD_PROFILES:
+        rec = recommend({**fields, "device": device}, db)
+        recommendations.append((f"{title}: {rec.top}", rec.lines))
+        out.print(f"\nrecommendation for {title}: [bold]{rec.top}[/bold]")
+        for line in rec.lines:
+            out.print(f"  {line}", highlight=False)
+    index = build_report(db, out_dir, suite=suite, device=device, recommendations=recommendations)
+    out.print(f"\nreport: {index}  (also report.md, results.json, results.csv beside it)", highlight=False)
 
 
 def parse_count(text: str, what: str) -> int:
@@ -613,6 +693,80 @@ def _print_training(spec, m: dict) -> None:
                          + (" (diverged)" if g["status"] == "diverged" else "") for g in m["lr_grid"])
         out.print(f"  lr grid (val {metric}): {grid}", highlight=False)
     out.print(f"  {spec.device} ({m['task']['task']}), threads {m['threads']}, seed {spec.seed}", highlight=False)
+
+
+@app.command("recommend")
+def recommend_command(
+    seq_len: Annotated[int, typer.Option(help="Tokens per sequence (n).")],
+    train_sequences: Annotated[int, typer.Option(help="Training-set size in sequences.")],
+    latency_budget_ms: Annotated[
+        float | None, typer.Option(help="Latency budget: per forward at (n, batch), per token with --streaming.")
+    ] = None,
+    memory_cap_mb: Annotated[
+        float | None, typer.Option(help="Peak MB above the process baseline (inference and a training step).")
+    ] = None,
+    batch: Annotated[int, typer.Option(help="Sequences per call.")] = 1,
+    streaming: Annotated[bool, typer.Option("--streaming", help="Tokens arrive one by one (decode cost).")] = False,
+    device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
+    params: Annotated[str, typer.Option(help="Model size in parameters, e.g. 1M or 200k.")] = "1000000",
+    models: Annotated[
+        str, typer.Option("--models", "-m", help="Candidates, comma-separated.")
+    ] = "lstm,gru,transformer",
+    probe: Annotated[bool, typer.Option(help="Measure what the store lacks first (a short sweep).")] = True,
+    db: Annotated[Path, typer.Option(help="Results store (SQLite).")] = DEFAULT_DB,
+) -> None:
+    """Rank the architectures for a workload from this machine's measurements (probing what is missing) and
+    explain the top choice."""
+    from seqarena.recommender import make_profile, recommend
+    from seqarena.recommender.rank import fmt_estimate, fmt_mb, fmt_ms
+    from seqarena.run import parse_models
+
+    profile = make_profile(seq_len=seq_len, train_sequences=train_sequences, latency_budget_ms=latency_budget_ms,
+                           memory_cap_mb=memory_cap_mb, batch=batch, streaming=streaming, device=device,
+                           params=parse_count(params, "--params"))
+    progress = _progress()
+    with progress:
+        task = progress.add_task("probe", total=None)
+        rec = recommend(profile, db, probe=probe, candidates=parse_models(models),
+                        on_start=lambda spec: progress.update(task, description=f"probe: {spec.label()}"),
+                        on_done=lambda spec, result: progress.advance(task))
+    latency = "decode/token" if streaming else "forward"
+    table = Table(title=f"recommend: {profile.describe()} (ranked by {rec.cost_metric})", title_justify="left")
+    for col in ("#", "model", f"{latency} [interval]", "train step", "infer peak", "train peak", "budget", "cap",
+                "score"):
+        table.add_column(col, justify="left" if col in ("model", "budget", "cap") else "right")
+    for i, r in enumerate(rec.ranking, 1):
+        table.add_row(str(i), r.model, fmt_estimate(r.latency, fmt_ms), fmt_estimate(r.train_step, fmt_ms),
+                      fmt_estimate(r.infer_peak, fmt_mb), fmt_estimate(r.train_peak, fmt_mb), r.fits_latency,
+                      r.fits_memory, _fmt(r.score, ".2f") if math.isfinite(r.score) else "—")
+    out.print(table)
+    out.print(f"top: {rec.top}", highlight=False)
+    for line in rec.lines:
+        out.print(f"  {line}", highlight=False)
+    out.print(f"  store rows used: {len(rec.rows_used)} in {rec.db}", highlight=False)
+
+
+@app.command("report")
+def report_command(
+    db: Annotated[Path, typer.Option(help="Results store (SQLite).")] = DEFAULT_DB,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder (default: report/ beside the store).")
+                       ] = None,
+    suite: Annotated[str, typer.Option(help="The claims suite the verdicts are judged for: quick or full.")] = "quick",
+    device: Annotated[str, typer.Option(help="The device the claims were measured on (cpu, cuda or cuda:N).")] = "cpu",
+) -> None:
+    """Rebuild the report (index.html, report.md, results.json/csv) from the store, without measuring anything."""
+    from seqarena.bench.spec import check_device
+
+    if suite not in ("quick", "full"):
+        raise SpecError(f"unknown suite {suite!r}; choose quick or full")
+    check_device(device)  # the claims' trials are identified by device: judge them for the one they ran on
+    if not db.exists():
+        raise SpecError(f"no results store at {db}; measure first (seqarena claims, bench or train)")
+    from seqarena.report import build_report
+
+    with err.status("building the report"):
+        index = build_report(db, out_dir, suite=suite, device=device)
+    out.print(f"wrote {index}", highlight=False, soft_wrap=True)
 
 
 def main(argv: list[str] | None = None) -> None:

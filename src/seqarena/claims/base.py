@@ -36,7 +36,7 @@ SUITES: dict[str, dict[str, Any]] = {
         "parallel_params": 2_000_000, "parallel_tokens": 2048, "parallel_lens": (16, 64, 256),
         # memory: chunked prefill / naive attention / training with and without TBPTT
         "prefill_lens": (2048, 4096, 8192), "chunk": 256, "naive_lens": (512, 1024, 2048),
-        "train_mem_lens": (512, 1024, 2048), "tbptt": 128, "tbptt_lens": (1024, 4096, 16384),
+        "train_mem_lens": (256, 512, 1024), "tbptt": 128, "tbptt_lens": (1024, 4096, 16384),
         "long_train_lens": (2048, 4096, 8192), "long_train_cap_mb": 4096,
         "xl_lens": (1024, 4096, 16384), "edge_params": 5_000_000, "edge_cap_mb": 256, "edge_lens": (1024, 2048, 4096),
         "optimizer_params": 10_000_000,
@@ -44,9 +44,10 @@ SUITES: dict[str, dict[str, Any]] = {
         "train_lens": (128, 256, 512), "train_batch": 8, "linear_lens": (512, 1024, 2048, 4096), "local_window": 128,
         # quality claims (smoke-sized)
         "q_params": 100_000, "q_steps": 300, "q_batch": 32, "seeds": (0,), "distances": (8, 32, 128),
+        "distance_seeds": (0,), "forecast_seeds": (0,),
         "lr_grid": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1), "lr_steps": 150,
         "sizes": (100, 1000), "size_seeds": (0, 1, 2), "size_steps": 200,
-        "lm_steps": 300, "lm_seq": 256, "forecast_lookbacks": (96, 720), "forecast_steps": 200,
+        "lm_steps": 300, "lm_seq": 256, "forecast_lookbacks": (96, 336), "forecast_steps": 100,
         "grad_len": 300, "grad_steps": 0,
     },
     "full": {
@@ -61,10 +62,11 @@ SUITES: dict[str, dict[str, Any]] = {
         "edge_lens": (1024, 2048, 4096, 8192), "optimizer_params": 25_000_000,
         "train_lens": (128, 256, 512), "train_batch": 8, "linear_lens": (512, 1024, 2048, 4096, 8192),
         "local_window": 128,
-        "q_params": 300_000, "q_steps": 1500, "q_batch": 32, "seeds": (0, 1, 2), "distances": (8, 32, 128, 512),
-        "lr_grid": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1), "lr_steps": 600,
+        "q_params": 300_000, "q_steps": 1000, "q_batch": 32, "seeds": (0, 1, 2), "distances": (8, 32, 128, 512),
+        "distance_seeds": (0,), "lr_grid": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1), "lr_steps": 600,
         "sizes": (100, 1000, 10000), "size_seeds": (0, 1, 2), "size_steps": 800,
-        "lm_steps": 2000, "lm_seq": 256, "forecast_lookbacks": (96, 720, 2880), "forecast_steps": 800,
+        "lm_steps": 800, "lm_seq": 256, "forecast_lookbacks": (96, 720, 2880), "forecast_steps": 400,
+        "forecast_seeds": (0,),
         "grad_len": 300, "grad_steps": 500,
     },
 }

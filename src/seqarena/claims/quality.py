@@ -123,7 +123,8 @@ def _judge_order(positions: str) -> Callable[[pd.DataFrame, Claim], Verdict]:
 # -- 4: long-range dependencies ------------------------------------------------------------------------------------
 
 def _distance_trials(s: dict[str, Any], claim: Claim) -> list[TrialSpec]:
-    return [t for d in s["distances"] for t in _train(s, [claim.rnn, claim.attn], "copy", {"distance": d})]
+    return [t for d in s["distances"] for t in _train(s, [claim.rnn, claim.attn], "copy", {"distance": d},
+                                                      seeds=s["distance_seeds"])]
 
 
 def d90(rows: pd.DataFrame) -> tuple[float, str]:
@@ -452,7 +453,7 @@ def _forecast_trials(s: dict[str, Any], claim: Claim) -> list[TrialSpec]:
     return [t for lb in s["forecast_lookbacks"]
             for t in _train(s, [claim.rnn, claim.attn], "forecast", {"dataset": "glucose", "lookback": lb,
                                                                      "n_train": 2000},
-                            steps=s["forecast_steps"], memory_cap_mb=4096)]
+                            steps=s["forecast_steps"], seeds=s["forecast_seeds"], memory_cap_mb=4096)]
 
 
 def judge_22(df: pd.DataFrame, claim: Claim) -> Verdict:

@@ -11,11 +11,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
-from typing import Literal
-
 from pydantic import Field
 from torch import Tensor, nn
 from torch.nn.attention.bias import CausalBias, causal_lower_right

@@ -77,10 +77,18 @@ def make_spec(name: str, **fields: Any) -> ModelSpec:
         raise SpecError(f"invalid spec for model {name!r}: {problems}") from None
 
 
+_COUNTS: dict[tuple[str, str, str], int] = {}
+
+
 def count_params(name: str, spec: ModelSpec) -> int:
-    """Parameter count of the model ``spec`` describes, built on the meta device (no memory, no init cost)."""
-    with torch.device("meta"):
-        return get_class(name)(spec).num_params()
+    """Parameter count of the model ``spec`` describes, built on the meta device (no memory, no init cost).
+    Memoised per (class, spec): budget solving and sweep validation ask for the same specs many times."""
+    cls = get_class(name)
+    key = (f"{cls.__module__}.{cls.__qualname__}", type(spec).__qualname__, spec.model_dump_json())
+    if key not in _COUNTS:
+        with torch.device("meta"):
+            _COUNTS[key] = cls(spec).num_params()
+    return _COUNTS[key]
 
 
 def build(name: str, *, params: int | None = None, **fields: Any) -> SequenceModel:

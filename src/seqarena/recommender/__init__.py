@@ -1,1 +1,13 @@
-"""Which architecture fits a profile (length, data, budgets), from measured data in the store."""
+"""Which architecture fits a profile (length, data, budgets), from measured data in the store.
+
+>>> from seqarena.recommender import recommend
+>>> rec = recommend(seq_len=50, train_sequences=5_000, latency_budget_ms=5)   # probes what the store lacks
+>>> rec.top, rec.lines
+"""
+
+from seqarena.recommender.estimate import Estimate, Obs, estimate
+from seqarena.recommender.profile import Profile, make_profile
+from seqarena.recommender.rank import DEFAULT_CANDIDATES, Ranked, Recommendation, recommend
+
+__all__ = ["DEFAULT_CANDIDATES", "Estimate", "Obs", "Profile", "Ranked", "Recommendation", "estimate",
+           "make_profile", "recommend"]

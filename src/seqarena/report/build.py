@@ -1,0 +1,117 @@
+"""Build the report from the store, without measuring anything.
+
+``build_report`` loads every stored trial, judges the claims from what is there (``judge_claims``), draws the
+figures, derives the tables, and writes beside each other:
+
+- ``index.html``: self-contained (inline CSS, embedded PNGs, no scripts), opens offline;
+- ``report.md``: the same tables and numbers, figures linked from ``figures/``;
+- ``figures/<id>.png``: each figure;
+- ``results.json`` / ``results.csv``: every trial (the store's export, per-call samples included);
+- ``claims.json``: every verdict with its effect, interval, threshold, margin, evidence and caveats.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from seqarena.claims import judge_claims, resolve_suite, select
+from seqarena.report.content import ReportContent, normalize_recommendations
+from seqarena.report.data import load_data, settings_line
+from seqarena.report.figures import render_all
+from seqarena.report.html import render_html
+from seqarena.report.markdown import render_markdown
+from seqarena.report.tables import claim_rows, failures_table, performance, settings_table, trials_table
+from seqarena.store import export
+from seqarena.store.sqlite import now
+
+
+def default_out_dir(db: Path | str) -> Path:
+    """``<store folder>/report``: ``seqarena-results/report`` for the default store."""
+    return Path(db).parent / "report"
+
+
+def judge(suite: str, db: Path, device: str) -> tuple[list[Any], dict[str, Any], dict[str, str]]:
+    """(claims, verdict by id, error by id). All claims at once; if that raises, one by one, so a claim whose
+    predicate fails shows as 'not judged' with the error instead of taking the report down."""
+    claims = select()
+    try:
+        verdicts = judge_claims(suite, [c.id for c in claims], str(db), device=device)
+        return claims, {v.claim: v for v in verdicts}, {}
+    except Exception:  # judged again one by one below; each error is shown in the report
+        pass
+    by_id, errors = {}, {}
+    for c in claims:
+        try:  # "8" also selects "8b": keep the verdict of this claim
+            by_id[c.id] = next(v for v in judge_claims(suite, [c.id], str(db), device=device) if v.claim == c.id)
+        except Exception as e:  # shown in the report, never hidden
+            errors[c.id] = f"could not be judged: {type(e).__name__}: {e}"
+    return claims, by_id, errors
+
+
+def build_report(
+    db: Path | str,
+    out_dir: Path | str | None = None,
+    *,
+    suite: str = "quick",
+    device: str = "cpu",
+    recommendations: Iterable[Any] | None = None,
+) -> Path:
+    """Rebuild the report from the store at ``db`` into ``out_dir`` (default: ``report/`` beside the store) and
+    return the path of ``index.html``.
+
+    Args:
+        suite: the claims suite whose trials the verdicts are judged from (``quick`` or ``full``).
+        device: the device the claims were measured on (part of each trial's identity).
+        recommendations: what the recommender suggests, shown in the Recommendation section: ``(title, lines)``
+            pairs, dicts or objects with ``title`` and ``lines``; None shows a note that none was passed.
+
+    Raises:
+        FileNotFoundError: there is no store at ``db``.
+        SpecError: an unknown suite.
+    """
+    db = Path(db)
+    if not db.exists():
+        raise FileNotFoundError(f"no results store at {db}")
+    resolve_suite(suite)
+    out = Path(out_dir) if out_dir is not None else default_out_dir(db)
+    out.mkdir(parents=True, exist_ok=True)
+    data = load_data(db)
+    claims, verdicts, errors = judge(suite, db, device)
+    rows = claim_rows(claims, verdicts, errors)
+    figures = render_all(data, settings_line)
+    (out / "figures").mkdir(exist_ok=True)
+    for f in figures:
+        (out / "figures" / f"{f.definition.id}.png").write_bytes(f.png)
+    files = ["report.md", "results.json", "results.csv", "claims.json", "figures/"]
+    content = ReportContent(
+        db=db, suite=suite, device=device, generated=now(), total_trials=data.total,
+        settings=settings_table(data), trials=trials_table(data), claims=rows, figures=figures,
+        performance=performance(data), failures=failures_table(data),
+        recommendations=normalize_recommendations(recommendations), files=files,
+    )
+    index = out / "index.html"
+    index.write_text(render_html(content), encoding="utf-8")
+    (out / "report.md").write_text(render_markdown(content), encoding="utf-8")
+    export(db, out / "results.json", "json")
+    export(db, out / "results.csv", "csv")
+    verdict_dicts = [{"id": r.id, "short": r.short, "quote": r.quote, "status": r.status, **_jsonable(r.raw)}
+                     for r in rows]
+    (out / "claims.json").write_text(json.dumps(verdict_dicts, indent=1, allow_nan=False), encoding="utf-8")
+    return index
+
+
+def _jsonable(value: Any) -> Any:
+    """NaN / inf become None (strict JSON), tuples lists, numpy scalars Python numbers."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

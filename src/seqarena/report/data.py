@@ -1,0 +1,192 @@
+"""The store as the report reads it: one load, rows split by scenario, contenders labelled with the settings that tell
+them apart, and the settings every number was measured under.
+
+The report never measures. It reads what ``bench``, ``train`` and ``claims`` stored and pools the rounds of a point
+by their median (rounds are repeated measurements of the same point, interleaved in time).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from seqarena.store import load
+
+#: Settings that make two measurements of one model different contenders (never pooled, never compared as one).
+#: (column, how a value is written in a label)
+SETTING_COLUMNS: tuple[tuple[str, Callable[[Any], str]], ...] = (
+    ("spec.params", lambda v: f"{count(v)} params"),
+    ("spec.dtype", str),
+    ("spec.device", str),
+    ("env.threads", lambda v: f"{int(v)} threads"),
+    ("env.cpu", str),
+)
+
+
+#: Spec fields that change what a trial measures: always named in a label when set.
+TAGS: tuple[tuple[str, Callable[[Any], str]], ...] = (
+    ("spec.chunk", lambda v: f"chunked prefill {int(v)}"),
+    ("spec.tbptt", lambda v: f"TBPTT {int(v)}"),
+    ("spec.checkpointing", lambda v: "checkpointing" if bool(v) else ""),
+)
+
+
+def count(v: Any) -> str:
+    """200000 -> '200k', 1000000 -> '1M', 1500000 -> '1.5M'."""
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    if not math.isfinite(x):
+        return str(v)
+    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= div:
+            return f"{x / div:.3g}{suffix}"
+    return f"{x:.3g}"
+
+
+def present(v: Any) -> bool:
+    """A cell holds a value (not None / NaN)."""
+    if v is None:
+        return False
+    return not (isinstance(v, float) and math.isnan(v))
+
+
+def numeric(df: pd.DataFrame, col: str) -> pd.Series:
+    """The column as floats (None and text become NaN); an all-NaN series when the column is absent."""
+    if col not in df:
+        return pd.Series(math.nan, index=df.index, dtype=float)
+    return pd.to_numeric(df[col], errors="coerce").astype(float)
+
+
+@dataclasses.dataclass
+class ReportData:
+    """Every trial in the store, split by scenario: ``ok`` rows for the numbers, ``failed`` rows for what did not
+    fit (memory caps, OOMs) and for the settings summary."""
+
+    db: Path
+    ok: dict[str, pd.DataFrame]
+    failed: pd.DataFrame
+    total: int
+
+    def get(self, scenario: str) -> pd.DataFrame:
+        """The scenario's successful rows (an empty frame when there are none)."""
+        return self.ok.get(scenario, pd.DataFrame())
+
+    def failed_rows(self, scenario: str) -> pd.DataFrame:
+        if not len(self.failed) or "scenario" not in self.failed:
+            return pd.DataFrame()
+        return self.failed[self.failed["scenario"] == scenario]
+
+    def all_rows(self) -> pd.DataFrame:
+        frames = [f for f in (*self.ok.values(), self.failed) if len(f)]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def load_data(db: Path | str) -> ReportData:
+    """Read the whole store once (per-call timing samples left out: the claims engine reads those itself)."""
+    df = load(db, status=None)
+    if not len(df):
+        return ReportData(Path(db), {}, pd.DataFrame(), 0)
+    ok = df[df["status"] == "ok"]
+    frames = {}
+    for scenario, g in ok.groupby("scenario"):
+        frames[str(scenario)] = g.dropna(axis=1, how="all").reset_index(drop=True)
+    failed = df[df["status"] != "ok"].dropna(axis=1, how="all").reset_index(drop=True)
+    return ReportData(Path(db), frames, failed, len(df))
+
+
+def label_contenders(df: pd.DataFrame, extra: Iterable[tuple[str, Callable[[Any], str]]] = ()) -> pd.DataFrame:
+    """Add a ``contender`` column: the model with its spec options, the :data:`TAGS` that are set (chunked prefill,
+    TBPTT, checkpointing), and every setting (params, dtype, device, threads, CPU, and ``extra`` columns such as the
+    batch) that varies within ``df``, so two budgets of one model are two lines, never one pooled line."""
+    df = df.copy()
+    if not len(df):
+        df["label"] = []
+        df["contender"] = []
+        return df
+    df["label"] = [model_label(r) for _, r in df.iterrows()]
+    parts: list[pd.Series] = []
+    for col, fmt in (*SETTING_COLUMNS, *extra):
+        if col in df and df[col].map(_key).nunique() > 1:
+            parts.append(df[col].map(lambda v, f=fmt: f(v) if present(v) else "?"))
+    for col, fmt in TAGS:
+        if col in df:
+            parts.append(df[col].map(lambda v, f=fmt: f(v) if present(v) else ""))
+    labels = df["label"].astype(str)
+    for p in parts:
+        p = p.astype(str)
+        labels = labels + p.map(lambda x: f" · {x}" if x else "")
+    df["contender"] = labels
+    return df
+
+
+def plain(v: Any) -> str:
+    # options arrive as floats where other rows lack them (NaN-padded columns): 128.0 -> 128
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def model_label(row: pd.Series) -> str:
+    """The model with its spec options, e.g. ``transformer:attn_impl=math`` (options come as ``spec.options.*``)."""
+    extra = sorted(f"{k.removeprefix('spec.options.')}={plain(row[k])}" for k in row.index
+                   if k.startswith("spec.options.") and present(row[k]))
+    return f"{row['model']}:{','.join(extra)}" if extra else str(row["model"])
+
+
+def _key(v: Any) -> str:
+    return "" if not present(v) else str(v)
+
+
+def medians(df: pd.DataFrame, metric: str, by: list[str]) -> pd.DataFrame:
+    """Median of ``metric`` over rounds (and seeds) per ``by`` group, with the number of rows pooled (``rounds``)."""
+    df = df.assign(_value=numeric(df, metric))
+    df = df[df["_value"].notna()]
+    if not len(df):
+        return pd.DataFrame(columns=[*by, metric, "rounds"])
+    g = df.groupby(by, dropna=False)["_value"]
+    out = g.median().rename(metric).to_frame()
+    out["rounds"] = g.size()
+    return out.reset_index()
+
+
+def _values(df: pd.DataFrame, col: str) -> list[Any]:
+    if col not in df:
+        return []
+    return sorted({v for v in df[col] if present(v)}, key=str)
+
+
+def settings_line(df: pd.DataFrame) -> str:
+    """The settings a set of rows was measured under, e.g. '1M params · float32 · cpu · 2 threads · <CPU> · torch
+    2.13.0 · 2 rounds per point (medians shown)'. Several values are joined with ' / '."""
+    if not len(df):
+        return ""
+    bits = []
+    params = _values(df, "spec.params")
+    if params:
+        bits.append(" / ".join(count(p) for p in params) + " params")
+    for col in ("spec.dtype", "spec.device"):
+        vals = _values(df, col)
+        if vals:
+            bits.append(" / ".join(map(str, vals)))
+    threads = _values(df, "env.threads")
+    if threads:
+        bits.append(" / ".join(str(int(t)) for t in threads) + " threads")
+    for col, prefix in (("env.cpu", ""), ("env.gpu", "GPU "), ("env.torch", "torch ")):
+        vals = _values(df, col)
+        if vals:
+            bits.append(" / ".join(f"{prefix}{v}" for v in vals))
+    if "spec.round" in df and "seq_len" in df and "spec.scenario" in df and df["spec.scenario"].ne("train").any():
+        point = ("model", "seq_len", "batch", "spec.params", "spec.mode", "spec.kind", "spec.chunk", "spec.tbptt")
+        keys = [c for c in point if c in df] + [c for c in df if c.startswith("spec.options.")]
+        per_point = df[keys].map(_key).groupby(keys).size()
+        lo, hi = int(per_point.min()), int(per_point.max())
+        rounds = f"{lo}" if lo == hi else f"{lo}–{hi}"
+        bits.append(f"{rounds} round{'s' if hi > 1 else ''} per point (medians shown)")
+    return " · ".join(bits)

@@ -1,0 +1,225 @@
+"""The report as one self-contained HTML page: inline CSS, figures as base64 PNG ``data:`` URIs, no scripts and no
+external resources, so it opens offline and can be mailed as one file.
+
+Stable anchors: every figure is ``<img id="fig-...">`` (see :data:`seqarena.report.figures.FIGURE_IDS`), every claim
+row links to ``#evidence-<id>``, and the sections are ``#settings``, ``#claims``, ``#figures``, ``#performance``,
+``#recommendations``, ``#evidence``, ``#failures``.
+"""
+
+from __future__ import annotations
+
+import base64
+from html import escape
+
+from seqarena.report.content import ReportContent
+from seqarena.report.figures import RenderedFigure
+from seqarena.report.tables import ClaimRow, Table
+
+BADGE_COLOURS = {
+    "supported": ("#1e7e34", "#ffffff"),
+    "refuted": ("#c62828", "#ffffff"),
+    "inconclusive": ("#f2b600", "#1a1a1a"),
+    "not-applicable-here": ("#78909c", "#ffffff"),
+    "not judged": ("#455a64", "#ffffff"),
+}
+
+CSS = """
+:root { --fg: #1d1f21; --muted: #5f6368; --line: #dadce0; --bg: #ffffff; --soft: #f6f8fa; --accent: #1a56a8; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 15px/1.5 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+       color: var(--fg); background: var(--bg); }
+header { padding: 24px 32px 8px; border-bottom: 1px solid var(--line); background: var(--soft); }
+header h1 { margin: 0 0 4px; font-size: 24px; }
+.meta { color: var(--muted); margin: 4px 0 12px; }
+nav a { margin-right: 14px; color: var(--accent); text-decoration: none; font-weight: 600; }
+main { padding: 8px 32px 48px; max-width: 1200px; }
+h2 { margin-top: 36px; padding-bottom: 4px; border-bottom: 2px solid var(--line); }
+h3 { margin: 24px 0 8px; }
+table { border-collapse: collapse; margin: 8px 0 4px; font-size: 13.5px; }
+th, td { border: 1px solid var(--line); padding: 5px 9px; text-align: left; vertical-align: top; }
+th { background: var(--soft); }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.note { color: var(--muted); font-size: 13px; margin: 4px 0 16px; max-width: 1100px; }
+.badge { display: inline-block; padding: 1px 9px; border-radius: 10px; font-weight: 700; font-size: 12.5px;
+         white-space: nowrap; }
+figure.fig { margin: 18px 0 30px; }
+figure.fig img { max-width: 100%; height: auto; border: 1px solid var(--line); }
+figure.fig.missing img { border-style: dashed; }
+figcaption { color: var(--fg); font-size: 13.5px; max-width: 1000px; margin-top: 6px; }
+figcaption .settings, figcaption .cmd { display: block; color: var(--muted); }
+code { background: var(--soft); padding: 0 4px; border-radius: 3px; font-size: 12.5px; }
+blockquote { margin: 6px 0; padding: 4px 12px; border-left: 4px solid var(--line); color: #3c4043; }
+article.evidence { border: 1px solid var(--line); border-radius: 6px; padding: 4px 16px 10px; margin: 14px 0; }
+article.evidence:target { border-color: var(--accent); box-shadow: 0 0 0 2px #c6dafc; }
+dl.facts { display: grid; grid-template-columns: max-content auto; gap: 2px 14px; margin: 8px 0; }
+dl.facts dt { color: var(--muted); }
+dl.facts dd { margin: 0; }
+ul.caveats { margin: 4px 0; color: #7a4b00; }
+.rec { border-left: 4px solid var(--accent); padding: 2px 14px; margin: 10px 0; background: var(--soft); }
+"""
+
+
+def badge(status: str) -> str:
+    bg, fg = BADGE_COLOURS.get(status, ("#9e9e9e", "#ffffff"))
+    return (f'<span class="badge status-{escape(status.replace(" ", "-"))}" '
+            f'style="background:{bg};color:{fg}">{escape(status)}</span>')
+
+
+def _is_num(text: str) -> bool:
+    t = text.replace(",", "").replace("×", "").replace("%", "").strip()
+    try:
+        float(t.split(" ")[0])
+    except ValueError:
+        return False
+    return len(t.split(" ")) == 1
+
+
+def table_html(t: Table, *, heading: bool = True, level: int = 3) -> str:
+    """A :class:`Table` as HTML (numbers right-aligned), with its title and note."""
+    parts = []
+    if heading:
+        parts.append(f'<h{level} id="{escape(t.id)}">{escape(t.title)}</h{level}>')
+    if not t.rows:
+        parts.append('<p class="note">No rows.</p>')
+    else:
+        head = "".join(f"<th>{escape(c)}</th>" for c in t.columns)
+        body = []
+        for row in t.rows:
+            cells = "".join(f'<td class="num">{escape(c)}</td>' if _is_num(c) else f"<td>{escape(c)}</td>"
+                            for c in row)
+            body.append(f"<tr>{cells}</tr>")
+        parts.append(f'<table class="data" data-table="{escape(t.id)}"><thead><tr>{head}</tr></thead>'
+                     f'<tbody>{"".join(body)}</tbody></table>')
+    if t.note:
+        parts.append(f'<p class="note">{escape(t.note)}</p>')
+    return "\n".join(parts)
+
+
+def _claims_table(claims: list[ClaimRow]) -> str:
+    head = "".join(f"<th>{c}</th>" for c in ("id", "claim", "verdict", "effect [95% CI]", "threshold", "margin",
+                                             "evidence"))
+    rows = []
+    for c in claims:
+        rows.append(
+            f'<tr id="claim-{escape(c.id)}"><td><a href="#evidence-{escape(c.id)}">{escape(c.id)}</a></td>'
+            f"<td>{escape(c.short)}</td><td>{badge(c.status)}</td>"
+            f'<td class="num">{escape(c.effect)} {escape(c.ci)}</td><td class="num">{escape(c.threshold)}</td>'
+            f'<td class="num">{escape(c.margin)}</td>'
+            f'<td><a href="#evidence-{escape(c.id)}">evidence</a></td></tr>')
+    return (f'<table class="claims"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+            '<p class="note">A verdict is computed from an interval against the claim\'s threshold: supported when '
+            "the whole interval lies on the claim's side, refuted when it lies on the other side, inconclusive when "
+            "it straddles the threshold. The margin is the effect's distance from the threshold, positive on the "
+            "claim's side.</p>")
+
+
+def _evidence(c: ClaimRow) -> str:
+    caveats = "".join(f"<li>{escape(x)}</li>" for x in c.caveats)
+    facts = [("verdict", badge(c.status)), ("effect", escape(f"{c.effect} {c.ci}")),
+             ("measured quantity", escape(c.effect_name)), ("threshold", escape(c.threshold)),
+             ("margin", escape(c.margin))]
+    if c.conditions:
+        facts.append(("conditions", escape(c.conditions)))
+    if c.sizes:
+        facts.append(("measured", escape(c.sizes)))
+    dl = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts)
+    evidence = table_html(c.evidence, heading=False) if c.evidence.rows else '<p class="note">No evidence rows.</p>'
+    return (f'<article class="evidence" id="evidence-{escape(c.id)}"><h3>{escape(c.id)}: {escape(c.short)}</h3>'
+            f"<blockquote>{escape(c.quote)}</blockquote><dl class=\"facts\">{dl}</dl>"
+            + (f'<ul class="caveats">{caveats}</ul>' if caveats else "")
+            + f'{evidence}<p class="note"><a href="#claims">back to the claims</a></p></article>')
+
+
+def _figure(f: RenderedFigure) -> str:
+    data = base64.b64encode(f.png).decode("ascii")
+    d = f.definition
+    settings = f'<span class="settings">Measured under: {escape(f.settings)}</span>' if f.settings and f.has_data \
+        else ""
+    cmd = f'<span class="cmd">More data: <code>{escape(d.command)}</code></span>'
+    cls = "fig" if f.has_data else "fig missing"
+    return (f'<figure class="{cls}"><img id="{escape(d.id)}" src="data:image/png;base64,{data}" '
+            f'alt="{escape(d.title)}"><figcaption><strong>{escape(d.title)}.</strong> {escape(d.caption)}'
+            f"{settings}{cmd}</figcaption></figure>")
+
+
+def _recommendations(c: ReportContent) -> str:
+    if c.recommendations is None:
+        return ('<p class="note">No recommendation was passed to this build. The recommender turns these '
+                "measurements into a choice for a given sequence length, data size and budget; build the report "
+                "through it (or pass <code>recommendations=</code> to <code>build_report</code>) to show one here."
+                "</p>")
+    if not c.recommendations:
+        return '<p class="note">The recommender returned no recommendation for this store.</p>'
+    parts = []
+    for r in c.recommendations:
+        lines = "".join(f"<li>{escape(x)}</li>" for x in r.lines)
+        parts.append(f'<div class="rec"><h3>{escape(r.title)}</h3>' + (f"<ul>{lines}</ul>" if lines else "")
+                     + "</div>")
+    return "".join(parts)
+
+
+def render_html(c: ReportContent) -> str:
+    """The whole report as one HTML string."""
+    nav = "".join(f'<a href="#{k}">{v}</a>' for k, v in (
+        ("settings", "Hardware &amp; settings"), ("claims", "Claims"), ("figures", "Figures"),
+        ("performance", "Performance by length"), ("recommendations", "Recommendation"), ("evidence", "Evidence"),
+        ("failures", "Failures"), ("files", "Files")))
+    files = "".join(f'<li><a href="{escape(f)}">{escape(f)}</a></li>' for f in c.files)
+    perf = c.performance
+    counts: dict[str, int] = {}
+    for row in c.claims:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    body = f"""
+<header>
+<h1>seqarena report — Transformer or RNN, measured on this machine</h1>
+<p class="meta">Built {escape(c.generated)} from <code>{escape(str(c.db))}</code> ({c.total_trials} stored trials,
+claims judged for the <strong>{escape(c.suite)}</strong> suite on <strong>{escape(c.device)}</strong>). Nothing was
+re-measured: every number below comes from the store. Claims: {escape(summary) or "none"}.</p>
+<nav>{nav}</nav>
+</header>
+<main>
+<section id="settings">
+<h2>Hardware and settings</h2>
+{table_html(c.settings, heading=False)}
+{table_html(c.trials)}
+</section>
+<section id="claims">
+<h2>Claims</h2>
+{_claims_table(c.claims)}
+</section>
+<section id="figures">
+<h2>Figures</h2>
+{"".join(_figure(f) for f in c.figures)}
+</section>
+<section id="performance">
+<h2>Performance by sequence length</h2>
+<p class="note">The essay's table ("Performance by Sequence Length"), re-derived from this machine's medians.</p>
+{table_html(perf.winners, heading=False)}
+{table_html(perf.crossovers)}
+{table_html(perf.slopes)}
+{table_html(perf.medians)}
+</section>
+<section id="recommendations">
+<h2>Recommendation</h2>
+{_recommendations(c)}
+</section>
+<section id="evidence">
+<h2>Evidence</h2>
+{"".join(_evidence(row) for row in c.claims)}
+</section>
+<section id="failures">
+<h2>Failed trials</h2>
+{table_html(c.failures, heading=False)}
+</section>
+<section id="files">
+<h2>Files</h2>
+<ul>{files}</ul>
+</section>
+</main>
+"""
+    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>seqarena report</title>\n"
+            f'<link rel="icon" href="data:,">\n'  # no favicon request: the page loads nothing from anywhere
+            f"<style>{CSS}</style>\n</head>\n<body>{body}</body>\n</html>\n")

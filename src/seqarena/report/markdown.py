@@ -1,0 +1,84 @@
+"""The report as Markdown (``report.md``): the same tables and numbers as the HTML, figures linked from
+``figures/<id>.png`` beside it."""
+
+from __future__ import annotations
+
+from seqarena.report.content import ReportContent
+from seqarena.report.tables import ClaimRow, Table
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def table_md(t: Table, *, heading: str | None = "###") -> str:
+    """A :class:`Table` as a pipe table, with its title and note."""
+    lines = [f"{heading} {t.title}", ""] if heading else []
+    if t.rows:
+        lines.append("| " + " | ".join(_cell(c) or " " for c in t.columns) + " |")
+        lines.append("|" + "|".join("---" for _ in t.columns) + "|")
+        lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in t.rows]
+    else:
+        lines.append("No rows.")
+    if t.note:
+        lines += ["", f"_{_cell(t.note)}_"]
+    return "\n".join(lines) + "\n"
+
+
+def _claims(claims: list[ClaimRow]) -> str:
+    lines = ["| id | claim | verdict | effect [95% CI] | threshold | margin |", "|---|---|---|---|---|---|"]
+    for c in claims:
+        lines.append(f"| [{c.id}](#evidence-{c.id}) | {_cell(c.short)} | **{c.status}** | {c.effect} {c.ci} | "
+                     f"{c.threshold} | {c.margin} |")
+    return "\n".join(lines) + "\n"
+
+
+def _evidence(c: ClaimRow) -> str:
+    lines = [f'<a id="evidence-{c.id}"></a>', "", f"### {c.id}: {c.short}", "", f"> {c.quote}", "",
+             f"- verdict: **{c.status}**", f"- effect: {c.effect} {c.ci}", f"- measured quantity: {c.effect_name}",
+             f"- threshold: {c.threshold}", f"- margin: {c.margin}"]
+    if c.conditions:
+        lines.append(f"- conditions: {c.conditions}")
+    if c.sizes:
+        lines.append(f"- measured: {c.sizes}")
+    lines += [f"- caveat: {x}" for x in c.caveats]
+    lines.append("")
+    if c.evidence.rows:
+        lines.append(table_md(c.evidence, heading=None))
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(c: ReportContent) -> str:
+    """The whole report as Markdown."""
+    out = ["# seqarena report — Transformer or RNN, measured on this machine", "",
+           f"Built {c.generated} from `{c.db}` ({c.total_trials} stored trials, claims judged for the **{c.suite}** "
+           f"suite on **{c.device}**). Nothing was re-measured: every number comes from the store. The HTML version "
+           "(`index.html`) has the same content with the figures embedded.", "",
+           "## Hardware and settings", "", table_md(c.settings, heading=None), table_md(c.trials),
+           "## Claims", "", _claims(c.claims),
+           "## Figures", ""]
+    for f in c.figures:
+        d = f.definition
+        out.append(f"### {d.title}")
+        out.append("")
+        out.append(f"![{d.title}](figures/{d.id}.png)")
+        out.append("")
+        text = d.caption if f.has_data else f"No data yet. {d.caption}"
+        out.append(f"_{text}_" + (f" Measured under: {f.settings}." if f.settings and f.has_data else ""))
+        out.append(f"More data: `{d.command}`")
+        out.append("")
+    perf = c.performance
+    out += ["## Performance by sequence length", "",
+            "The essay's table (\"Performance by Sequence Length\"), re-derived from this machine's medians.", "",
+            table_md(perf.winners, heading=None), table_md(perf.crossovers), table_md(perf.slopes),
+            table_md(perf.medians), "## Recommendation", ""]
+    if c.recommendations is None:
+        out += ["No recommendation was passed to this build (the recommender supplies one).", ""]
+    elif not c.recommendations:
+        out += ["The recommender returned no recommendation for this store.", ""]
+    for r in c.recommendations or []:
+        out += [f"### {r.title}", ""] + [f"- {x}" for x in r.lines] + [""]
+    out += ["## Evidence", ""] + [_evidence(row) for row in c.claims]
+    out += ["## Failed trials", "", table_md(c.failures, heading=None)]
+    out += ["## Files", ""] + [f"- [{f}]({f})" for f in c.files] + [""]
+    return "\n".join(out)
