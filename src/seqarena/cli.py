@@ -460,9 +460,9 @@ def print_verdicts(suite: str, chosen, verdicts) -> None:
     styles = {"supported": "green", "refuted": "red", "inconclusive": "yellow"}
     for c, v in zip(chosen, verdicts):
         ci = f" [{v.ci[0]:.3g}, {v.ci[1]:.3g}]" if v.ci else " (point)"
-        effect = f"{v.effect:.3g}{ci}" if math.isfinite(v.effect) else "n/a"
+        effect = f"{v.effect:.3g}{ci}" if not math.isnan(v.effect) else "n/a"
         side = "<" if v.direction == "below" else ">"
-        margin = f"{v.margin:+.3g}" if math.isfinite(v.margin) else "n/a"
+        margin = f"{v.margin:+.3g}" if not math.isnan(v.margin) else "n/a"
         table.add_row(c.id, c.short, f"[{styles.get(v.status, '')}]{v.status}[/]", effect, f"{side} {v.threshold:g}",
                       margin)
     out.print(table)

@@ -30,29 +30,31 @@ RNN, ATTN = "lstm", "transformer"
 SUITES: dict[str, dict[str, Any]] = {
     "quick": {
         "name": "quick", "smoke": True,
-        "params": 1_000_000, "repeats": 10, "min_seconds": 0.3, "rounds": 2, "max_rounds": 4, "tokens": 1024,
+        "params": 1_000_000, "repeats": 6, "min_seconds": 0.2, "rounds": 2, "max_rounds": 3, "tokens": 1024,
+        "gen_rounds": 1, "gen_repeats": 2, "mem_rounds": 2,
         "short": (16, 32, 64), "medium": (128, 256, 512, 1024), "long": (1024, 2048, 4096),
         # claim 1: fixed token budget, d_model >= 256
         "parallel_params": 2_000_000, "parallel_tokens": 2048, "parallel_lens": (16, 64, 256),
         # memory: chunked prefill / naive attention / training with and without TBPTT
-        "prefill_lens": (2048, 4096, 8192), "chunk": 256, "naive_lens": (512, 1024, 2048),
-        "train_mem_lens": (256, 512, 1024), "tbptt": 128, "tbptt_lens": (1024, 4096, 16384),
-        "long_train_lens": (2048, 4096, 8192), "long_train_cap_mb": 4096,
+        "prefill_lens": (2048, 4096, 8192), "chunk": 256, "naive_lens": (1024, 2048, 4096),
+        "train_mem_lens": (256, 1024), "tbptt": 128, "tbptt_lens": (1024, 4096, 8192),
+        "long_train_lens": (2048, 8192), "long_train_cap_mb": 4096,
         "xl_lens": (1024, 4096, 16384), "edge_params": 5_000_000, "edge_cap_mb": 256, "edge_lens": (1024, 2048, 4096),
-        "optimizer_params": 10_000_000,
+        "edge_rounds": 1, "optimizer_params": 10_000_000,
         # training-time claims
         "train_lens": (128, 256, 512), "train_batch": 8, "linear_lens": (512, 1024, 2048, 4096), "local_window": 128,
         # quality claims (smoke-sized)
-        "q_params": 100_000, "q_steps": 300, "q_batch": 32, "seeds": (0,), "distances": (8, 32, 128),
+        "q_params": 100_000, "q_steps": 250, "q_batch": 32, "seeds": (0,), "distances": (8, 32, 64),
         "distance_seeds": (0,), "forecast_seeds": (0,),
-        "lr_grid": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1), "lr_steps": 150,
-        "sizes": (100, 1000), "size_seeds": (0, 1, 2), "size_steps": 200,
-        "lm_steps": 300, "lm_seq": 256, "forecast_lookbacks": (96, 336), "forecast_steps": 100,
+        "lr_grid": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1), "lr_steps": 100,
+        "sizes": (100, 1000), "size_seeds": (0, 1, 2), "size_steps": 150,
+        "lm_steps": 150, "lm_seq": 128, "forecast_lookbacks": (96, 336), "forecast_steps": 60,
         "grad_len": 300, "grad_steps": 0,
     },
     "full": {
         "name": "full", "smoke": False,
         "params": 1_000_000, "repeats": 30, "min_seconds": 1.0, "rounds": 3, "max_rounds": 9, "tokens": 2048,
+        "gen_rounds": 2, "gen_repeats": 3, "mem_rounds": 3, "edge_rounds": 2,
         "short": (16, 32, 64), "medium": (128, 256, 512, 1024), "long": (1024, 2048, 4096, 8192, 16384),
         "parallel_params": 2_000_000, "parallel_tokens": 4096, "parallel_lens": (16, 32, 64, 128, 256),
         "prefill_lens": (2048, 4096, 8192, 16384), "chunk": 256, "naive_lens": (512, 1024, 2048, 4096),

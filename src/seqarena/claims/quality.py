@@ -391,7 +391,7 @@ def _pareto_trials(s: dict[str, Any], claim: Claim) -> list[TrialSpec]:
     hybrid = ("hybrid", {"stack": f"{claim.rnn}+{claim.attn}"})
     # the same generation trials as claim 13 for the two pure models (shared, measured once)
     gen = grid("generation", [(claim.rnn, {}), (claim.attn, {}), hybrid], [{"seq_len": 16 + s["tokens"]}],
-               tokens=s["tokens"], params=s["params"], repeats=3)
+               tokens=s["tokens"], params=s["params"], repeats=s["gen_repeats"])
     gen = [t.model_copy(update={"mode": "cache" if t.model == claim.attn else "state"}) for t in gen]
     return _lm_trials(s, claim) + gen
 
