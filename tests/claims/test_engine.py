@@ -43,3 +43,17 @@ def test_plans_and_descriptions():
         plan("huge", select(["9"]))
     with pytest.raises(SpecError):
         run_claims(TINY, ["10"], "x.db", rnn="no_such_model")
+
+
+def test_every_quote_is_the_essays_own_words():
+    from pathlib import Path
+
+    from seqarena.claims import CLAIMS
+
+    essay = Path(__file__).resolve().parents[2].parent / "shared" / "seed" / "transformer-vs-rnn.txt"
+    if not essay.exists():
+        pytest.skip("the essay (../shared/seed) is not beside this checkout")
+    text = essay.read_text()
+    for c in CLAIMS:
+        for part in (p.strip() for p in c.quote.split("...")):
+            assert part in text, f"claim {c.id}: {part!r} is not in the essay"

@@ -483,16 +483,17 @@ def judge_22(df: pd.DataFrame, claim: Claim) -> Verdict:
 
 CLAIMS: list[Claim] = [
     Claim("3a", "without positions a transformer is order-blind",
-          "Without explicit position information, transformers can't distinguish \u201cThe cat ate the mouse\u201d "
-          "from \u201cThe mouse ate the cat.\u201d",
+          "Without explicit position information, transformers can\u2019t distinguish "
+          "\u201cThe cat ate the mouse\u201d from \u201cThe mouse ate the cat\u201d",
           0.05, "below", "bidirectional encoder without positions: test accuracy - chance on minimal pairs",
           _order_trials, _judge_order("none"), "bidirectional encoder", training=True),
     Claim("3b", "with positional encodings a transformer tells order apart",
-          "Transformers require explicit positional encodings",
+          "This necessitates adding positional information through sinusoidal encodings, learned embeddings, or "
+          "relative position mechanisms.",
           0.30, "above", "bidirectional encoder with sinusoidal positions: test accuracy - chance",
           _order_trials, _judge_order("sinusoidal"), "bidirectional encoder", training=True),
     Claim("4", "RNNs lose dependencies hundreds of steps away; transformers do not",
-          "RNNs struggle with dependencies spanning hundreds of steps",
+          "even well-trained RNNs struggle with dependencies spanning hundreds of time steps.",
           2.0, "above", "D90 (largest copy distance with >= 90% test accuracy) of the transformer / the LSTM's",
           _distance_trials, judge_4, "equal steps and parameters", training=True),
     Claim("5a", "gradients vanish through time in RNNs",
@@ -513,21 +514,22 @@ CLAIMS: list[Claim] = [
           0.0, "above", "log10(best LR of the transformer / best LR of the LSTM) on the grid",
           _lr_trials, judge_8b, "copy, distance 8", training=True),
     Claim("9", "with < 10,000 sequences RNNs can match or beat transformers",
-          "For tasks with fewer than 10,000 training sequences, RNNs can sometimes match or exceed transformer "
-          "performance",
+          "For tasks with fewer than 10,000 training sequences, well-regularized RNNs sometimes match or exceed "
+          "transformer performance.",
           -DELTA, "above", "best lower bound over sizes < 10k of (LSTM - transformer) test accuracy, t-interval "
                            "over seeds",
           _size_trials, judge_9, "selective copy, n_train < 10,000", training=True),
     Claim("9b", "transformers overfit small datasets more easily",
-          "Transformers' expressiveness is a double-edged sword",
+          "Transformers\u2019 expressiveness is a double-edged sword",
           0.0, "above", "transformer - LSTM generalisation gap (val - train loss) at the smallest size",
           _size_trials, judge_9b, "selective copy, smallest n_train", training=True),
     Claim("19c", "linear attention: quality close to softmax attention",
-          "Linear attention variants ... reduce complexity to O(n) while maintaining parallelizability",
+          "Models like Performers, Linformers, and others approximate attention efficiently for long sequences.",
           0.10, "below", "(linear - softmax attention) / softmax test bits/char on Shakespeare",
           _lm_trials, judge_19c, "char LM, equal steps and parameters", training=True),
     Claim("20b", "sparse (local) attention: quality close to full attention",
-          "Sparse attention patterns ... make transformers competitive on long sequences",
+          "sequences beyond 2,000-4,000 tokens require specialized techniques (sparse attention, chunking, gradient "
+          "checkpointing).",
           0.05, "below", "(local - full attention) / full test bits/char, context = 4 windows",
           _lm_trials, judge_20b, "char LM, equal steps and parameters", training=True),
     Claim("21", "language modelling: transformers reach better quality",
@@ -543,8 +545,8 @@ CLAIMS: list[Claim] = [
           0.0, "above", "min over LSTM / transformer of the hybrid's best relative advantage (bits/char, decode ms)",
           _pareto_trials, judge_25, "char LM + generation", training=True),
     Claim("26", "conclusion: under ~4,000 tokens with enough data and compute, transformers are the clear choice",
-          "For sequences under a few thousand tokens with sufficient data and compute, transformers are the clear "
-          "choice",
+          "For applications with sufficient computational resources, training data availability, and sequence lengths "
+          "under 4,000 tokens, transformers are the clear choice",
           1.0, "above", "min(LSTM / transformer training-step time, LSTM / transformer bits/char)",
           _conclusion_trials, judge_26, "n < 4000", training=True),
 ]

@@ -191,16 +191,20 @@ def judge_19b(df: pd.DataFrame, claim: Claim) -> Verdict:
 
 CLAIMS: list[Claim] = [
     Claim("1", "recurrence is sequential; attention processes all positions at once",
-          "RNNs process sequences one token at a time ... Transformers process all positions simultaneously",
+          "While you can batch the matrix operations within each time step, you still process time steps "
+          "sequentially. ... Transformers break this sequential constraint through self-attention mechanisms that "
+          "process all positions simultaneously.",
           2.0, "above", "(RNN time at the longest / shortest n) / (transformer's), at a fixed token budget B x n",
           _parallel_trials, judge_1, "n <= d_model, fixed B x n", adaptive=True),
     Claim("6", "< 1,000 tokens: transformers train 10-20x faster",
-          "For sequences under 1,000 tokens, transformers typically train 10-20x faster than RNNs in wall-clock time",
+          "For sequences under 1,000 tokens, transformers train dramatically faster than RNNs on modern GPUs. ... an "
+          "RNN requires processing each token sequentially, often taking 10-20x longer.",
           10.0, "above", "LSTM / transformer training-step time (geometric mean over n = 128, 256, 512; batch 8)",
           _train_step_trials, judge_6, "n < 1000, training", adaptive=True),
     Claim("7", "at 2-4k+ tokens transformers need special techniques; at 10k+ RNN training is more practical",
-          "Beyond 2,000-4,000 tokens, transformers require special techniques ... For sequences exceeding 10,000 "
-          "tokens, RNN training may actually be more practical",
+          "sequences beyond 2,000-4,000 tokens require specialized techniques (sparse attention, chunking, gradient "
+          "checkpointing). ... For sequences of 10,000+ tokens, RNNs’ linear complexity can make training more "
+          "practical despite slower per-step computation.",
           1.0, "above", "max over n of transformer / LSTM-with-TBPTT training time per token (cap failure = inf)",
           _long_train_trials, judge_7, "n = 2k ... 16k, training, memory cap", adaptive=True),
     Claim("17", "RNN kernels use the hardware poorly; attention maps well onto it",
@@ -208,15 +212,17 @@ CLAIMS: list[Claim] = [
           1.0, "above", "transformer MFU / LSTM MFU in a training step (n = 256, batch 8)",
           _mfu_trials, judge_17, "training", adaptive=True),
     Claim("19a", "linear attention: O(n) scaling",
-          "Linear attention variants (like Performer, Linformer) reduce complexity to O(n)",
+          "Recent research develops “linear attention” mechanisms that reduce complexity from O(n²) to O(n), "
+          "matching RNNs’ scaling.",
           1.2, "below", "log-log slope of linear attention's training-step time vs n (batch 1)",
           _efficient_trials("linear_attention"), judge_19a, "training, n = 512 ... 4096", adaptive=True),
     Claim("19b", "linear attention: faster than softmax attention on long sequences",
-          "Linear attention variants ... reduce complexity to O(n) while maintaining parallelizability",
+          "Models like Performers, Linformers, and others approximate attention efficiently for long sequences.",
           1.0, "below", "linear / softmax attention training-step time at the longest n",
           _efficient_trials("linear_attention"), judge_19b, "training, longest n", adaptive=True),
     Claim("20a", "sparse (local) attention scales linearly",
-          "Sparse attention patterns ... make transformers competitive on long sequences",
+          "sequences beyond 2,000-4,000 tokens require specialized techniques (sparse attention, chunking, gradient "
+          "checkpointing).",
           1.2, "below", "log-log slope of local attention's training-step time vs n (n >= 4 windows, batch 1)",
           _efficient_trials("local"), judge_20a, "training, n >= 4w", adaptive=True),
 ]
