@@ -480,7 +480,7 @@ def print_verdicts(suite: str, chosen, verdicts) -> None:
 STANDARD_PROFILES = (
     ("n = 50, latency-critical (10 ms budget), batch 1, 5,000 training sequences",
      {"seq_len": 50, "train_sequences": 5000, "latency_budget_ms": 10.0, "batch": 1}),
-    ("n = 20,000, memory cap 512 MB above the process baseline, 5,000 training sequences",
+    ("n = 20,000, inference memory cap 512 MB above the process baseline, 5,000 training sequences",
      {"seq_len": 20_000, "train_sequences": 5000, "memory_cap_mb": 512.0, "batch": 1}),
 )
 
@@ -512,7 +512,12 @@ def run_command(
               highlight=False)
     recommendations = []
     for title, fields in STANDARD_PROFILES:
-        rec = recommend({**fields, "device": device}, db)
+        try:
+            rec = recommend({**fields, "device": device}, db)
+        except SpecError as e:  # e.g. no candidate fits: that is the answer for this profile, not a crash
+            recommendations.append((f"{title}: none", [str(e)]))
+            out.print(f"\nrecommendation for {title}: none — {e}", highlight=False)
+            continue
         recommendations.append((f"{title}: {rec.top}", rec.lines))
         out.print(f"\nrecommendation for {title}: [bold]{rec.top}[/bold]")
         for line in rec.lines:
@@ -703,8 +708,10 @@ def recommend_command(
         float | None, typer.Option(help="Latency budget: per forward at (n, batch), per token with --streaming.")
     ] = None,
     memory_cap_mb: Annotated[
-        float | None, typer.Option(help="Peak MB above the process baseline (inference and a training step).")
+        float | None, typer.Option(help="Peak MB above the process baseline (of inference; see --cap-scope).")
     ] = None,
+    cap_scope: Annotated[str, typer.Option(help="What the cap binds: inference (deployment) or both (the model "
+                                                "also trains on this device).")] = "inference",
     batch: Annotated[int, typer.Option(help="Sequences per call.")] = 1,
     streaming: Annotated[bool, typer.Option("--streaming", help="Tokens arrive one by one (decode cost).")] = False,
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
@@ -722,8 +729,8 @@ def recommend_command(
     from seqarena.run import parse_models
 
     profile = make_profile(seq_len=seq_len, train_sequences=train_sequences, latency_budget_ms=latency_budget_ms,
-                           memory_cap_mb=memory_cap_mb, batch=batch, streaming=streaming, device=device,
-                           params=parse_count(params, "--params"))
+                           memory_cap_mb=memory_cap_mb, cap_scope=cap_scope, batch=batch, streaming=streaming,
+                           device=device, params=parse_count(params, "--params"))
     progress = _progress()
     with progress:
         task = progress.add_task("probe", total=None)

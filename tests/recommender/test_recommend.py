@@ -77,7 +77,7 @@ def build_store(path, *, swap: bool = False) -> None:
 
 
 LATENCY_CRITICAL = {"seq_len": 50, "train_sequences": 5_000, "latency_budget_ms": 5, "batch": 1}
-LONG_CAPPED = {"seq_len": 20_000, "train_sequences": 5_000, "memory_cap_mb": 512}
+LONG_CAPPED = {"seq_len": 20_000, "train_sequences": 5_000, "memory_cap_mb": 512, "cap_scope": "both"}
 CANDIDATES = ("lstm", "transformer")
 
 
@@ -152,7 +152,9 @@ def test_estimate_exact_on_power_laws():
         ({"seq_len": 10, "train_sequences": 10, "device": "tpu"}, "unknown device 'tpu'"),
         ({"seq_len": 10, "train_sequences": 10, "colour": "red"}, "colour"),
         ({"train_sequences": 10}, "seq_len"),
-        ({"seq_len": 10, "train_sequences": 10, "memory_cap_mb": 2}, "below the 15.3 MB that training"),
+        ({"seq_len": 10, "train_sequences": 10, "memory_cap_mb": 2, "cap_scope": "both"},
+         "below the 15.3 MB that training"),
+        ({"seq_len": 10, "train_sequences": 10, "cap_scope": "everything"}, "cap_scope"),
     ],
 )
 def test_malformed_or_impossible_profiles_are_one_line_errors(store_path, fields, needle):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
@@ -22,7 +22,10 @@ class Profile(BaseModel):
     seq_len: int  # tokens per sequence (n)
     train_sequences: int  # training-set size: < 10,000 is "little data" in the essay's sense
     latency_budget_ms: float | None = None  # per forward at (n, batch); per generated token when streaming
-    memory_cap_mb: float | None = None  # peak MB above the process baseline, inference and a training step alike
+    memory_cap_mb: float | None = None  # peak MB above the process baseline
+    # what the cap binds: "inference" (the deployed model, e.g. on an edge device; training happens elsewhere) or
+    # "both" (the model is also trained on this device: a training step must fit too)
+    cap_scope: Literal["inference", "both"] = "inference"
     batch: int = 1  # sequences per call (inference and training step)
     streaming: bool = False  # tokens arrive one by one: per-token decode cost is what matters
     device: str = "cpu"  # cpu, cuda or cuda:N
@@ -51,7 +54,7 @@ class Profile(BaseModel):
     @model_validator(mode="after")
     def _possible(self) -> Profile:
         # the one impossibility known before measuring anything: the training state alone does not fit under the cap
-        if self.memory_cap_mb is not None:
+        if self.memory_cap_mb is not None and self.cap_scope == "both":
             need_mb = self.params * TRAIN_BYTES_PER_PARAM / 2**20
             if self.memory_cap_mb < need_mb:
                 raise ValueError(f"memory cap {self.memory_cap_mb:g} MB is below the {need_mb:.1f} MB that training "
@@ -69,7 +72,8 @@ class Profile(BaseModel):
         if self.latency_budget_ms is not None:
             parts.append(f"latency <= {self.latency_budget_ms:g} ms" + ("/token" if self.streaming else ""))
         if self.memory_cap_mb is not None:
-            parts.append(f"memory <= {self.memory_cap_mb:g} MB above baseline")
+            scope = "inference" if self.cap_scope == "inference" else "inference and training"
+            parts.append(f"memory <= {self.memory_cap_mb:g} MB above baseline ({scope})")
         if self.streaming:
             parts.append("streaming")
         parts.append(f"{self.device}, {self.params:,} params")

@@ -515,7 +515,9 @@ def _rank(profile: Profile, cands: Sequence[Candidate], rows: list[dict[str, Any
         fits_memory = "n/a"
         if profile.memory_cap_mb is not None:
             cap = profile.memory_cap_mb * 2**20
-            verdicts = {infer_peak.within(cap), train_peak.within(cap)}
+            verdicts = {infer_peak.within(cap)}
+            if profile.cap_scope == "both":
+                verdicts.add(train_peak.within(cap))
             fits_memory = "no" if "no" in verdicts else "uncertain" if "uncertain" in verdicts else "yes"
         ranked.append(Ranked(c.label, latency, train_step, infer_peak, train_peak, fits_latency, fits_memory,
                              cost=NO_DATA, score=math.inf, favoured=False))
@@ -568,7 +570,10 @@ def _why_not(r: Ranked, profile: Profile, *, latency: bool = True) -> str:
         parts.append(f"{verb} the {profile.latency_budget_ms:g} ms budget at {fmt_estimate(r.latency, fmt_ms)} "
                      f"({_cite(r.latency.rows)})")
     cap = (profile.memory_cap_mb or 0) * 2**20
-    for what, est in (("inference", r.infer_peak), ("a training step", r.train_peak)):
+    scoped = [("inference", r.infer_peak)]
+    if profile.cap_scope == "both":
+        scoped.append(("a training step", r.train_peak))
+    for what, est in scoped:
         verdict = est.within(cap) if profile.memory_cap_mb is not None else "n/a"
         if verdict in ("no", "uncertain"):
             verb = "exceeds" if verdict == "no" else "may exceed"

@@ -1,7 +1,7 @@
 """Trial isolation: each trial runs in a spawned worker process that the driver can time out, cap and kill.
 
 A worker is reused for many trials (a spawn plus ``import torch`` costs ~2 s here) and replaced after any failure;
-risky trials (memory sweeps, capped or very large ones) get a fresh worker of their own. Workers die with the driver:
+risky trials (capped or very large ones) get a fresh worker of their own. Workers die with the driver:
 ``PR_SET_PDEATHSIG`` makes the kernel SIGKILL them when the driver goes, so a killed sweep leaves no orphan computing,
 and only the driver writes to the store, so a killed sweep leaves no half-written rows either.
 """
