@@ -139,11 +139,9 @@ def _frame(db: str | Path, trials: Sequence[TrialSpec]) -> pd.DataFrame:
 
 
 def _judge(claim: Claim, df: pd.DataFrame, trials: Sequence[TrialSpec]) -> Verdict:
-    """Judge from the stored rows of ``trials``; the sizes line describes the trials the store actually holds."""
     hashes = {t.spec_hash() for t in trials}
     verdict = claim.judge(df[df["spec_hash"].isin(hashes)].reset_index(drop=True), claim)
-    stored = set(df["spec_hash"])
-    verdict.sizes = describe_trials([t for t in trials if t.spec_hash() in stored] or list(trials))
+    verdict.sizes = describe_trials(trials)
     return verdict
 
 
@@ -198,13 +196,6 @@ def run_claims(
             rounds[cid] = max(t.round for t in needs[cid]) + 1
             claim = next(c for c in claims if c.id == cid)
             verdicts[cid] = _judge(claim, df, needs[cid])
-    # judged like the report judges (judge_claims): with every stored round of a claim's trials, including rounds
-    # that another claim's adaptive repetition measured (13a's extra LSTM decode rounds also serve 13e)
-    df = _frame(db, [t for trials in needs.values() for t in trials])
-    for c in claims:
-        if c.adaptive:
-            extended = [*needs[c.id], *_more_rounds(needs[c.id], rounds[c.id], s["max_rounds"])]
-            verdicts[c.id] = _judge(c, df, extended)
     for c in claims:
         if c.adaptive:
             note = f"adaptive repetition: {rounds[c.id]} round(s) (cap {s['max_rounds']})"
