@@ -214,11 +214,15 @@ needs_espeak = pytest.mark.skipif(
 
 @needs_espeak
 def test_spoken_digits_features_labels_and_disjoint_recordings(tmp_path, monkeypatch):
-    from seqarena.tasks.speech import synthesise
+    from seqarena.tasks.speech import log_spectrogram, synthesise
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    a = synthesise("seven", "en-us+f2", 170, 50)
-    assert np.array_equal(a, synthesise("seven", "en-us+f2", 170, 50))  # deterministic: one combination, one audio
+    # one combination, one recording: espeak-ng's samples are nearly always identical run to run, but not always
+    # (seen once in ~30 runs), so compare what the task uses, the features, with a tolerance
+    a, b = (log_spectrogram(synthesise("seven", "en-us+f2", 170, 50), 32, 16) for _ in range(2))
+    other = log_spectrogram(synthesise("three", "en-gb", 110, 25), 32, 16)
+    assert (a - b).abs().mean() < 0.02 * a.abs().mean()
+    assert (a - other).abs().mean() > 0.1 * a.abs().mean()  # the tolerance still tells two recordings apart
     t = make_task("speech", n_train=40, n_val=10, n_test=10, frames=32, bands=16)
     x, y = t.splits["train"].x, t.splits["train"].y
     assert x.shape == (40, 32, 16) and torch.isfinite(x).all() and x.abs().sum() > 0
