@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -21,7 +22,8 @@ from seqarena.analysis.summary import HEADLINE, crossovers, generation_table, po
 from seqarena.bench.spec import SCENARIOS
 from seqarena.demo import DemoRow, DemoSettings, environment, run_demo
 from seqarena.models import SpecError, available, get_class
-from seqarena.store import DEFAULT_DB, EXPORT_FORMATS
+from seqarena.run.sweep import Interrupted
+from seqarena.store import DEFAULT_DB, EXPORT_FORMATS, MAX_ATTEMPTS, StoreError
 
 app = typer.Typer(
     name="seqarena",
@@ -250,6 +252,7 @@ def bench(
     with Store(db) as store:
         if retry_failed:
             store.retry_failed(hashes)
+        warn_if_busy()
         progress = _progress()
         with progress:
             task = progress.add_task(scenario, total=len(trials))
@@ -271,6 +274,7 @@ def bench(
               f"{layers} layers, seed {seed}", highlight=False)
     out.print(f"  {summary.ok} measured, {summary.failed} failed, {summary.skipped} already in the store, "
               f"{summary.pruned} skipped after a smaller n failed -> {db}", highlight=False)
+    report_contended(summary)
 
 
 def torch_version() -> str:
@@ -421,6 +425,7 @@ def claims_command(
     print_verdicts(suite, chosen, verdicts)
     out.print(f"  {summary.ok} trials measured, {summary.skipped} reused from {db}, {summary.failed} failed",
               highlight=False)
+    report_contended(summary)
 
 
 def _print_budget(suite: str, budget: list[dict], full: bool) -> None:
@@ -437,7 +442,29 @@ def _print_budget(suite: str, budget: list[dict], full: bool) -> None:
         out.print(table)
 
 
+def warn_if_busy() -> None:
+    """Before measuring: a short look at what other processes do, so a busy machine is said, not guessed."""
+    from seqarena.measure.load import busy_now, load_ignored
+
+    sample = busy_now()
+    if sample is not None and sample.contended:
+        then = ("kept as measured (SEQARENA_IGNORE_LOAD is set)" if load_ignored() else
+                f"flagged and measured again on the next run (up to {MAX_ATTEMPTS} times)")
+        err.print(f"warning: the machine is busy: other processes keep {sample.others_cores:.1f} of "
+                  f"{sample.cores} cores busy (load average {sample.loadavg_1m or 0:.1f}); timings taken under load "
+                  f"are {then}", markup=False, highlight=False, soft_wrap=True)
+
+
+def report_contended(summary) -> None:
+    """After measuring: how many timing trials other processes disturbed (stored with their flag)."""
+    if summary.contended:
+        err.print(f"warning: {summary.contended} timing trial(s) were measured while other processes kept the CPU "
+                  f"busy; they are flagged in the store and measured again on the next run (up to {MAX_ATTEMPTS} "
+                  "times in all)", markup=False, highlight=False, soft_wrap=True)
+
+
 def _run_claims_with_progress(run_claims, suite, ids, db, device, rnn, attn, total: int):
+    warn_if_busy()
     progress = _progress()
     with progress:
         task = progress.add_task("claims", total=total or None)
@@ -496,12 +523,24 @@ def run_command(
 ) -> None:
     """The main job: run (or resume) the claims suite, recommend for two standard profiles, and write the report."""
     from seqarena.bench.spec import check_device
-    from seqarena.claims import budget_table, resolve_suite, run_claims, select
-    from seqarena.recommender import recommend
-    from seqarena.report import build_report
+    from seqarena.claims import resolve_suite
+    from seqarena.report import default_out_dir
+    from seqarena.store import Store, check_output_dir
 
     check_device(device)
     resolve_suite(suite)
+    # before anything is measured: the store opens, is ours, writable, with room, and no other run writes it (the
+    # lock is held for the whole job); the report folder can be written
+    with Store(db):
+        check_output_dir(out_dir or default_out_dir(db), "report folder")
+        _run_job(suite, device, db, out_dir)
+
+
+def _run_job(suite: str, device: str, db: Path, out_dir: Path | None) -> None:
+    from seqarena.claims import budget_table, run_claims, select
+    from seqarena.recommender import recommend
+    from seqarena.report import build_report
+
     chosen = select()
     budget = budget_table(suite, None, db, device)
     _print_budget(suite, budget, full=False)
@@ -510,6 +549,7 @@ def run_command(
     print_verdicts(suite, chosen, verdicts)
     out.print(f"  {summary.ok} trials measured, {summary.skipped} reused from {db}, {summary.failed} failed",
               highlight=False)
+    report_contended(summary)
     recommendations = []
     for title, fields in STANDARD_PROFILES:
         try:
@@ -664,8 +704,8 @@ def train_command(
     row = row[row["spec_hash"] == spec.spec_hash()].iloc[0]
     if row["status"] != "ok":
         _fail(f"training failed: {row['reason']}", 1)
-    with Store(db) as store:
-        metrics = next(store.rows("WHERE spec_hash = ?", (spec.spec_hash(),)))["metrics"]
+    with Store(db, readonly=True) as store:
+        metrics = next(store.rows(spec_hash=spec.spec_hash()))["metrics"]
     _print_training(spec, metrics)
     if summary.skipped:
         out.print("  (already in the store: shown from there; change --seed or --db to train again)", highlight=False)
@@ -777,22 +817,32 @@ def report_command(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: user errors become one line on stderr and exit code 2, never a traceback."""
+    """Console entry point: user errors become one line on stderr and exit code 2, never a traceback; Ctrl-C is
+    exit 130 with one line saying how to resume."""
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="seqarena", standalone_mode=False)
-    except SpecError as e:
+    except (SpecError, StoreError) as e:
         _fail(str(e), 2)
     except typer.Exit as e:
         sys.exit(e.exit_code)
-    except typer.Abort:
-        _fail("aborted", 130)
+    except Interrupted as e:  # Ctrl-C during a sweep: what is kept and how to resume
+        _fail(str(e), 130)
+    except (typer.Abort, KeyboardInterrupt):
+        code = 130
     except typer.TyperException as e:  # typer's (vendored click) usage errors
         ctx = getattr(e, "ctx", None)
         if type(e).__name__ == "NoArgsIsHelpError" and ctx is not None:
             print(ctx.get_help())
             sys.exit(0)
         _fail(e.format_message(), getattr(e, "exit_code", 2))
+    except sqlite3.Error as e:  # the Store turns its own into StoreError; this is the net under it
+        _fail(f"results store: {e}", 2)
+    except OSError as e:  # a full disk, a missing or unwritable place, ...
+        where = f": {e.filename}" if e.filename else ""
+        _fail(f"{e.strerror or e}{where}", 2)
+    if code == 130:  # Ctrl-C outside a sweep (typer turns it into this exit code)
+        _fail("interrupted: finished trials are kept in the store; run the same command again to resume", 130)
     sys.exit(code if isinstance(code, int) else 0)
 
 

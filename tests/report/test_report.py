@@ -103,8 +103,9 @@ def test_cli_errors_are_one_line_and_exit_2(args, message, capsys, tmp_path, fix
 
 def test_build_report_needs_a_store(tmp_path):
     from seqarena.report import build_report
+    from seqarena.store import StoreError
 
-    with pytest.raises(FileNotFoundError, match="no results store"):
+    with pytest.raises(StoreError, match="no results store"):
         build_report(tmp_path / "missing.db", tmp_path / "out")
     assert not (tmp_path / "out").exists()
 

@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import textwrap
-import time
-from pathlib import Path
-
-import pytest
-
 from seqarena.bench.spec import make_trial
 from seqarena.run import Runner, expand, run_sweep
-from seqarena.store import Store, load
+from seqarena.store import Store
 
 BAD = "tests.run.bad_models:Misbehave"
 FAST = {"params": None, "vocab_size": 32, "seq_len": 8, "batch": 1, "repeats": 2, "min_seconds": 0.0, "warmup": 1,
@@ -86,69 +76,3 @@ def test_resume_skips_finished_trials_and_retry_failed_reruns(tmp_path):
         assert store.count() == 5
 
 
-DRIVER = textwrap.dedent(
-    """
-    import sys
-    from seqarena.bench.spec import make_trial
-    from seqarena.run import expand, run_sweep
-    from seqarena.store import Store
-    if __name__ == "__main__":
-        fast = expand("forward_latency", ["lstm:d_model=16", "gru:d_model=16"], seq_lens=[8, 16, 32], batch=2,
-                      params=None, vocab_size=32, repeats=3, min_seconds=0.1, warmup=1)
-        sleeper = make_trial(scenario="forward_latency", model="tests.run.bad_models:Misbehave",
-                             options={"behaviour": "sleep", "d_model": 8}, params=None, vocab_size=32, seq_len=8)
-        trials = fast[:6] + [sleeper] + fast[6:]
-        with Store(sys.argv[1]) as store:
-            run_sweep(trials, store, timeout_s=float(sys.argv[2]))
-    """
-)
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                out.append(int(entry.name))
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-@pytest.mark.skipif(not Path("/proc").exists(), reason="needs /proc")
-def test_sigkilled_driver_leaves_no_orphans_and_rerun_has_every_trial_exactly_once(tmp_path):
-    script = tmp_path / "driver.py"
-    script.write_text(DRIVER)
-    db = tmp_path / "r.db"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}  # tests.run.bad_models
-    proc = subprocess.Popen([sys.executable, str(script), str(db), "600"], env=env)
-    deadline = time.time() + 120
-    while time.time() < deadline and not (db.exists() and Store(db).count() >= 6):
-        time.sleep(0.1)
-    time.sleep(1.0)  # the worker is now inside the sleeping trial: busy, not waiting on its pipe
-    workers = [w for w in _children(proc.pid) if _alive(w)]
-    assert workers, "the driver should have a worker process"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    time.sleep(0.5)
-    # a busy worker never reads its pipe, so only PR_SET_PDEATHSIG can end it this fast
-    assert not any(_alive(w) for w in workers), "workers must die with the driver"
-    with Store(db) as store:
-        assert store.count() == 6
-    rerun = subprocess.run([sys.executable, str(script), str(db), "3"], env=env, capture_output=True, text=True,
-                           timeout=300)
-    assert rerun.returncode == 0, rerun.stderr
-    df = load(db, status=None)
-    assert len(df) == 13 and df["spec_hash"].is_unique
-    assert (df["status"] == "ok").sum() == 12
-    assert df.loc[df["status"] == "failed", "reason"].str.startswith("timeout").all()

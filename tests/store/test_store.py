@@ -4,7 +4,7 @@ import sqlite3
 import pandas as pd
 import pytest
 
-from seqarena.store import Store, export, load
+from seqarena.store import Store, StoreError, export, load
 
 SPEC = {"scenario": "forward_latency", "model": "lstm", "seq_len": 64, "batch": 2, "device": "cpu",
         "dtype": "float32", "options": {"d_model": 8}}
@@ -18,6 +18,7 @@ def _add(store, h, status="ok", **metrics):
 
 
 def test_insert_or_ignore_and_wal(tmp_path):
+    (tmp_path / "sub").mkdir()
     with Store(tmp_path / "sub" / "r.db") as store:
         assert _add(store, "a")
         assert not _add(store, "a", latency_s=9.0)  # the first row stays
@@ -45,7 +46,7 @@ def test_load_flattens_and_filters(tmp_path):
     assert df["decode_ms_by_position"].iloc[0] == {"2": 1.0, "64": 2.0}
     assert len(load(db, status=None)) == 3 and len(load(db, status="failed")) == 1
     assert "time.samples" in load(db, include_samples=True)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(StoreError, match="no results store"):
         load(tmp_path / "missing.db")
 
 

@@ -10,13 +10,18 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from seqarena.measure.system import cpu_model, usable_cores
-from seqarena.models import SpecError
+from seqarena.models import SpecError, get_class
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 SCENARIOS = ("train_step", "forward_latency", "throughput", "generation", "memory", "train", "gradients")
 
 Scenario = Literal["train_step", "forward_latency", "throughput", "generation", "memory", "train", "gradients"]
+
+#: Implementation version of each scenario: bump one when a change alters what that scenario measures, so rows the
+#: older code measured are not reused as if nothing changed (part of :meth:`TrialSpec.spec_hash`, like each model
+#: family's ``impl_version``).
+SCENARIO_VERSIONS = {scenario: 1 for scenario in SCENARIOS}
 
 #: Fields only the quality scenario (``train``) reads.
 TRAIN_FIELDS = {"task", "task_params", "budget_s", "steps", "lr", "tune_lr", "tbptt", "checkpointing", "eval_every",
@@ -173,6 +178,12 @@ class TrialSpec(BaseModel):
         plus ``import torch`` costs ~2.5 s per trial on a 2-core machine."""
         return self.memory_cap_mb is not None or self.seq_len * self.batch >= 65_536
 
+    @property
+    def timed(self) -> bool:
+        """Timing and memory trials: their numbers are the machine's speed, so a busy machine spoils them (quality
+        trials only take longer)."""
+        return self.scenario not in ("train", "gradients")
+
     def label(self) -> str:
         """Short human label: model[fields] and the point."""
         fields = ",".join(f"{k}={v}" for k, v in sorted(self.options.items()))
@@ -194,6 +205,8 @@ class TrialSpec(BaseModel):
         identity = {
             "spec": self.model_dump(mode="json"),
             "machine": machine_identity(self.device),
+            "implementation": {"scenario": SCENARIO_VERSIONS[self.scenario],
+                               "model": getattr(get_class(self.model), "impl_version", 1)},
         }
         return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:32]
 

@@ -82,7 +82,7 @@ def budget_table(suite: str | dict[str, Any] = "quick", only: Sequence[str] | No
     needs = plan(suite, claims, device)
     done: set[str] = set()
     if db is not None and Path(db).exists():
-        with Store(db) as store:
+        with Store(db, readonly=True) as store:
             done = store.finished()
     seen: set[str] = set()
     rows = []
@@ -166,7 +166,6 @@ def run_claims(
     for trials in needs.values():
         for t in trials:
             unique.setdefault(t.spec_hash(), t)
-    Path(db).parent.mkdir(parents=True, exist_ok=True)
     with Store(db) as store:
         summary = run_sweep(list(unique.values()), store, sweep=f"claims-{s['name']}", on_start=on_start,
                             on_done=on_done)

@@ -152,12 +152,15 @@ class SequenceModel(nn.Module):
     - ``causal``: outputs at t depend only on inputs <= t (step / generation are defined only then).
     - ``generation_modes``: the modes :func:`seqarena.models.generate` accepts for this model.
     - ``test_variants``: spec variants the generic tests run besides the default spec.
+    - ``impl_version``: bump it when a change alters what this family computes or how fast (part of every trial's
+      identity, so rows measured by the older code are not reused as if nothing changed).
     """
 
     Spec: ClassVar[type[ModelSpec]] = ModelSpec
     name: ClassVar[str] = ""
     causal: bool = True
     generation_modes: ClassVar[tuple[str, ...]] = ("state",)
+    impl_version: ClassVar[int] = 1
     #: Spec variants the generic model tests must cover (e.g. every position scheme), beside the defaults.
     test_variants: ClassVar[tuple[dict[str, Any], ...]] = ()
     #: Recompute activations in backward instead of storing them (models that support it; see Transformer.mix).

@@ -51,6 +51,7 @@ from seqarena.bench.spec import machine_identity
 from seqarena.models import SpecError, get_class, parse_model_string
 from seqarena.recommender.estimate import NO_DATA, Estimate, Obs, estimate
 from seqarena.recommender.profile import Profile, make_profile
+from seqarena.run.failures import is_size_failure
 from seqarena.run.sweep import SweepSummary, expand, run_sweep
 from seqarena.store import DEFAULT_DB, Store
 
@@ -65,9 +66,6 @@ ATTENTION = frozenset({"transformer", "transformer_xl", "local", "linformer", "p
 
 #: Settings every row used must share (the store's usual ones; the profile sets device and params).
 SETTINGS = {"dtype": "float32", "layers": 2, "vocab_size": 256, "threads": None}
-
-#: Failure reasons meaning "too big here" (see run.sweep): they bound memory from below.
-SIZE_FAILURES = ("memory cap", "out of memory", "worker died")
 
 # probe sizes: tokens per call (n x batch) beyond which a point is extrapolated instead of measured
 LATENCY_MAX_TOKENS = 4096
@@ -173,9 +171,8 @@ def _rows(db: Path, profile: Profile) -> list[dict[str, Any]]:
     if not db.exists():
         return []
     ident = machine_identity(profile.device)
-    marks = ", ".join("?" for _ in _SCENARIOS)
-    with Store(db) as store:
-        rows = list(store.rows(f"WHERE device = ? AND scenario IN ({marks})", (profile.device, *_SCENARIOS)))
+    with Store(db, readonly=True) as store:
+        rows = list(store.rows(device=profile.device, scenario=_SCENARIOS))
     out = []
     for row in rows:
         env, spec = row["env"], row["spec"]
@@ -271,7 +268,7 @@ def _gather(rows: list[dict[str, Any]], label: str, profile: Profile) -> _Data:
         # a failure at a batch >= the profile's still proves "too big" only at that batch: keep the exact batch
         failures[kind] = [(r["seq_len"], r["spec"].get("memory_cap_mb"), r["id"], r["env"].get("ram_bytes"))
                           for r in mine if r["status"] == "failed" and r["batch"] == profile.batch
-                          and (r["reason"] or "").startswith(SIZE_FAILURES)]
+                          and is_size_failure(r["reason"])]
         exact[f"{kind} memory"] = note is None and bool(ok)
     noisy = {r["id"] for r in fwd + steps if (r["metrics"].get("time") or {}).get("noisy")}
     return _Data(latency, decode, mode, train_step, memory, failures, exact, notes, noisy)

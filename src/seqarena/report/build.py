@@ -26,7 +26,12 @@ from seqarena.report.html import render_html
 from seqarena.report.markdown import render_markdown
 from seqarena.report.tables import claim_rows, failures_table, performance, settings_table, trials_table
 from seqarena.store import export
+from seqarena.store.errors import StoreError
+from seqarena.store.outputs import atomic_dir, check_output_dir
 from seqarena.store.sqlite import now
+
+#: What a report folder holds: the only names a rebuild may replace.
+REPORT_FILES = frozenset({"index.html", "report.md", "results.json", "results.csv", "claims.json", "figures"})
 
 
 def default_out_dir(db: Path | str) -> Path:
@@ -70,22 +75,18 @@ def build_report(
             pairs, dicts or objects with ``title`` and ``lines``; None shows a note that none was passed.
 
     Raises:
-        FileNotFoundError: there is no store at ``db``.
+        StoreError: there is no store at ``db``, or the report folder cannot be written.
         SpecError: an unknown suite.
     """
     db = Path(db)
     if not db.exists():
-        raise FileNotFoundError(f"no results store at {db}")
+        raise StoreError(f"no results store at {db}; measure first (seqarena claims, bench or train)")
     resolve_suite(suite)
-    out = Path(out_dir) if out_dir is not None else default_out_dir(db)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_output_dir(Path(out_dir) if out_dir is not None else default_out_dir(db), "report folder")
     data = load_data(db)
     claims, verdicts, errors = judge(suite, db, device)
     rows = claim_rows(claims, verdicts, errors)
     figures = render_all(data, settings_line)
-    (out / "figures").mkdir(exist_ok=True)
-    for f in figures:
-        (out / "figures" / f"{f.definition.id}.png").write_bytes(f.png)
     files = ["report.md", "results.json", "results.csv", "claims.json", "figures/"]
     content = ReportContent(
         db=db, suite=suite, device=device, generated=now(), total_trials=data.total,
@@ -93,16 +94,19 @@ def build_report(
         performance=performance(data), failures=failures_table(data),
         recommendations=normalize_recommendations(recommendations), files=files,
     )
-    index = out / "index.html"
-    index.write_text(render_html(content), encoding="utf-8")
-    (out / "report.md").write_text(render_markdown(content), encoding="utf-8")
-    export(db, out / "results.json", "json")
-    export(db, out / "results.csv", "csv")
-    verdict_dicts = [{"id": r.id, "short": r.short, "quote": r.quote, "status": r.status, **_jsonable(r.raw)}
-                     for r in rows]
-    (out / "claims.json").write_text(json.dumps(verdict_dicts, indent=1, allow_nan=False), encoding="utf-8")
-    return index
-
+    # a failure half-way leaves the previous report as it was, not half of a new one
+    with atomic_dir(out, REPORT_FILES) as staging:
+        (staging / "figures").mkdir()
+        for f in figures:
+            (staging / "figures" / f"{f.definition.id}.png").write_bytes(f.png)
+        (staging / "index.html").write_text(render_html(content), encoding="utf-8")
+        (staging / "report.md").write_text(render_markdown(content), encoding="utf-8")
+        export(db, staging / "results.json", "json")
+        export(db, staging / "results.csv", "csv")
+        verdict_dicts = [{"id": r.id, "short": r.short, "quote": r.quote, "status": r.status, **_jsonable(r.raw)}
+                         for r in rows]
+        (staging / "claims.json").write_text(json.dumps(verdict_dicts, indent=1, allow_nan=False), encoding="utf-8")
+    return out / "index.html"
 
 def _jsonable(value: Any) -> Any:
     """NaN / inf become None (strict JSON), tuples lists, numpy scalars Python numbers."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from seqarena.bench.spec import TrialSpec, make_trial
 from seqarena.models import SpecError, get_class, parse_model_string, solve_budget
+from seqarena.run import failures
 from seqarena.run.worker import Runner, TrialResult
 from seqarena.store.sqlite import Store, now
 
@@ -132,7 +133,23 @@ class SweepSummary:
     ok: int = 0
     failed: int = 0
     pruned: int = 0  # memory sweep: a smaller n already failed
+    contended: int = 0  # timing trials measured while other processes kept the CPU busy (re-measured next run)
     failures: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (label, reason)
+
+
+class Interrupted(Exception):
+    """Ctrl-C during a sweep: the workers are gone, every finished trial is in the store. An ordinary exception (not
+    a KeyboardInterrupt) so that it reaches the caller with its news: the CLI framework would swallow a
+    KeyboardInterrupt into a bare exit code 130."""
+
+    def __init__(self, summary: SweepSummary, db: str) -> None:
+        super().__init__()
+        self.summary, self.db = summary, db
+
+    def __str__(self) -> str:
+        done = self.summary.ok + self.summary.failed
+        return (f"interrupted: {done} trial(s) of this run and {self.summary.skipped} earlier one(s) are kept in "
+                f"{self.db}; run the same command again to resume")
 
 
 def _prune_key(spec: TrialSpec) -> str:
@@ -140,10 +157,6 @@ def _prune_key(spec: TrialSpec) -> str:
     d.pop("seq_len")
     d.pop("round")
     return json.dumps(d, sort_keys=True)
-
-
-#: Failure reasons that say "too big for this machine / cap" (a larger n can only fail too), unlike a bug or a hang.
-_SIZE_FAILURES = ("memory cap", "out of memory", "worker died")
 
 
 def run_sweep(
@@ -159,41 +172,52 @@ def run_sweep(
     summary = SweepSummary(total=len(trials))
     finished = store.finished()
     failed_at: dict[str, int] = {}  # memory sweeps: smallest n that failed for size, per model/setting
-    for row in store.rows("WHERE scenario = 'memory' AND status = 'failed'"):
+    for row in store.rows(scenario="memory", status="failed"):
         spec = TrialSpec(**row["spec"])
         # only size failures, and only this machine's (the hash includes the machine identity)
-        if (row["reason"] or "").startswith(_SIZE_FAILURES) and spec.spec_hash() == row["spec_hash"]:
+        if failures.is_size_failure(row["reason"]) and spec.spec_hash() == row["spec_hash"]:
             key = _prune_key(spec)
             failed_at[key] = min(failed_at.get(key, spec.seq_len), spec.seq_len)
     with Runner(timeout_s=timeout_s) as runner:
-        for spec in trials:
-            h = spec.spec_hash()
-            if h in finished:
-                summary.skipped += 1
-                if on_done:
-                    on_done(spec, None)
-                continue
-            key = _prune_key(spec)
-            if spec.scenario == "memory" and key in failed_at and spec.seq_len > failed_at[key]:
-                summary.pruned += 1
-                if on_done:
-                    on_done(spec, None)
-                continue
-            if on_start:
-                on_start(spec)
-            started = now()
-            result = runner.run(spec)
-            store.add(spec_hash=h, spec=spec.model_dump(mode="json"), status=result.status, metrics=result.metrics,
-                      reason=result.reason, env=result.env, sweep=sweep, started_at=started,
-                      duration_s=result.duration_s)
-            finished.add(h)
-            if result.status == "ok":
-                summary.ok += 1
-            else:
-                summary.failed += 1
-                summary.failures.append((spec.label(), result.reason or ""))
-                if spec.scenario == "memory" and (result.reason or "").startswith(_SIZE_FAILURES):
-                    failed_at[key] = min(failed_at.get(key, spec.seq_len), spec.seq_len)
-            if on_done:
-                on_done(spec, result)
+        try:
+            _run_each(trials, store, runner, summary, finished, failed_at, sweep, on_start, on_done)
+        except KeyboardInterrupt:
+            runner.kill()  # at once: a worker mid-trial would not read a polite request to stop
+            raise Interrupted(summary, str(store.path)) from None
     return summary
+
+
+def _run_each(trials: Sequence[TrialSpec], store: Store, runner: Runner, summary: SweepSummary, finished: set[str],
+              failed_at: dict[str, int], sweep: str | None, on_start, on_done) -> None:
+    """The sweep's loop: skip what is finished or pruned, run the rest one by one, store each result at once."""
+    for spec in trials:
+        h = spec.spec_hash()
+        if h in finished:
+            summary.skipped += 1
+            if on_done:
+                on_done(spec, None)
+            continue
+        key = _prune_key(spec)
+        if spec.scenario == "memory" and key in failed_at and spec.seq_len > failed_at[key]:
+            summary.pruned += 1
+            if on_done:
+                on_done(spec, None)
+            continue
+        if on_start:
+            on_start(spec)
+        started = now()
+        result = runner.run(spec)
+        store.add(spec_hash=h, spec=spec.model_dump(mode="json"), status=result.status, metrics=result.metrics,
+                  reason=result.reason, env=result.env, sweep=sweep, started_at=started,
+                  duration_s=result.duration_s, contended=result.contended)
+        finished.add(h)
+        summary.contended += result.contended
+        if result.status == "ok":
+            summary.ok += 1
+        else:
+            summary.failed += 1
+            summary.failures.append((spec.label(), result.reason or ""))
+            if spec.scenario == "memory" and failures.is_size_failure(result.reason):
+                failed_at[key] = min(failed_at.get(key, spec.seq_len), spec.seq_len)
+        if on_done:
+            on_done(spec, result)

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from seqarena.bench.spec import TrialSpec
+from seqarena.measure.load import LoadProbe, load_ignored
+from seqarena.run import failures
 
 PR_SET_PDEATHSIG = 1
 _STARTUP_TIMEOUT_S = 180.0
@@ -49,6 +51,9 @@ def _worker_main(conn: Connection, parent_pid: int) -> None:
     against that baseline and store the fingerprint even for a trial it has to kill."""
     _die_with_parent(parent_pid)
     _prefer_me_for_oom_kill()
+    # Ctrl-C reaches the whole foreground process group: the driver handles it (stops, kills us, says how to
+    # resume); a worker that also raised KeyboardInterrupt would print a traceback per worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     import torch
 
     from seqarena.bench.scenarios import NonFiniteError, run_trial
@@ -81,18 +86,19 @@ def _worker_main(conn: Connection, parent_pid: int) -> None:
             metrics = run_trial(spec)
             outcome: tuple[str, Any] = ("ok", metrics)
         except NonFiniteError as e:
-            outcome = ("failed", f"non-finite: {e}")
+            outcome = ("failed", failures.reason(failures.NONFINITE, str(e)))
         except torch.OutOfMemoryError as e:
-            outcome = ("failed", f"out of memory{cap_note}: {str(e).splitlines()[0]}")
+            outcome = ("failed", failures.reason(failures.OOM, f"{str(e).splitlines()[0]}{cap_note}"))
         except SpecError as e:
-            outcome = ("failed", f"invalid: {e}")
+            outcome = ("failed", failures.reason(failures.INVALID, str(e)))
         except Exception as e:
             text = str(e).splitlines()[0] if str(e) else ""
             if "DefaultCPUAllocator" in text:  # CPU allocation failure: out of memory, not a bug
-                outcome = ("failed", f"out of memory{cap_note}: {text}")
+                outcome = ("failed", failures.reason(failures.OOM, f"{text}{cap_note}"))
             else:
                 where = traceback.extract_tb(e.__traceback__)[-1]
-                outcome = ("failed", f"raised {type(e).__name__}: {text} ({Path(where.filename).name}:{where.lineno})")
+                outcome = ("failed", failures.reason(failures.RAISED, f"{type(e).__name__}: {text} "
+                                                                       f"({Path(where.filename).name}:{where.lineno})"))
         peak = process_peak()
         if spec.device.startswith("cuda"):
             torch.cuda.empty_cache()
@@ -108,6 +114,7 @@ class TrialResult:
     reason: str | None
     env: dict[str, Any]
     duration_s: float
+    contended: bool = False  # other processes kept the CPU busy while this timing trial ran (env["load"] says how)
 
 
 def _process_rss(pid: int) -> int | None:
@@ -149,14 +156,9 @@ class Worker:
             self.process.join(timeout=10)
         self.kill()
 
-    def _death_reason(self) -> str:
+    def _death_reason(self, oom_before: int | None) -> str:
         self.process.join(timeout=5)
-        code = self.process.exitcode
-        if code is not None and code < 0:
-            name = signal.Signals(-code).name
-            hint = " (the kernel's OOM killer?)" if -code == signal.SIGKILL else ""
-            return f"worker died: killed by {name}{hint}"
-        return f"worker died: exit code {code}"
+        return failures.death(self.process.exitcode, oom_before, failures.oom_kills())
 
     def run(self, spec: TrialSpec, timeout_s: float | None, poll_s: float = 0.05) -> TrialResult:
         """Run one trial, enforcing the timeout and the memory cap. The cap is bytes above the worker's RSS when the
@@ -165,6 +167,7 @@ class Worker:
         any failure the worker is left dead: the caller replaces it."""
         self.trials += 1
         t0 = time.perf_counter()
+        oom_before = failures.oom_kills()
 
         def failed(reason: str, env: dict | None = None) -> TrialResult:
             return TrialResult("failed", {}, reason, env or {}, time.perf_counter() - t0)
@@ -173,10 +176,11 @@ class Worker:
             self.conn.send(spec.model_dump(mode="json"))
             if not self.conn.poll(_STARTUP_TIMEOUT_S):
                 self.kill()
-                return failed("worker did not start")
+                return failed(failures.reason(failures.STARTUP, f"no answer in {_STARTUP_TIMEOUT_S:g} s"))
             _, baseline, env = self.conn.recv()
         except (EOFError, OSError, BrokenPipeError):
-            return failed(self._death_reason())
+            return failed(self._death_reason(oom_before))
+        probe = LoadProbe([os.getpid(), self.process.pid], threads=int(env.get("threads") or 1))
         cap = None if spec.memory_cap_mb is None else spec.memory_cap_mb * 2**20
         t0 = time.perf_counter()
         deadline = None if timeout_s is None else t0 + timeout_s
@@ -186,30 +190,34 @@ class Worker:
                     msg = self.conn.recv()
                     break
             except (EOFError, OSError):
-                return failed(self._death_reason(), env)
+                return failed(self._death_reason(oom_before), env)
             if not self.process.is_alive():
-                return failed(self._death_reason(), env)
+                return failed(self._death_reason(oom_before), env)
             if deadline is not None and time.perf_counter() > deadline:
                 self.kill()
-                return failed(f"timeout: still running after {timeout_s:g} s", env)
+                return failed(failures.reason(failures.TIMEOUT, f"still running after {timeout_s:g} s"), env)
             if cap is not None and spec.device == "cpu" and baseline is not None:
                 # early stop for a runaway allocation; short spikes between polls are caught exactly below (VmHWM)
                 rss = _process_rss(self.process.pid)
                 if rss is not None and rss - baseline > cap:
                     self.kill()
-                    return failed(f"memory cap: RSS reached {(rss - baseline) / 2**20:.0f} MB above the trial's "
-                                  f"baseline (cap {spec.memory_cap_mb:g} MB)", env)
+                    return failed(failures.reason(failures.CAP, f"RSS reached {(rss - baseline) / 2**20:.0f} MB "
+                                                  f"above the trial's baseline (cap {spec.memory_cap_mb:g} MB)"), env)
         duration = time.perf_counter() - t0
+        load = probe.read()
+        contended = bool(load and load.contended and spec.timed and not load_ignored())
+        env = {**env, "load": load.to_dict() if load else None}
         status, payload, peak = msg
         if status == "ok":
             payload["trial_peak_bytes"] = peak  # whole trial (model, data, measured calls) above the baseline
             if cap is not None and spec.device == "cpu" and peak is not None and peak > cap:
                 self.kill()
-                return TrialResult("failed", payload, f"memory cap: the trial's peak RSS was {peak / 2**20:.0f} MB "
-                                   f"above its baseline (cap {spec.memory_cap_mb:g} MB)", env, duration)
-            return TrialResult("ok", payload, None, env, duration)
+                return TrialResult("failed", payload, failures.reason(
+                    failures.CAP, f"the trial's peak RSS was {peak / 2**20:.0f} MB above its baseline "
+                                  f"(cap {spec.memory_cap_mb:g} MB)"), env, duration, contended)
+            return TrialResult("ok", payload, None, env, duration, contended)
         self.kill()
-        return TrialResult("failed", {"trial_peak_bytes": peak}, payload, env, duration)
+        return TrialResult("failed", {"trial_peak_bytes": peak}, payload, env, duration, contended)
 
 
 class Runner:
@@ -218,6 +226,7 @@ class Runner:
     def __init__(self, timeout_s: float | None = 600.0) -> None:
         self.timeout_s = timeout_s
         self._worker: Worker | None = None
+        self._risky: Worker | None = None  # the fresh worker of a risky trial, while it runs
         self.spawned = 0
 
     def _spawn(self) -> Worker:
@@ -226,11 +235,12 @@ class Runner:
 
     def run(self, spec: TrialSpec) -> TrialResult:
         if spec.risky:
-            worker = self._spawn()
+            self._risky = self._spawn()
             try:
-                return worker.run(spec, self.timeout_s)
+                return self._risky.run(spec, self.timeout_s)
             finally:
-                worker.close()
+                self._risky.close()
+                self._risky = None
         if self._worker is None or not self._worker.alive:
             self._worker = self._spawn()
         result = self._worker.run(spec, self.timeout_s)
@@ -238,6 +248,13 @@ class Runner:
             self._worker.kill()
             self._worker = None
         return result
+
+    def kill(self) -> None:
+        """Kill every worker now (Ctrl-C): no trial is half-stored, since only the driver writes the store."""
+        for worker in (self._worker, self._risky):
+            if worker is not None:
+                worker.kill()
+        self._worker = self._risky = None
 
     def close(self) -> None:
         if self._worker is not None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from seqarena.store.outputs import atomic_file, check_output_file
 from seqarena.store.sqlite import DEFAULT_DB, Store
 
 EXPORT_FORMATS = ("csv", "parquet", "json")
@@ -40,20 +41,9 @@ def load(
         scenario: only this scenario.
         status: ``"ok"`` (default), ``"failed"``, or None for both.
     """
-    path = Path(db)
-    if not path.exists():
-        raise FileNotFoundError(f"no results store at {path}")
-    clauses, params = [], []
-    if scenario is not None:
-        clauses.append("scenario = ?")
-        params.append(scenario)
-    if status is not None:
-        clauses.append("status = ?")
-        params.append(status)
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     records = []
-    with Store(path) as store:
-        for row in store.rows(where, tuple(params)):
+    with Store(db, readonly=True) as store:
+        for row in store.rows(scenario=scenario, status=status):
             flat: dict[str, Any] = {k: row[k] for k in row if k not in ("spec", "metrics", "env")}
             _flatten("spec.", row["spec"], flat)
             metrics = dict(row["metrics"])
@@ -70,17 +60,17 @@ def export(db: Path | str, out: Path | str, fmt: str) -> Path:
     nested cells become JSON text in csv and parquet."""
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose from: {', '.join(EXPORT_FORMATS)}")
+    out = check_output_file(out, f"{fmt} export")
     df = load(db, status=None, include_samples=True)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "json":
-        df.to_json(out, orient="records", indent=1)
-        return out
-    for col in df.columns:  # csv and parquet need flat cells
-        if df[col].map(lambda v: isinstance(v, (dict, list))).any():
-            df[col] = df[col].map(lambda v: json.dumps(v) if isinstance(v, (dict, list)) else v)
-    if fmt == "csv":
-        df.to_csv(out, index=False)
-    else:
-        df.to_parquet(out, index=False)
+    with atomic_file(out) as tmp:
+        if fmt == "json":
+            df.to_json(tmp, orient="records", indent=1)
+            return out
+        for col in df.columns:  # csv and parquet need flat cells
+            if df[col].map(lambda v: isinstance(v, (dict, list))).any():
+                df[col] = df[col].map(lambda v: json.dumps(v) if isinstance(v, (dict, list)) else v)
+        if fmt == "csv":
+            df.to_csv(tmp, index=False)
+        else:
+            df.to_parquet(tmp, index=False)
     return out

@@ -1,0 +1,229 @@
+"""The store is checked before anything is measured or written: it is ours (or an older seqarena store, migrated), of
+a known version, writable, with one writer at a time; anything else is refused with one line and left untouched.
+Outputs are written whole or not at all."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from seqarena.store import MAX_ATTEMPTS, Store, StoreError, atomic_dir, atomic_file, export
+from seqarena.store.sqlite import APPLICATION_ID, SCHEMA_VERSION, V1_COLUMNS
+from tests.store.test_store import _add
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _one_line(e: pytest.ExceptionInfo) -> str:
+    text = str(e.value)
+    assert text and "\n" not in text
+    return text
+
+
+def test_a_new_store_is_marked_as_ours_and_versioned(tmp_path):
+    with Store(tmp_path / "r.db") as store:
+        _add(store, "a")
+    conn = sqlite3.connect(tmp_path / "r.db")
+    assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+@pytest.mark.parametrize("content", [b"garbage bytes, not a database at all\x00\xff" * 10, b"x"])
+def test_a_file_that_is_not_sqlite_is_refused_untouched(tmp_path, content):
+    db = tmp_path / "r.db"
+    db.write_bytes(content)
+    with pytest.raises(StoreError) as e:
+        Store(db)
+    assert "not an SQLite file" in _one_line(e) and "untouched" in str(e.value)
+    assert db.read_bytes() == content
+    assert not (tmp_path / "r.db-wal").exists()
+
+
+def test_another_programs_sqlite_file_is_refused_and_not_switched_to_wal(tmp_path):
+    db = tmp_path / "other.db"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE customers (id INTEGER, name TEXT)")
+    conn.execute("INSERT INTO customers VALUES (1, 'ada')")
+    conn.commit()
+    conn.close()
+    before = _digest(db)
+    for readonly in (False, True):
+        with pytest.raises(StoreError) as e:
+            Store(db, readonly=readonly)
+        assert "another program" in _one_line(e) and "customers" in str(e.value)
+    assert _digest(db) == before
+    assert sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    assert not (tmp_path / "other.db-wal").exists()
+
+
+def test_an_unversioned_seqarena_store_is_migrated_with_its_rows(tmp_path):
+    db = tmp_path / "old.db"
+    from seqarena.store.sqlite import _SCHEMA_V1
+
+    conn = sqlite3.connect(db)
+    conn.executescript(_SCHEMA_V1)
+    conn.execute("INSERT INTO trials (spec_hash, scenario, model, status, spec, finished_at) "
+                 "VALUES ('old', 'forward_latency', 'lstm', 'ok', '{}', 'then')")
+    conn.commit()
+    conn.close()
+    with Store(db, readonly=True) as store:  # a reader reads it as it is, writes nothing
+        assert [r["spec_hash"] for r in store.rows()] == ["old"] and store.version == 1
+    assert sqlite3.connect(db).execute("PRAGMA application_id").fetchone()[0] == 0
+    with Store(db) as store:
+        assert store.version == SCHEMA_VERSION
+        rows = list(store.rows())
+        assert [(r["spec_hash"], r["attempts"], r["contended"]) for r in rows] == [("old", 1, 0)]
+        assert store.finished() == {"old"}
+    columns = {r[1] for r in sqlite3.connect(db).execute("PRAGMA table_info(trials)")}
+    assert columns == {*V1_COLUMNS, "attempts", "contended"}
+
+
+def test_a_store_from_a_newer_version_is_refused(tmp_path):
+    db = tmp_path / "r.db"
+    Store(db).close()
+    sqlite3.connect(db).execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreError, match="newer seqarena"):
+        Store(db)
+
+
+@pytest.mark.parametrize("case", ["directory", "empty", "missing folder", "folder is a file"])
+def test_paths_that_cannot_be_a_store_are_one_line_errors(tmp_path, case):
+    path = {"directory": tmp_path, "empty": "", "missing folder": tmp_path / "nope" / "r.db",
+            "folder is a file": tmp_path / "f.txt" / "r.db"}[case]
+    (tmp_path / "f.txt").write_text("x")
+    with pytest.raises(StoreError) as e:
+        Store(path)
+    _one_line(e)
+    assert not (tmp_path / "nope").exists()
+
+
+def test_a_reader_needs_an_existing_store_and_never_writes(tmp_path):
+    with pytest.raises(StoreError, match="no results store"):
+        Store(tmp_path / "missing.db", readonly=True)
+    assert not (tmp_path / "missing.db").exists()
+    with Store(tmp_path / "r.db") as store:
+        _add(store, "a")
+    with Store(tmp_path / "r.db", readonly=True) as reader:
+        with pytest.raises(StoreError, match="read-only"):
+            reader.retry_failed()
+        assert reader.count() == 1
+
+
+LOCK_HOLDER = textwrap.dedent("""
+    import sys, time
+    from seqarena.store import Store
+    with Store(sys.argv[1]):
+        print("holding", flush=True)
+        time.sleep(60)
+""")
+
+
+def test_a_second_writer_is_refused_while_readers_read(tmp_path):
+    db = tmp_path / "r.db"
+    with Store(db) as store:
+        _add(store, "a")
+    holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(db)], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")})
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        with pytest.raises(StoreError) as e:
+            Store(db)
+        assert f"pid {holder.pid}" in _one_line(e) and "another seqarena run" in str(e.value)
+        with Store(db, readonly=True) as reader:  # readers take no lock
+            assert reader.count() == 1
+    finally:
+        holder.kill()
+        holder.wait()
+    with Store(db) as store:  # the kernel released the lock with the killed holder: no stale lock
+        assert _add(store, "b") and store.count() == 2
+
+
+def test_the_lock_is_reentrant_within_one_process(tmp_path):
+    db = tmp_path / "r.db"
+    with Store(db) as outer, Store(db) as inner:
+        _add(inner, "a")
+        assert outer.count() == 1
+    with Store(db) as again:  # released once every holder closed
+        assert again.count() == 1
+
+
+def test_a_contended_trial_is_measured_again_until_its_attempts_run_out(tmp_path):
+    with Store(tmp_path / "r.db") as store:
+        assert store.add(spec_hash="t", spec={"scenario": "forward_latency", "model": "lstm"}, status="ok",
+                         metrics={"latency_s": 9.0}, contended=True)
+        for attempt in range(2, MAX_ATTEMPTS + 1):
+            assert "t" not in store.finished()  # flagged with attempts left: the next run measures it again
+            assert store.add(spec_hash="t", spec={"scenario": "forward_latency", "model": "lstm"}, status="ok",
+                             metrics={"latency_s": 9.0 - attempt}, contended=True)
+            row = next(store.rows(spec_hash="t"))
+            assert (row["attempts"], row["contended"], row["metrics"]["latency_s"]) == (attempt, 1, 9.0 - attempt)
+        assert "t" in store.finished()  # the cap: kept with its flag
+        assert not store.add(spec_hash="t", spec={"scenario": "forward_latency", "model": "lstm"}, status="ok",
+                             metrics={"latency_s": 0.1})
+        assert store.count() == 1
+        store.add(spec_hash="q", spec={"scenario": "forward_latency", "model": "lstm"}, status="ok", contended=True)
+        store.add(spec_hash="q", spec={"scenario": "forward_latency", "model": "lstm"}, status="ok")
+        assert "q" in store.finished()  # a quiet re-measurement is final at once
+        assert next(store.rows(spec_hash="q"))["contended"] == 0
+
+
+def test_outputs_are_whole_or_absent(tmp_path):
+    target = tmp_path / "x.csv"
+    with pytest.raises(RuntimeError), atomic_file(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("disk full")
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+    report = tmp_path / "report"
+    report.mkdir()
+    (report / "index.html").write_text("old")
+    with pytest.raises(RuntimeError), atomic_dir(report, frozenset({"index.html"})) as staging:
+        (staging / "index.html").write_text("new, half")
+        raise RuntimeError("killed")
+    assert (report / "index.html").read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["report"]
+    with atomic_dir(report, frozenset({"index.html"})) as staging:
+        (staging / "index.html").write_text("new")
+    assert (report / "index.html").read_text() == "new" and sorted(p.name for p in tmp_path.iterdir()) == ["report"]
+    (report / "notes.txt").write_text("the user's own")
+    with pytest.raises(StoreError, match="other files"), atomic_dir(report, frozenset({"index.html"})):
+        pass
+    assert (report / "notes.txt").exists()
+
+
+@pytest.mark.parametrize("case", ["a folder", "a missing folder", "a device"])
+def test_export_to_a_place_it_cannot_write_is_one_line_and_leaves_nothing(tmp_path, case):
+    db = tmp_path / "r.db"
+    with Store(db) as store:
+        _add(store, "a")
+    out = {"a folder": tmp_path, "a missing folder": tmp_path / "nope" / "x.csv", "a device": Path("/dev/full")}[case]
+    if case == "a device" and not out.exists():
+        pytest.skip("no /dev/full here")
+    with pytest.raises(StoreError) as e:
+        export(db, out, "csv")
+    _one_line(e)
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("r.db")) == []
+    if case == "a device":
+        assert out.is_char_device()
+
+
+def test_a_new_implementation_version_is_a_new_trial_not_a_resume(monkeypatch):
+    from seqarena.bench import spec as spec_module
+    from seqarena.bench.spec import make_trial
+    from seqarena.models import get_class
+
+    trial = make_trial(scenario="forward_latency", model="lstm")
+    before = trial.spec_hash()
+    monkeypatch.setattr(get_class("lstm"), "impl_version", 2)
+    after_model = trial.spec_hash()
+    monkeypatch.setitem(spec_module.SCENARIO_VERSIONS, "forward_latency", 2)
+    assert len({before, after_model, trial.spec_hash()}) == 3
+    monkeypatch.undo()
+    assert trial.spec_hash() == before
