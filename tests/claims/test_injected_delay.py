@@ -41,3 +41,23 @@ def test_a_slowed_lstm_flips_the_latency_verdicts(tmp_path, monkeypatch, slowdow
         assert slow.effect == pytest.approx(slowdown * fast.effect, rel=0.05), (fast, slow)  # the ratio follows
         assert slow.status == "refuted", slow
         assert fast.status == "supported", fast
+
+
+def test_a_verdict_says_when_its_trials_were_measured_under_load(tmp_path, monkeypatch):
+    from seqarena.claims import judge_claims
+    from seqarena.store import MAX_ATTEMPTS
+
+    db = _store(tmp_path / "r.db", monkeypatch, 1.0)
+    quiet = judge_claims(TINY_SUITE, CLAIMS, db)
+    assert not any("other processes" in c for v in quiet for c in v.caveats)
+    with Store(db, readonly=True) as store:
+        rows = list(store.rows())
+    with Store(tmp_path / "loaded.db") as store:  # the same trials, each flagged MAX_ATTEMPTS times: kept so
+        for row in rows:
+            for _ in range(MAX_ATTEMPTS):
+                store.add(spec_hash=row["spec_hash"], spec=row["spec"], status=row["status"], metrics=row["metrics"],
+                          env=row["env"], contended=True)
+        assert store.finished() == {r["spec_hash"] for r in rows}
+    loaded = judge_claims(TINY_SUITE, CLAIMS, tmp_path / "loaded.db")
+    assert [v.status for v in loaded] == [v.status for v in quiet]
+    assert all(any("measured while other processes kept the CPU busy" in c for c in v.caveats) for v in loaded)

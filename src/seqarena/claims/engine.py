@@ -20,7 +20,7 @@ from seqarena.claims.registry import CLAIMS
 from seqarena.claims.verdict import Verdict
 from seqarena.models import SpecError, get_class
 from seqarena.run.sweep import SweepSummary, run_sweep
-from seqarena.store import Store, load
+from seqarena.store import MAX_ATTEMPTS, Store, load
 
 #: Rough seconds per trial, by scenario, for the duration estimate (calibrated on a 2-core CPU; a GPU is faster).
 _OVERHEAD_S = {"forward_latency": 1.5, "throughput": 1.5, "train_step": 2.5, "generation": 2.0, "memory": 3.0,
@@ -140,8 +140,13 @@ def _frame(db: str | Path, trials: Sequence[TrialSpec]) -> pd.DataFrame:
 
 def _judge(claim: Claim, df: pd.DataFrame, trials: Sequence[TrialSpec]) -> Verdict:
     hashes = {t.spec_hash() for t in trials}
-    verdict = claim.judge(df[df["spec_hash"].isin(hashes)].reset_index(drop=True), claim)
+    rows = df[df["spec_hash"].isin(hashes)].reset_index(drop=True)
+    verdict = claim.judge(rows, claim)
     verdict.sizes = describe_trials(trials)
+    loaded = int((rows["contended"] == 1).sum()) if "contended" in rows else 0
+    if loaded:  # kept after MAX_ATTEMPTS measurements, each with a neighbour busy: say so beside the verdict
+        verdict.caveats.append(f"{loaded} of {len(rows)} trials were measured while other processes kept the CPU "
+                               f"busy (each measured {MAX_ATTEMPTS} times, then kept with its flag)")
     return verdict
 
 
