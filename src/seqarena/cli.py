@@ -388,12 +388,11 @@ def results_export(
     out_path: Annotated[Path | None, typer.Option("--out", help="Output file (default: next to the store).")] = None,
 ) -> None:
     """Export every trial (ok and failed) as csv, parquet or json."""
-    from seqarena.store import export
+    from seqarena.store import Store, export
 
     if fmt not in EXPORT_FORMATS:
         raise SpecError(f"unknown format {fmt!r}; choose from: {', '.join(EXPORT_FORMATS)}")
-    if not db.exists():
-        raise SpecError(f"no results store at {db}")
+    Store(db, readonly=True).close()  # one line for a missing, foreign or damaged store, before any output
     path = export(db, out_path or db.with_suffix(f".{fmt}"), fmt)
     out.print(f"wrote {path}", highlight=False)
 
@@ -411,6 +410,7 @@ def claims_command(
     """Measure the essay's claims on this machine (reusing finished trials) and print a verdict per claim."""
     from seqarena.bench.spec import check_device
     from seqarena.claims import budget_table, resolve_suite, run_claims, select
+    from seqarena.store import Store
 
     check_device(device)
     resolve_suite(suite)
@@ -420,8 +420,9 @@ def claims_command(
     _print_budget(suite, budget, full=plan_only)
     if plan_only:
         return
-    verdicts, summary = _run_claims_with_progress(run_claims, suite, [c.id for c in chosen], db, device, rnn, attn,
-                                                  sum(r["to_measure"] for r in budget))
+    with Store(db):  # before measuring: ours, writable, with room, and no other run writing it (held throughout)
+        verdicts, summary = _run_claims_with_progress(run_claims, suite, [c.id for c in chosen], db, device, rnn,
+                                                      attn, sum(r["to_measure"] for r in budget))
     print_verdicts(suite, chosen, verdicts)
     out.print(f"  {summary.ok} trials measured, {summary.skipped} reused from {db}, {summary.failed} failed",
               highlight=False)

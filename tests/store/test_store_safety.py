@@ -227,3 +227,84 @@ def test_a_new_implementation_version_is_a_new_trial_not_a_resume(monkeypatch):
     assert len({before, after_model, trial.spec_hash()}) == 3
     monkeypatch.undo()
     assert trial.spec_hash() == before
+
+
+READ_ONLY = """
+set -e
+mount --bind "$DIR" "$DIR"
+mount -o remount,bind,ro "$DIR"
+"$PY" -c 'from seqarena.cli import main; main()' bench forward_latency -m lstm --params 20k --seq-lens 8 \\
+    --repeats 1 --min-seconds 0 --rounds 1 --db "$DIR/r.db"
+"""
+
+
+def test_a_read_only_store_is_refused_before_anything_is_measured(tmp_path):
+    import shutil
+
+    if shutil.which("unshare") is None:
+        pytest.skip("needs unshare (util-linux) for a read-only mount (root ignores file modes)")
+    cmd = ["unshare", "-m"] if os.geteuid() == 0 else ["unshare", "-rm"]
+    if subprocess.run([*cmd, "true"], capture_output=True).returncode != 0:
+        pytest.skip("cannot make a mount namespace here")
+    db = tmp_path / "r.db"
+    with Store(db) as store:
+        _add(store, "a")
+    before = _digest(db)
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DIR": str(tmp_path), "PY": sys.executable, "PYTHONPATH": str(root / "src")}
+    run = subprocess.run([*cmd, "bash", "-c", READ_ONLY], env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in run.stderr
+    assert "read-only" in lines[0] or "cannot write" in lines[0], lines[0]
+    assert "measured" not in run.stdout  # refused before the first trial, not after it
+    assert _digest(db) == before
+
+
+COMMANDS = {
+    "bench": ["bench", "forward_latency", "-m", "lstm", "--params", "20k", "--seq-lens", "8"],
+    "claims": ["claims", "--only", "10"],
+    "run": ["run"],
+    "report": ["report"],
+    "export": ["results", "export"],
+}
+
+
+def _bad_db(tmp_path: Path, case: str) -> str:
+    if case == "a folder":
+        return str(tmp_path)
+    if case == "empty":
+        return ""
+    if case == "garbage":
+        (tmp_path / "g.db").write_bytes(b"\x00\x01garbage" * 100)
+        return str(tmp_path / "g.db")
+    if case == "another program's":
+        conn = sqlite3.connect(tmp_path / "o.db")
+        conn.execute("CREATE TABLE t (x)")
+        conn.commit()
+        conn.close()
+        return str(tmp_path / "o.db")
+    return str(tmp_path / "missing" / "r.db")
+
+
+@pytest.mark.parametrize("case", ["a folder", "empty", "garbage", "another program's", "in a missing folder"])
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_every_command_refuses_a_bad_store_in_one_line_before_measuring(tmp_path, monkeypatch, capsys, command,
+                                                                        case):
+    import seqarena.run.sweep
+    from seqarena.cli import main
+
+    def measure(*args, **kwargs):
+        raise AssertionError("a trial was about to be measured")
+
+    monkeypatch.setattr(seqarena.run.sweep, "run_sweep", measure)
+    monkeypatch.setattr("seqarena.claims.engine.run_sweep", measure)
+    db = _bad_db(tmp_path, case)
+    files = {p: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    with pytest.raises(SystemExit) as exit_:
+        main([*COMMANDS[command], "--db", db])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err and err.startswith("seqarena: error: ")
+    assert {p: p.read_bytes() for p in files} == files  # nothing touched
+    assert not (tmp_path / "missing").exists()
