@@ -143,8 +143,10 @@ def run_demo(
     settings = settings or DemoSettings()
     settings.validate()
     models = list(models or available())
-    for text in models:  # fail fast, before any timing, on a bad name or field
-        parse_model_string(text)
+    from seqarena.run import check_model
+
+    for text in models:  # fail fast, before any timing, on a bad name, field or budget
+        check_model(text, settings.params, vocab_size=settings.vocab_size, layers=settings.layers)
     if settings.threads is not None:
         torch.set_num_threads(settings.threads)
     rows = []
