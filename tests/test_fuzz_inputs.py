@@ -219,3 +219,75 @@ def test_data_files(kind, csv, text, column, missing, tmp_path):
     else:
         argv = [*train, "--task", "char_lm", "--length", "16", "--set", "n_val=4", "--set", "n_test=4"]
     accepted_or_one_line(argv)
+
+
+# -- the inputs found by hand and by the fuzzing above, with the message each must give -------------------------------
+
+TRAIN = ["train", "-m", "lstm", "--task", "copy", "--params", "20000"]
+
+
+def _files(tmp_path: Path) -> dict[str, str]:
+    """Small bad data files: name -> path."""
+    contents = {"empty.csv": b"", "header.csv": b"load\n", "inf.csv": b"load\n" + b"1\n" * 50 + b"inf\n",
+                "text.csv": b"load\n1\n2\nabc\n", "nan.csv": b"load\n1\nnan\n", "bin.txt": b"abc" * 400 + b"\xff\xfe",
+                "nul.txt": b"abc" * 400 + b"\x00", "short.txt": b"abc", "empty.txt": b""}
+    paths = {}
+    for name, data in contents.items():
+        (tmp_path / name).write_bytes(data)
+        paths[name] = str(tmp_path / name)
+    (tmp_path / "broken_model_module.py").write_text("raise RuntimeError('boom at import')\n")
+    (tmp_path / "syntax_model_module.py").write_text("def f(:\n")
+    return paths
+
+
+CASES = [
+    ([*TRAIN, "--lr", "nan"], "--lr must be a finite number, got nan"),
+    ([*TRAIN, "--lr", "inf"], "--lr must be a finite number, got inf"),
+    ([*TRAIN, "--target", "nan"], "--target must be a finite number, got nan"),
+    ([*BENCH, "--min-seconds", "nan"], "--min-seconds must be a finite number"),
+    ([*BENCH, "--timeout", "inf"], "--timeout must be a finite number"),
+    ([*BENCH, "--memory-cap-mb", "1e400"], "--memory-cap-mb must be a finite number, got inf"),
+    (["recommend", "--seq-len", "9", "--train-sequences", "9", "--latency-budget-ms", "nan"],
+     "--latency-budget-ms must be a finite number"),
+    ([*BENCH, "--params", "nan"], "--params must be a finite number"),
+    ([*TRAIN, "--budget", "1e400steps"], "--budget steps must be a finite number"),
+    ([*TRAIN, "--budget", "infs"], "--budget must look like"),
+    ([*BENCH, "-m", "transformer:n_heads=3,d_model=64"], "d_model=64 must be a multiple of 6 for n_heads=3"),
+    (["train", "-m", "transformer:n_heads=3,d_model=64", "--task", "copy"], "d_model=64 must be a multiple of 6"),
+    ([*BENCH, "--layers", "100000000"], "100,000,000 layers of 'lstm' need at least"),
+    ([*BENCH, "-m", "transformer:d_model=100000000000"], "Storage size calculation overflowed"),
+    ([*BENCH, "--seed", "-1"], "seed: must be between 0 and 2**63 - 1"),
+    (["claims", "--only", ""], "--only needs at least one claim id"),
+    ([*BENCH, "--threads", "100000"], "more than the"),
+    ([*TRAIN, "--threads", "100000"], "more than the"),
+    (["demo", "-m", "lstm", "--threads", "100000"], "more than the"),
+    ([*BENCH, "--seq-lens", "100000000000"], "needs at least"),
+    ([*BENCH, "--params", "1e12"], "needs at least"),
+    ([*TRAIN, "--params", "1e12"], "needs at least"),
+    (["recommend", "--seq-len", "100000000000", "--train-sequences", "9"], "needs at least"),
+    (["train", "-m", "lstm", "--task", "forecast", "--file", "/nonexistent.csv"], "No such file or directory"),
+    (["train", "-m", "lstm", "--task", "forecast", "--file", "{empty.csv}", "--column", "load"], "the file is empty"),
+    (["train", "-m", "lstm", "--task", "forecast", "--file", "{header.csv}", "--column", "load"], "no rows below"),
+    (["train", "-m", "lstm", "--task", "forecast", "--file", "{inf.csv}", "--column", "load"],
+     "line 52, column 'load': 'inf' is not a finite number"),
+    (["train", "-m", "lstm", "--task", "forecast", "--file", "{text.csv}", "--column", "load"],
+     "line 4, column 'load': 'abc' is not a finite number"),
+    (["train", "-m", "lstm", "--task", "forecast", "--file", "{nan.csv}", "--column", "load"], "line 3"),
+    (["train", "-m", "lstm", "--task", "char_lm", "--file", "{bin.txt}"], "not UTF-8 text: byte 0xff at offset 1200"),
+    (["train", "-m", "lstm", "--task", "char_lm", "--file", "{nul.txt}"], "a NUL byte at offset 1200"),
+    (["train", "-m", "lstm", "--task", "char_lm", "--file", "{short.txt}"], "too short for language modelling"),
+    (["train", "-m", "lstm", "--task", "char_lm", "--file", "{empty.txt}"], "is empty"),
+    ([*BENCH, "-m", "broken_model_module:X"], "module 'broken_model_module' raised RuntimeError: boom at import"),
+    ([*BENCH, "-m", "syntax_model_module:X"], "module 'syntax_model_module' raised SyntaxError"),
+]
+
+
+def test_each_known_bad_input_names_its_problem(tmp_path, monkeypatch):
+    files = _files(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))  # the import-path model modules
+    for argv, needle in CASES:
+        argv = [a.format(**files) if a.startswith("{") else a for a in argv]
+        code, err, reached = invoke([*argv, *([] if argv[0] == "demo" else _db(tmp_path))])
+        assert code == 2 and not reached, (argv, code, err)
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("seqarena: error: ") and needle in lines[0], (argv, err)
