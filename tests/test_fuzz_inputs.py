@@ -286,7 +286,7 @@ def test_each_known_bad_input_names_its_problem(tmp_path, monkeypatch):
     files = _files(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))  # the import-path model modules
     for argv, needle in CASES:
-        argv = [a.format(**files) if a.startswith("{") else a for a in argv]
+        argv = [files[a.strip("{}")] if a.startswith("{") else a for a in argv]
         code, err, reached = invoke([*argv, *([] if argv[0] == "demo" else _db(tmp_path))])
         assert code == 2 and not reached, (argv, code, err)
         lines = err.strip().splitlines()
