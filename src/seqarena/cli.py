@@ -38,6 +38,14 @@ out = Console(width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True)
 
 
+def _finite(param: typer.CallbackParam, value: float | None) -> float | None:
+    """Callback of every float option: float() accepts 'nan' and 'inf' (and reads 1e400 as inf), which no setting
+    can use; they would be stored, ignored or blamed on the model later."""
+    if value is not None and not math.isfinite(value):
+        raise SpecError(f"{param.opts[0]} must be a finite number, got {value}")
+    return value
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"seqarena {seqarena.__version__}")
@@ -214,10 +222,13 @@ def bench(
     dtype: Annotated[str, typer.Option(help="float32, float64, bfloat16 or float16.")] = "float32",
     threads: Annotated[int | None, typer.Option(help="torch threads (default: torch's choice, recorded).")] = None,
     repeats: Annotated[int, typer.Option(help="Minimum timed calls per trial (generation: runs).")] = 5,
-    min_seconds: Annotated[float, typer.Option(help="Minimum timed seconds per trial.")] = 0.5,
-    timeout: Annotated[float, typer.Option(help="Seconds before a trial is stopped and stored as failed.")] = 600,
+    min_seconds: Annotated[float, typer.Option(help="Minimum timed seconds per trial.", callback=_finite)] = 0.5,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds before a trial is stopped and stored as failed.", callback=_finite)
+    ] = 600,
     memory_cap_mb: Annotated[
-        float | None, typer.Option(help="Memory cap per trial in MB above the trial's own baseline.")
+        float | None,
+        typer.Option(help="Memory cap per trial in MB above the trial's own baseline.", callback=_finite),
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed (data, init, contender order).")] = 0,
     db: Annotated[Path, typer.Option(help="Results store (SQLite).")] = DEFAULT_DB,
@@ -414,7 +425,7 @@ def claims_command(
 
     check_device(device)
     resolve_suite(suite)
-    ids = [x.strip() for x in only.split(",") if x.strip()] if only else None
+    ids = [x.strip() for x in only.split(",") if x.strip()] if only is not None else None  # '' selects nothing
     chosen = select(ids)
     budget = budget_table(suite, [c.id for c in chosen], db, device, rnn, attn)
     _print_budget(suite, budget, full=plan_only)
@@ -575,6 +586,8 @@ def parse_count(text: str, what: str) -> int:
         value = float(t[:-1] if scale > 1 else t)
     except ValueError:
         raise SpecError(f"{what} must be a number like 200000, 200k or 1.5M, got {text!r}") from None
+    if not math.isfinite(value * scale):  # nan, inf, 1e400: float() accepts them, int() cannot take them
+        raise SpecError(f"{what} must be a finite number, got {text!r}")
     if value <= 0 or value * scale != int(value * scale):
         raise SpecError(f"{what} must be a positive whole number, got {text!r}")
     return int(value * scale)
@@ -593,7 +606,7 @@ def parse_budget(text: str) -> tuple[float | None, int | None]:
                 seconds = float(t.removesuffix(suffix)) * factor
             except ValueError:
                 break
-            if seconds <= 0:
+            if not 0 < seconds < math.inf:  # also rejects nan
                 break
             return seconds, None
     if t.isdigit() and int(t) > 0:
@@ -666,12 +679,14 @@ def train_command(
     params: Annotated[str, typer.Option(help="Parameter budget, e.g. 200k.")] = "200k",
     layers: Annotated[int, typer.Option(help="Layers.")] = 2,
     batch: Annotated[int, typer.Option(help="Training batch size.")] = 32,
-    lr: Annotated[float | None, typer.Option(help="Learning rate (default 1e-3).")] = None,
+    lr: Annotated[float | None, typer.Option(help="Learning rate (default 1e-3).", callback=_finite)] = None,
     tune_lr: Annotated[bool, typer.Option(help="Pick the LR from a log grid on the validation split first.")] = False,
     tbptt: Annotated[int | None, typer.Option(help="Truncated BPTT segment length (recurrent models).")] = None,
     checkpointing: Annotated[bool, typer.Option(help="Activation checkpointing (attention models).")] = False,
     eval_every: Annotated[int, typer.Option(help="Evaluate every N steps.")] = 100,
-    target: Annotated[float | None, typer.Option(help="Stop when the validation metric reaches this.")] = None,
+    target: Annotated[
+        float | None, typer.Option(help="Stop when the validation metric reaches this.", callback=_finite)
+    ] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
     threads: Annotated[int | None, typer.Option(help="torch threads.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed (init, batches).")] = 0,
@@ -679,21 +694,22 @@ def train_command(
 ) -> None:
     """Train a model on a task within a budget, print the curve and final metrics, and store the trial."""
     from seqarena.bench.spec import check_device, make_trial
-    from seqarena.models import parse_model_string
-    from seqarena.run import run_sweep
+    from seqarena.run import check_model, run_sweep
     from seqarena.store import Store, load
     from seqarena.tasks import make_task
 
     check_device(device)
     budget_s, steps = parse_budget(budget)
+    budget_params = parse_count(params, "--params")
     settings = _task_settings(set_, distance=distance, length=length, depth=depth, dataset=dataset, file=file,
                               column=column, lookback=lookback, horizon=horizon, n_train=n_train)
     with err.status(f"preparing task {task}"):
-        make_task(task, **settings)  # bad parameters or unreadable files: one line, before any worker starts
-    name, options = parse_model_string(model)
+        made = make_task(task, **settings)  # bad parameters or unreadable files: one line, before any worker starts
+    # the model as the worker will build it (the task fixes vocabulary and head): a bad spec is one line here
+    name, options = check_model(model, budget_params, layers=layers, **made.model_fields())
     data_file = settings.get("file")
     digest = hashlib.sha256(Path(str(data_file)).read_bytes()).hexdigest() if data_file else None
-    spec = make_trial(scenario="train", model=name, options=options, params=parse_count(params, "--params"),
+    spec = make_trial(scenario="train", model=name, options=options, params=budget_params,
                       data_digest=digest,
                       layers=layers, batch=batch, task=task, task_params=settings, budget_s=budget_s, steps=steps,
                       lr=lr, tune_lr=tune_lr, tbptt=tbptt, checkpointing=checkpointing, eval_every=eval_every,
@@ -746,10 +762,12 @@ def recommend_command(
     seq_len: Annotated[int, typer.Option(help="Tokens per sequence (n).")],
     train_sequences: Annotated[int, typer.Option(help="Training-set size in sequences.")],
     latency_budget_ms: Annotated[
-        float | None, typer.Option(help="Latency budget: per forward at (n, batch), per token with --streaming.")
+        float | None,
+        typer.Option(help="Latency budget: per forward at (n, batch), per token with --streaming.", callback=_finite),
     ] = None,
     memory_cap_mb: Annotated[
-        float | None, typer.Option(help="Peak MB above the process baseline (of inference; see --cap-scope).")
+        float | None,
+        typer.Option(help="Peak MB above the process baseline (of inference; see --cap-scope).", callback=_finite),
     ] = None,
     cap_scope: Annotated[str, typer.Option(help="What the cap binds: inference (deployment) or both (the model "
                                                 "also trains on this device).")] = "inference",

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import torch
 
-from seqarena.bench.spec import DTYPES
+from seqarena.bench.spec import DTYPES, check_threads
 from seqarena.measure.system import cpu_model
 from seqarena.measure.timer import time_callable
 from seqarena.models import SequenceModel, SpecError, available, build, generate, parse_model_string
@@ -53,8 +53,7 @@ class DemoSettings:
             raise SpecError("device cuda requested but no CUDA device is available")
         if device.type not in ("cpu", "cuda"):
             raise SpecError(f"unsupported device {self.device!r}; use cpu, cuda or cuda:N")
-        if self.threads is not None and self.threads < 1:
-            raise SpecError(f"threads must be >= 1, got {self.threads}")
+        check_threads(self.threads)
 
 
 @dataclasses.dataclass
@@ -144,8 +143,10 @@ def run_demo(
     settings = settings or DemoSettings()
     settings.validate()
     models = list(models or available())
-    for text in models:  # fail fast, before any timing, on a bad name or field
-        parse_model_string(text)
+    from seqarena.run import check_model
+
+    for text in models:  # fail fast, before any timing, on a bad name, field or budget
+        check_model(text, settings.params, vocab_size=settings.vocab_size, layers=settings.layers)
     if settings.threads is not None:
         torch.set_num_threads(settings.threads)
     rows = []

@@ -9,7 +9,7 @@ from typing import Any, Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from seqarena.measure.system import cpu_model, usable_cores
+from seqarena.measure.system import cpu_model, ram_bytes, usable_cores
 from seqarena.models import SpecError, get_class
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -45,7 +45,8 @@ class TrialSpec(BaseModel):
     """Everything that defines one trial. Two trials with equal specs on the same machine are the same measurement,
     which is what the store's resume relies on (see :meth:`spec_hash`)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # NaN or infinity in a setting (lr, target, min_seconds, memory cap ...) is never meant: reject, do not store
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     scenario: Scenario
     model: str  # registered name or import path
@@ -123,6 +124,13 @@ class TrialSpec(BaseModel):
             raise ValueError(f"chunk must be >= 1, got {v}")
         return v
 
+    @field_validator("seed")
+    @classmethod
+    def _seed(cls, v: int) -> int:
+        if not 0 <= v < 2**63:  # torch, numpy and random all take this range
+            raise ValueError(f"must be between 0 and 2**63 - 1, got {v}")
+        return v
+
     @field_validator("warmup", "sample_every", "round")
     @classmethod
     def _non_negative(cls, v: int, info) -> int:
@@ -139,8 +147,6 @@ class TrialSpec(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> TrialSpec:
-        if self.threads is not None and self.threads < 1:
-            raise ValueError(f"threads must be >= 1, got {self.threads}")
         if self.params is not None and self.params < 1:
             raise ValueError(f"params must be >= 1, got {self.params}")
         if self.memory_cap_mb is not None and self.memory_cap_mb <= 0:
@@ -218,14 +224,77 @@ def machine_identity(device: str) -> dict[str, str | None]:
     return {"cpu": cpu_model(), "cores": str(usable_cores()), "gpu": gpu, "torch": torch.__version__}
 
 
+def check_threads(threads: int | None) -> None:
+    """A thread count this process can run: >= 1 and at most the usable cores. More threads than cores
+    oversubscribe them (spin-waiting OpenMP threads preempt each other): timings come out orders of magnitude too
+    slow yet look like valid measurements."""
+    if threads is None:
+        return
+    if threads < 1:
+        raise SpecError(f"threads must be >= 1, got {threads}")
+    cores = usable_cores()
+    if threads > cores:
+        raise SpecError(f"threads {threads} is more than the {cores} usable CPU cores of this process; "
+                        f"use --threads {cores} or fewer")
+
+
+def device_memory_bytes(device: str) -> tuple[int | None, str]:
+    """Total memory of ``device`` and what to call it: the GPU's own memory, or the machine's RAM."""
+    dev = torch.device(device)
+    if dev.type == "cuda" and torch.cuda.is_available():
+        return torch.cuda.get_device_properties(dev).total_memory, f"{torch.cuda.get_device_name(dev)} memory"
+    return ram_bytes(), "RAM"
+
+
+def least_bytes(*, params: int | None, tokens: int, vocab_size: int | None, dtype: str, full_logits: bool,
+                backward: bool) -> int:
+    """A lower bound on the memory one call needs: the weights (and their gradients when it trains), the int64 token
+    ids, and the (tokens, vocabulary) logits when the whole sequence is scored at once. Real use is far higher
+    (activations, caches, optimizer state): this only catches what plainly cannot run."""
+    width = torch.empty((), dtype=DTYPES.get(dtype, torch.float32)).element_size()
+    need = (params or 0) * width * (2 if backward else 1) + tokens * 8
+    if full_logits and vocab_size:
+        need += tokens * vocab_size * width
+    return need
+
+
+def check_fits(need: int, device: str, what: str) -> None:
+    """One-line :class:`SpecError` when ``need`` bytes exceed the device's total memory."""
+    have, memory = device_memory_bytes(device)
+    if have is not None and need > have:
+        raise SpecError(f"{what} needs at least {need / 2**30:,.1f} GiB, more than this machine's "
+                        f"{have / 2**30:,.1f} GiB of {memory}; lower the sizes")
+
+
+def check_trial_fits(spec: TrialSpec) -> None:
+    """Reject a trial that plainly cannot fit on its device, before any worker starts (it would only fail there)."""
+    training = spec.scenario in ("train", "train_step", "gradients") or (spec.scenario == "memory"
+                                                                           and spec.kind != "infer")
+    if spec.scenario == "train":  # the task fixes the sequences: only the weights are known here
+        tokens, logits = 0, False
+    else:
+        tokens = spec.seq_len * spec.batch
+        logits = not ((spec.scenario == "generation" and spec.mode != "recompute")
+                      or (spec.scenario == "memory" and spec.chunk is not None))
+    need = least_bytes(params=spec.params, tokens=tokens, vocab_size=spec.vocab_size, dtype=spec.dtype,
+                       full_logits=logits, backward=training)
+    point = "" if spec.scenario == "train" else f" at n={spec.seq_len:,}, batch {spec.batch:,}"
+    params = f"{spec.params:,} parameters" if spec.params else "its parameters"
+    check_fits(need, spec.device, f"{spec.scenario} of {spec.model} with {params}{point}")
+
+
 def make_trial(**fields: Any) -> TrialSpec:
-    """Validate a trial spec; any problem becomes one :class:`SpecError` line."""
+    """Validate a trial spec, and that it can run here (threads, memory); any problem becomes one
+    :class:`SpecError` line."""
     from pydantic import ValidationError
 
     try:
-        return TrialSpec(**fields)
+        spec = TrialSpec(**fields)
     except ValidationError as e:
         err = e.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
         raise SpecError(f"{loc}: {msg}" if loc else msg) from None
+    check_threads(spec.threads)
+    check_trial_fits(spec)
+    return spec

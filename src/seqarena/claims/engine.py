@@ -28,9 +28,12 @@ _OVERHEAD_S = {"forward_latency": 1.5, "throughput": 1.5, "train_step": 2.5, "ge
 
 
 def select(only: Sequence[str] | None = None) -> list[Claim]:
-    """Claims by id; "13" selects 13a, 13b, ... Unknown ids are a one-line error."""
-    if not only:
+    """Claims by id; "13" selects 13a, 13b, ... (None: every claim). Unknown ids, or an empty selection, are a
+    one-line error: an empty ``--only`` must not silently run the whole suite."""
+    if only is None:
         return list(CLAIMS)
+    if not [x for x in only if x]:
+        raise SpecError(f"--only needs at least one claim id; available: {', '.join(c.id for c in CLAIMS)}")
     chosen = []
     for want in only:
         hits = [c for c in CLAIMS if c.id == want or c.id.rstrip("abcdefgh") == want]

@@ -29,7 +29,7 @@ class SpecError(ValueError):
 class ModelSpec(BaseModel):
     """Fields every model family shares. Families subclass this and add their own fields."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
 
     vocab_size: int | None = Field(256, ge=2, description="token vocabulary size; null for real-valued features")
     input_dim: int | None = Field(None, ge=1, description="features per step when vocab_size is null")
@@ -59,7 +59,10 @@ class ModelSpec(BaseModel):
         if self.tie_embeddings and not (self.head == "lm" and self.vocab_size is not None):
             raise ValueError("tie_embeddings needs head=lm with token inputs")
         if self.d_model % self.width_multiple():
-            raise ValueError(f"d_model={self.d_model} must be a multiple of {self.width_multiple()}")
+            # name the fields that set the multiple: the user may never have touched d_model's divisor directly
+            why = ", ".join(f"{k}={getattr(self, k)}" for k in ("n_heads", "positions", "stack") if hasattr(self, k))
+            raise ValueError(f"d_model={self.d_model} must be a multiple of {self.width_multiple()}"
+                             + (f" for {why}" if why else ""))
         return self
 
 

@@ -7,6 +7,7 @@ be built by import path, ``build("mypkg.models:MyModel")``.
 from __future__ import annotations
 
 import importlib
+import itertools
 from typing import Any
 
 import torch
@@ -49,11 +50,20 @@ def get_class(name: str) -> type[SequenceModel]:
         try:
             cls = getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as e:
-            raise SpecError(f"cannot import model class {name!r}: {e}") from None
+            raise SpecError(f"cannot import model class {name!r}: {_first_line(e)}") from None
+        except Exception as e:  # the user's module itself is broken (SyntaxError, an error raised at import ...)
+            raise SpecError(f"cannot import model class {name!r}: module {module!r} raised "
+                            f"{type(e).__name__}: {_first_line(e)}") from None
         if not (isinstance(cls, type) and issubclass(cls, SequenceModel)):
             raise SpecError(f"{name!r} is not a seqarena.models.SequenceModel subclass")
         return cls
     raise SpecError(f"unknown model {name!r}; choose from: {', '.join(available())}")
+
+
+def _first_line(e: BaseException) -> str:
+    """An exception's message as one line (errors are reported on one line)."""
+    lines = str(e).strip().splitlines()
+    return lines[0] if lines else type(e).__name__
 
 
 def make_spec(name: str, **fields: Any) -> ModelSpec:
@@ -86,9 +96,21 @@ def count_params(name: str, spec: ModelSpec) -> int:
     cls = get_class(name)
     key = (f"{cls.__module__}.{cls.__qualname__}", type(spec).__qualname__, spec.model_dump_json())
     if key not in _COUNTS:
-        with torch.device("meta"):
-            _COUNTS[key] = cls(spec).num_params()
+        try:
+            with torch.device("meta"):
+                _COUNTS[key] = cls(spec).num_params()
+        except SpecError:
+            raise
+        except Exception as e:  # e.g. a width so large that even a meta tensor's size overflows
+            raise SpecError(f"cannot build model {name!r} with {_changed_fields(spec)}: {_first_line(e)}") from None
     return _COUNTS[key]
+
+
+def _changed_fields(spec: ModelSpec) -> str:
+    """The fields of ``spec`` that differ from their defaults, as ``field=value, ...`` (what the user chose)."""
+    changed = {k: v for k, v in spec.model_dump().items() if k in type(spec).model_fields
+               and v != type(spec).model_fields[k].default}
+    return ", ".join(f"{k}={v}" for k, v in changed.items()) or "its default fields"
 
 
 def build(name: str, *, params: int | None = None, **fields: Any) -> SequenceModel:
@@ -118,6 +140,7 @@ def solve_budget(name: str, params: int, **fields: Any) -> dict[str, Any]:
     fields = {k: v for k, v in fields.items() if k not in solve}
     if _probe_spec(name, fields) is None:
         make_spec(name, **fields)  # no width is valid with these fields: report why before searching
+    _check_depth(name, params, fields)
     for field in solve:
         fields = _solve_field(name, field, params, fields)
     got = count_params(name, make_spec(name, **fields))
@@ -137,10 +160,13 @@ def _solve_field(name: str, field: str, target: int, fields: dict[str, Any]) -> 
         probe = _probe_spec(name, fields)
         multiple = probe.width_multiple() if probe is not None else 1
 
+    problems: list[str] = []
+
     def count(k: int) -> int | None:
         try:
             return count_params(name, make_spec(name, **{**fields, field: k * multiple}))
-        except SpecError:
+        except SpecError as e:
+            problems.append(str(e))
             return None
 
     lo, hi = 1, 1
@@ -157,8 +183,32 @@ def _solve_field(name: str, field: str, target: int, fields: dict[str, Any]) -> 
             hi = mid
     candidates = [(abs(c - target), k) for k in (lo, hi) if (c := count(k)) is not None]
     if not candidates:
-        raise SpecError(f"no valid {field} for model {name!r} with these fields")
+        if field != "d_model":
+            make_spec(name, **fields)  # the fixed fields themselves are invalid (d_model vs n_heads): say why
+        why = f": {problems[-1]}" if problems else ""
+        raise SpecError(f"no valid {field} for model {name!r} with these fields{why}")
     return {**fields, field: min(candidates)[1] * multiple}
+
+
+def _check_depth(name: str, params: int, fields: dict[str, Any]) -> None:
+    """Reject a depth the budget cannot hold before any search: the search builds the full stack many times, which
+    for millions of layers would run for hours before failing. Every layer holds at least as many parameters as the
+    cheapest of the first few layers at the narrowest valid width, so the narrowest model costs at least this."""
+    layers = fields.get("layers")
+    if not isinstance(layers, int) or layers <= 4:
+        return
+    try:
+        counts = [count_params(name, spec) for k in range(1, 5)
+                  if (spec := _probe_spec(name, {**fields, "layers": k})) is not None]
+    except SpecError:
+        return
+    if len(counts) < 4:
+        return
+    per_layer = min(b - a for a, b in itertools.pairwise(counts))
+    least = counts[0] + (layers - 1) * per_layer
+    if per_layer > 0 and least > (1 + BUDGET_TOLERANCE) * params:
+        raise SpecError(f"{layers:,} layers of {name!r} need at least {least:,} parameters even at the narrowest "
+                        f"width, more than the budget of {params:,}; lower --layers or raise --params")
 
 
 def _probe_spec(name: str, fields: dict[str, Any]) -> ModelSpec | None:

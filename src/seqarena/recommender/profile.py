@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from seqarena.bench.spec import check_device
+from seqarena.bench.spec import check_device, check_fits, least_bytes
 from seqarena.models import SpecError
 
 #: Bytes per float32 parameter that a training step holds at least: weights, gradients and AdamW's two moments, all
@@ -17,7 +17,7 @@ TRAIN_BYTES_PER_PARAM = 16
 class Profile(BaseModel):
     """A workload to recommend an architecture for."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)  # an infinite budget is no budget
 
     seq_len: int  # tokens per sequence (n)
     train_sequences: int  # training-set size: < 10,000 is "little data" in the essay's sense
@@ -60,6 +60,10 @@ class Profile(BaseModel):
                 raise ValueError(f"memory cap {self.memory_cap_mb:g} MB is below the {need_mb:.1f} MB that training "
                                  f"{self.params:,} float32 parameters needs before any activation (weights, "
                                  "gradients, AdamW moments); raise the cap or lower params")
+        # a workload that cannot fit on the device at all gets no ranking (streaming holds no full-length logits)
+        need = least_bytes(params=self.params, tokens=self.seq_len * self.batch, vocab_size=256, dtype="float32",
+                           full_logits=not self.streaming, backward=False)
+        check_fits(need, self.device, f"n={self.seq_len:,} at batch {self.batch:,} with {self.params:,} parameters")
         return self
 
     @property

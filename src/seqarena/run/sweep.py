@@ -41,17 +41,25 @@ def parse_models(text: str | Sequence[str]) -> list[str]:
     return out
 
 
-def _check_model(text: str, common: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """Validate a model string and its budget before any worker starts; one-line SpecError otherwise."""
+def check_model(text: str, params: int | None, **fields: Any) -> tuple[str, dict[str, Any]]:
+    """Validate a model string, with the trial's other model ``fields`` (layers, vocabulary, a task's head) and its
+    parameter budget, before any worker starts; one-line SpecError otherwise. The model string's own fields win,
+    as they do when the worker builds the model."""
     name, options = parse_model_string(text)
-    fields = {"vocab_size": common.get("vocab_size", 256), "layers": common.get("layers", 2), **options}
-    if common.get("params") is not None:
-        solve_budget(name, common["params"], **fields)
+    fields = {**fields, **options}
+    if params is not None:
+        solve_budget(name, params, **fields)
     else:
         from seqarena.models import make_spec
 
         make_spec(name, **fields)
     return name, options
+
+
+def _check_model(text: str, common: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """:func:`check_model` with a sweep's common settings (vocabulary 256 and 2 layers unless given)."""
+    return check_model(text, common.get("params"), vocab_size=common.get("vocab_size", 256),
+                       layers=common.get("layers", 2))
 
 
 def expand(

@@ -34,13 +34,29 @@ def shakespeare() -> str:
     return "".join(texts)
 
 
+#: Fewest characters a user's text needs: 90/5/5 splits must each hold whole training / evaluation windows.
+MIN_CHARS = 1000
+
+
 def read_text_file(path: str) -> str:
+    """A user's UTF-8 text, strictly decoded: undecodable bytes or NUL characters (a binary file) are an error
+    naming the byte offset, not characters silently replaced by U+FFFD and trained on."""
     try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        raw = Path(path).read_bytes()
     except OSError as e:
         raise SpecError(f"cannot read text file {path!r}: {e.strerror or e}") from None
-    if len(text) < 1000:
-        raise SpecError(f"text file {path!r} is too short for language modelling ({len(text)} characters)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise SpecError(f"text file {path!r} is not UTF-8 text: byte 0x{raw[e.start]:02x} at offset {e.start} "
+                        f"({e.reason})") from None
+    if "\0" in text:
+        raise SpecError(f"text file {path!r} looks binary: a NUL byte at offset {raw.index(0)}")
+    if not text.strip():
+        raise SpecError(f"text file {path!r} is empty" + (" (only whitespace)" if text else ""))
+    if len(text) < MIN_CHARS:
+        raise SpecError(f"text file {path!r} is too short for language modelling ({len(text)} characters; "
+                        f"at least {MIN_CHARS} needed)")
     return text
 
 

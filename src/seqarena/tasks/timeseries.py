@@ -38,16 +38,27 @@ def _package_file(package: str, *parts: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)), *parts)
 
 
-def _column(text: str, column: str) -> np.ndarray:
+def _column(text: str, column: str, strict: bool = False) -> np.ndarray:
+    """The numbers of one CSV column, gaps interpolated. ``strict`` (a user's file): a value that is not a finite
+    number is an error naming its line and column (a typo must not become a gap, and inf would reach the model);
+    only empty cells count as gaps."""
+    if not text.strip():
+        raise SpecError("the file is empty")
     reader = csv.DictReader(io.StringIO(text))
     if reader.fieldnames is None or column not in reader.fieldnames:
-        raise SpecError(f"no column {column!r}; the file has: {', '.join(reader.fieldnames or [])}")
+        raise SpecError(f"no column {column!r}; the file has: {', '.join(map(repr, reader.fieldnames or []))}")
     values = []
     for row in reader:
+        cell = row[column]
         try:
-            values.append(float(row[column]))
+            value = float(cell)
         except (TypeError, ValueError):
-            values.append(math.nan)
+            value = math.nan
+        if strict and (cell or "").strip() and not math.isfinite(value):
+            raise SpecError(f"line {reader.line_num}, column {column!r}: {cell!r} is not a finite number")
+        values.append(value)
+    if not values:
+        raise SpecError(f"no rows below the header (column {column!r})")
     a = np.asarray(values, dtype=np.float64)
     if np.isnan(a).all():
         raise SpecError(f"column {column!r} has no numbers")
@@ -56,6 +67,25 @@ def _column(text: str, column: str) -> np.ndarray:
         ok = ~np.isnan(a)
         a = np.interp(idx, idx[ok], a[ok])
     return a
+
+
+def read_csv_column(path: str, column: str | None) -> np.ndarray:
+    """One numeric column of a user's CSV; every problem (missing file, no column, bad value) is one
+    :class:`SpecError` line naming the file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise SpecError(f"cannot read CSV file {path!r}: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise SpecError(f"cannot parse CSV file {path!r}: not UTF-8 text (byte offset {e.start})") from None
+    if not column:  # only once the file is known to exist: a missing file is the first thing to fix
+        raise SpecError(f"task forecast: CSV file {path!r} needs --column NAME (or --set column=NAME)")
+    try:
+        return _column(text, column, strict=True)
+    except csv.Error as e:
+        raise SpecError(f"cannot parse CSV file {path!r}: {str(e).splitlines()[0]}") from None
+    except SpecError as e:
+        raise SpecError(f"CSV file {path!r}: {e}") from None
 
 
 @cache
@@ -117,17 +147,7 @@ class Forecast(Task):
 
     def make_splits(self) -> dict[str, Split]:
         p: ForecastParams = self.params
-        if p.file:
-            if not p.column:
-                raise SpecError("task forecast: a CSV file needs --set column=NAME")
-            try:
-                series = _column(Path(p.file).read_text(encoding="utf-8"), p.column)
-            except OSError as e:
-                raise SpecError(f"cannot read CSV file {p.file!r}: {e.strerror or e}") from None
-            except (UnicodeDecodeError, csv.Error) as e:
-                raise SpecError(f"cannot parse CSV file {p.file!r}: {str(e).splitlines()[0]}") from None
-        else:
-            series = load_series(p.dataset, p.length, p.data_seed)
+        series = read_csv_column(p.file, p.column) if p.file else load_series(p.dataset, p.length, p.data_seed)
         n = len(series)
         a, b = int(n * 0.7), int(n * 0.8)
         L, H = p.lookback, p.horizon
