@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import io
+
 import pytest
 import torch
 
@@ -46,3 +50,33 @@ def small_model(name: str, fields: dict | None = None, **extra) -> torch.nn.Modu
 def _seed_and_threads():
     torch.manual_seed(1234)
     yield
+
+
+@dataclasses.dataclass
+class CliResult:
+    """What ``seqarena ARGS`` did: the fields of ``subprocess.CompletedProcess`` that the tests read."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str) -> CliResult:
+    """``seqarena ARGS`` in this process: ``seqarena.cli.main(argv)`` with stdout and stderr captured and the exit
+    code taken from its ``SystemExit``. The same code as the console entry point without a new interpreter and
+    ``import torch`` (~4 s each on a 2-core machine); test_cli.py keeps one test of the real entry point."""
+    from seqarena.cli import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    code: object = 0
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            main(list(args))
+        except SystemExit as e:
+            code = e.code
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):  # sys.exit("message"): the interpreter prints it and exits 1
+        stderr.write(f"{code}\n")
+        code = 1
+    return CliResult(code, stdout.getvalue(), stderr.getvalue())

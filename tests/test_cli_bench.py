@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pandas as pd
 import pytest
 
 from seqarena.cli import main
+from tests.conftest import run_cli
 
 TINY = ["--params", "20000", "--vocab-size", "32", "--repeats", "2", "--min-seconds", "0.01", "--threads", "1"]
 
-
-def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "seqarena", *args], capture_output=True, text=True, timeout=300)
+_run = run_cli  # in-process: the console entry point itself is tested in test_cli.py
 
 
 def test_bench_sweep_prints_table_slopes_crossovers_and_resumes(tmp_path):
@@ -63,7 +59,6 @@ def test_bench_generation_table(tmp_path):
     ],
 )
 def test_bad_arguments_are_one_line_errors(args, message, tmp_path, capsys):
-    # in-process (the subprocess path of main() is covered by test_cli.py): fast, same code
     with pytest.raises(SystemExit) as exit_:
         main([*args, *(["--db", str(tmp_path / "x.db")] if args[0] == "bench" else [])])
     err = capsys.readouterr().err

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from seqarena.cli import main, parse_budget, parse_count
+from tests.conftest import run_cli
 
-
-def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "seqarena", *args], capture_output=True, text=True, timeout=300)
+_run = run_cli  # in-process: the console entry point itself is tested in test_cli.py
 
 
 def test_train_end_to_end_stores_the_trial(tmp_path):
