@@ -71,7 +71,7 @@ def swept(tmp_path_factory) -> Swept:
     with pytest.MonkeyPatch.context() as mp, Store(db) as store:
         CountingRunner.made = []
         mp.setattr(sweep_module, "Runner", CountingRunner)
-        summary = run_sweep(trials, store, timeout_s=4,
+        summary = run_sweep(trials, store, timeout_s=8,  # ample for a good trial on a busy machine
                             on_done=lambda spec, result: spawned_after.append(CountingRunner.made[-1].spawned))
         rows = {r["spec_hash"]: r for r in store.rows()}
     assert len(CountingRunner.made) == 1
@@ -109,6 +109,7 @@ def test_resume_skips_finished_trials_and_retry_failed_reruns(swept, tmp_path):
         assert (again.ok, again.failed, again.skipped) == (0, 0, 10)
         assert store.count() == 10
         assert store.retry_failed() == 5
+        assert store.count() == 5  # only the failed rows went
         failing = [_bad("raise")]
         assert run_sweep(failing, store).failed == 1  # ... until asked
         assert store.count() == 6
