@@ -46,6 +46,37 @@ def small_model(name: str, fields: dict | None = None, **extra) -> torch.nn.Modu
     return model
 
 
+@pytest.fixture(scope="session")
+def _session_runner():
+    from seqarena.run import Runner
+
+    runner = Runner()
+    yield runner
+    runner.close()
+
+
+@pytest.fixture
+def one_worker(_session_runner, monkeypatch):
+    """Every sweep of the test runs on one Runner shared by the tests that ask for it, so their trials reuse one worker
+    instead of spawning one per sweep (a spawn plus ``import torch`` costs seconds here); a failure still replaces it.
+    The worker's life cycle itself is tested in tests/run/test_sweep.py, which does not use this. Not for tests whose
+    workers must see an environment the test sets (a reused worker was started before)."""
+    from seqarena.run import sweep
+
+    class SharedRunner:
+        def __init__(self, timeout_s: float | None = 600.0) -> None:
+            _session_runner.timeout_s = timeout_s
+
+        def __enter__(self):
+            return _session_runner
+
+        def __exit__(self, *exc) -> None:
+            pass
+
+    monkeypatch.setattr(sweep, "Runner", SharedRunner)
+    return _session_runner
+
+
 @pytest.fixture(autouse=True)
 def _seed_and_threads():
     torch.manual_seed(1234)

@@ -13,7 +13,7 @@ TINY = ["--params", "20000", "--vocab-size", "32", "--repeats", "2", "--min-seco
 _run = run_cli  # in-process: the console entry point itself is tested in test_cli.py
 
 
-def test_bench_sweep_prints_table_slopes_crossovers_and_resumes(tmp_path):
+def test_bench_sweep_prints_table_slopes_crossovers_and_resumes(tmp_path, one_worker):
     db = str(tmp_path / "r.db")
     args = ["bench", "forward_latency", "--models", "lstm,transformer", "--seq-lens", "16,32,64,128", "--batch", "2",
             "--rounds", "2", "--db", db, *TINY]
@@ -32,7 +32,7 @@ def test_bench_sweep_prints_table_slopes_crossovers_and_resumes(tmp_path):
         assert len(table) == 32 and "time.samples" in table
 
 
-def test_bench_generation_table(tmp_path):
+def test_bench_generation_table(tmp_path, one_worker):
     r = _run("bench", "generation", "--models", "lstm,transformer", "--tokens", "64", "--db", str(tmp_path / "g.db"),
              *TINY)
     assert r.returncode == 0, r.stderr

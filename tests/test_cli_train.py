@@ -12,7 +12,7 @@ from tests.conftest import run_cli
 _run = run_cli  # in-process: the console entry point itself is tested in test_cli.py
 
 
-def test_train_end_to_end_stores_the_trial(tmp_path):
+def test_train_end_to_end_stores_the_trial(tmp_path, one_worker):
     db = tmp_path / "r.db"
     args = ["train", "--model", "gru", "--task", "copy", "--distance", "5", "--budget", "40steps", "--params", "20k",
             "--eval-every", "20", "--threads", "1", "--db", str(db)]

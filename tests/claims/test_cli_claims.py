@@ -13,7 +13,7 @@ from tests.conftest import run_cli
 TWO_TRIALS = {"short": (16,), "params": 50_000, "repeats": 3, "min_seconds": 0.0, "rounds": 1, "max_rounds": 1}
 
 
-def test_claims_run_prints_verdicts_and_resumes(tmp_path, monkeypatch):
+def test_claims_run_prints_verdicts_and_resumes(tmp_path, monkeypatch, one_worker):
     monkeypatch.setitem(SUITES, "quick", {**SUITES["quick"], **TWO_TRIALS})
     args = ["claims", "--only", "10", "--db", str(tmp_path / "c.db")]
     r = run_cli(*args)

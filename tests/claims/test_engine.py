@@ -7,31 +7,8 @@ import pytest
 from seqarena.claims import budget_table, judge_claims, run_claims
 from seqarena.claims.engine import describe_trials, plan, select
 from seqarena.models import SpecError
-from seqarena.run import Runner
-from seqarena.run import sweep as sweep_module
 
 TINY = {"params": 50_000, "repeats": 3, "min_seconds": 0.0, "rounds": 1, "max_rounds": 3, "short": (16,)}
-
-
-@pytest.fixture
-def one_worker(monkeypatch):
-    """Every sweep of the test runs on one shared Runner, so the rounds reuse one worker instead of spawning one each
-    (a spawn plus ``import torch`` costs seconds). The worker's life cycle is tested in tests/run/test_sweep.py."""
-    shared = Runner()
-
-    class SharedRunner:
-        def __init__(self, timeout_s: float | None = 600.0) -> None:
-            shared.timeout_s = timeout_s
-
-        def __enter__(self) -> Runner:
-            return shared
-
-        def __exit__(self, *exc) -> None:
-            pass
-
-    monkeypatch.setattr(sweep_module, "Runner", SharedRunner)
-    yield shared
-    shared.close()
 
 
 def test_an_inconclusive_timing_claim_repeats_up_to_the_cap(tmp_path, one_worker):
