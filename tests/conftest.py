@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import io
+
 import pytest
 import torch
 
@@ -42,6 +46,37 @@ def small_model(name: str, fields: dict | None = None, **extra) -> torch.nn.Modu
     return model
 
 
+@pytest.fixture(scope="session")
+def _session_runner():
+    from seqarena.run import Runner
+
+    runner = Runner()
+    yield runner
+    runner.close()
+
+
+@pytest.fixture
+def one_worker(_session_runner, monkeypatch):
+    """Every sweep of the test runs on one Runner shared by the tests that ask for it, so their trials reuse one worker
+    instead of spawning one per sweep (a spawn plus ``import torch`` costs seconds here); a failure still replaces it.
+    The worker's life cycle itself is tested in tests/run/test_sweep.py, which does not use this. Not for tests whose
+    workers must see an environment the test sets (a reused worker was started before)."""
+    from seqarena.run import sweep
+
+    class SharedRunner:
+        def __init__(self, timeout_s: float | None = 600.0) -> None:
+            _session_runner.timeout_s = timeout_s
+
+        def __enter__(self):
+            return _session_runner
+
+        def __exit__(self, *exc) -> None:
+            pass
+
+    monkeypatch.setattr(sweep, "Runner", SharedRunner)
+    return _session_runner
+
+
 @pytest.fixture(autouse=True)
 def _seed_and_threads():
     torch.manual_seed(1234)
@@ -59,3 +94,33 @@ def quiet_machine(request, monkeypatch):
     else:
         monkeypatch.setenv("SEQARENA_IGNORE_LOAD", "1")
     yield
+
+
+@dataclasses.dataclass
+class CliResult:
+    """What ``seqarena ARGS`` did: the fields of ``subprocess.CompletedProcess`` that the tests read."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str) -> CliResult:
+    """``seqarena ARGS`` in this process: ``seqarena.cli.main(argv)`` with stdout and stderr captured and the exit
+    code taken from its ``SystemExit``. The same code as the console entry point without a new interpreter and
+    ``import torch`` (~4 s each on a 2-core machine); test_cli.py keeps one test of the real entry point."""
+    from seqarena.cli import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    code: object = 0
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            main(list(args))
+        except SystemExit as e:
+            code = e.code
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):  # sys.exit("message"): the interpreter prints it and exits 1
+        stderr.write(f"{code}\n")
+        code = 1
+    return CliResult(code, stdout.getvalue(), stderr.getvalue())

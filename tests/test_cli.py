@@ -1,4 +1,6 @@
-"""The command line: help, version, list, the demo, and one-line errors with exit code 2."""
+"""The command line: help, version, list, the demo, and one-line errors with exit code 2.
+
+In-process (``run_cli``), except one test of the real console entry point in a fresh interpreter."""
 
 from __future__ import annotations
 
@@ -9,32 +11,41 @@ import sys
 import pytest
 
 import seqarena
+from tests.conftest import run_cli
 
 
-def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "seqarena", *args], capture_output=True, text=True, timeout=300)
+def test_the_real_entry_point_exits_2_with_one_line_on_stderr():
+    """``python -m seqarena`` in its own interpreter: the exit code and stderr a shell sees (the in-process tests below
+    read the same through ``SystemExit``)."""
+    r = subprocess.run([sys.executable, "-m", "seqarena", "demo", "--model", "lstmm"], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert "unknown model 'lstmm'; choose from: " in lines[0] and "Traceback" not in r.stderr
+    assert lines[0].startswith("seqarena: error: ") and r.stdout == ""
 
 
 def test_help_lists_the_commands():
-    r = _run("--help")
+    r = run_cli("--help")
     assert r.returncode == 0
     for command in ("list", "demo"):
         assert command in r.stdout
 
 
 def test_version():
-    r = _run("--version")
+    r = run_cli("--version")
     assert r.returncode == 0 and r.stdout.strip() == f"seqarena {seqarena.__version__}"
 
 
 def test_list_shows_every_model_with_fields_and_defaults():
-    r = _run("list", "--json")
+    r = run_cli("list", "--json")
     assert r.returncode == 0
     registry = json.loads(r.stdout)
     assert set(registry) == set(seqarena.available())
     assert registry["transformer"]["fields"]["positions"]["default"] == "rope"
     assert registry["lstm"]["generation_modes"] == ["state"]
-    text = _run("list")
+    text = run_cli("list")
     assert text.returncode == 0 and "n_heads" in text.stdout and "lstm" in text.stdout
 
 
@@ -51,7 +62,7 @@ def test_list_shows_every_model_with_fields_and_defaults():
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, needle):
-    r = _run(*args)
+    r = run_cli(*args)
     assert r.returncode == 2, r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1, r.stderr
@@ -59,7 +70,7 @@ def test_bad_input_is_one_line_and_exit_2(args, needle):
 
 
 def test_demo_prints_a_row_per_model_and_agreeing_modes():
-    r = _run(
+    r = run_cli(
         "demo", "--params", "20000", "--seq-len", "32", "--batch", "2", "--tokens", "8", "--repeats", "1",
         "-m", "lstm", "-m", "transformer:positions=alibi", "-m", "transformer:causal=false",
     )

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pandas as pd
 import pytest
 
 from seqarena.cli import main
+from tests.conftest import run_cli
 
 TINY = ["--params", "20000", "--vocab-size", "32", "--repeats", "2", "--min-seconds", "0.01", "--threads", "1"]
 
-
-def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "seqarena", *args], capture_output=True, text=True, timeout=300)
+_run = run_cli  # in-process: the console entry point itself is tested in test_cli.py
 
 
-def test_bench_sweep_prints_table_slopes_crossovers_and_resumes(tmp_path):
+def test_bench_sweep_prints_table_slopes_crossovers_and_resumes(tmp_path, one_worker):
     db = str(tmp_path / "r.db")
     args = ["bench", "forward_latency", "--models", "lstm,transformer", "--seq-lens", "16,32,64,128", "--batch", "2",
             "--rounds", "2", "--db", db, *TINY]
@@ -36,7 +32,7 @@ def test_bench_sweep_prints_table_slopes_crossovers_and_resumes(tmp_path):
         assert len(table) == 32 and "time.samples" in table
 
 
-def test_bench_generation_table(tmp_path):
+def test_bench_generation_table(tmp_path, one_worker):
     r = _run("bench", "generation", "--models", "lstm,transformer", "--tokens", "64", "--db", str(tmp_path / "g.db"),
              *TINY)
     assert r.returncode == 0, r.stderr
@@ -63,7 +59,6 @@ def test_bench_generation_table(tmp_path):
     ],
 )
 def test_bad_arguments_are_one_line_errors(args, message, tmp_path, capsys):
-    # in-process (the subprocess path of main() is covered by test_cli.py): fast, same code
     with pytest.raises(SystemExit) as exit_:
         main([*args, *(["--db", str(tmp_path / "x.db")] if args[0] == "bench" else [])])
     err = capsys.readouterr().err

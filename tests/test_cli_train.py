@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from seqarena.cli import main, parse_budget, parse_count
+from tests.conftest import run_cli
+
+_run = run_cli  # in-process: the console entry point itself is tested in test_cli.py
 
 
-def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "seqarena", *args], capture_output=True, text=True, timeout=300)
-
-
-def test_train_end_to_end_stores_the_trial(tmp_path):
+def test_train_end_to_end_stores_the_trial(tmp_path, one_worker):
     db = tmp_path / "r.db"
     args = ["train", "--model", "gru", "--task", "copy", "--distance", "5", "--budget", "40steps", "--params", "20k",
             "--eval-every", "20", "--threads", "1", "--db", str(db)]

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
+from seqarena.claims.base import SUITES
 from seqarena.cli import main
+from tests.conftest import run_cli
+
+#: The quick suite shrunk to two trials for claim 10 (one length, one round, both roles): the command's plumbing is
+#: the same, and the engine's adaptive rounds are tested in test_engine.py.
+TWO_TRIALS = {"short": (16,), "params": 50_000, "repeats": 3, "min_seconds": 0.0, "rounds": 1, "max_rounds": 1}
 
 
-def test_claims_run_prints_verdicts_and_resumes(tmp_path):
-    db = str(tmp_path / "c.db")
-    cmd = [sys.executable, "-m", "seqarena", "claims", "--only", "10", "--db", db]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+def test_claims_run_prints_verdicts_and_resumes(tmp_path, monkeypatch, one_worker):
+    monkeypatch.setitem(SUITES, "quick", {**SUITES["quick"], **TWO_TRIALS})
+    args = ["claims", "--only", "10", "--db", str(tmp_path / "c.db")]
+    r = run_cli(*args)
     assert r.returncode == 0, r.stderr
     assert "< 100 tokens: RNN" in r.stdout and "caveat (all): the essay speaks of GPUs" in r.stdout
     assert any(word in r.stdout for word in ("supported", "refuted", "inconclusive"))
-    again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert "2 trials measured" in r.stdout
+    again = run_cli(*args)
+    assert again.returncode == 0, again.stderr
     assert "0 trials measured" in again.stdout and "to measure; expected" in again.stdout
 
 

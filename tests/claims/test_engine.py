@@ -11,7 +11,7 @@ from seqarena.models import SpecError
 TINY = {"params": 50_000, "repeats": 3, "min_seconds": 0.0, "rounds": 1, "max_rounds": 3, "short": (16,)}
 
 
-def test_an_inconclusive_timing_claim_repeats_up_to_the_cap(tmp_path):
+def test_an_inconclusive_timing_claim_repeats_up_to_the_cap(tmp_path, one_worker):
     db = tmp_path / "a.db"
     # the same model in both roles: the ratio is 1 by construction, so no number of rounds can clear the threshold
     (v,), summary = run_claims(TINY, ["10"], db, rnn="lstm", attn="lstm")

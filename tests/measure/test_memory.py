@@ -39,9 +39,11 @@ def test_peak_catches_a_freed_spike_above_the_baseline():
 def test_accounted_kv_growth_tracks_measured_peak_growth():
     """Where the cache dominates, the growth of VmHWM from n/2 to n tokens matches the accounted KV growth (20%)."""
     # wide and short: KV bytes per token (2 x layers x d_model x 4) dwarf the per-chunk transients (mask, scores),
-    # which grow with n x chunk and would otherwise show up as extra "growth"
-    model = build("transformer", vocab_size=64, d_model=1024, n_heads=4, layers=2).eval()
-    n, chunk = 8192, 64
+    # which grow with n x chunk and would otherwise show up as extra "growth". Many layers with a narrow MLP (d_ff)
+    # reach a large cache in few tokens and little compute: attention costs ~n^2 x d_model x layers, the cache
+    # n x d_model x layers.
+    model = build("transformer", vocab_size=64, d_model=1024, n_heads=4, layers=8, d_ff=64).eval()
+    n, chunk = 2048, 64
     x = torch.randint(0, 64, (1, n))
 
     def fill(length: int) -> tuple[int, int]:
@@ -54,6 +56,6 @@ def test_accounted_kv_growth_tracks_measured_peak_growth():
     fill(n // 4)  # warm-up: first-call allocations (thread pools, kernel caches) must not count as growth
     measured_half, accounted_half = fill(n // 2)
     measured, accounted = fill(n)
-    assert accounted == 2 * 2 * n * 1024 * 4 == 2 * accounted_half  # 128 MiB: K and V, 2 layers
+    assert accounted == 2 * 8 * n * 1024 * 4 == 2 * accounted_half  # 128 MiB: K and V, 8 layers
     growth, expected = measured - measured_half, accounted - accounted_half
     assert abs(growth - expected) <= 0.2 * expected, (growth, expected)

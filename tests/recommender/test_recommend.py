@@ -224,7 +224,7 @@ def test_cli_prints_the_ranking_and_rejects_bad_input(store_path, capsys):
         assert len(lines) == 1 and lines[0].startswith("seqarena: error: ") and needle in lines[0], err
 
 
-def test_the_probe_measures_what_is_missing_once(tmp_path):
+def test_the_probe_measures_what_is_missing_once(tmp_path, one_worker):
     path = tmp_path / "probe.db"
     profile = {"seq_len": 8, "train_sequences": 100, "latency_budget_ms": 1_000, "params": 20_000}
     first = recommend(profile, path, candidates=("lstm",))

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from seqarena.bench.spec import make_trial
-from seqarena.run import Runner, expand, run_sweep
+import dataclasses
+import sqlite3
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from seqarena.bench.spec import TrialSpec, make_trial
+from seqarena.run import Runner, SweepSummary, expand, run_sweep
+from seqarena.run import sweep as sweep_module
 from seqarena.store import Store
 
 BAD = "tests.run.bad_models:Misbehave"
@@ -16,63 +24,88 @@ def _bad(behaviour: str, **extra):
                       **extra)
 
 
-def test_failures_are_stored_with_reasons_and_the_sweep_goes_on(tmp_path):
-    good = [make_trial(scenario="forward_latency", model=m, options={"d_model": 16}, **FAST) for m in ("lstm", "gru")]
+class CountingRunner(Runner):
+    """The sweep's own Runner, remembered so a test can read how many workers it spawned."""
+
+    made: ClassVar[list[CountingRunner]] = []
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        CountingRunner.made.append(self)
+
+
+@dataclasses.dataclass
+class Swept:
+    db: Path
+    trials: list[TrialSpec]
+    summary: SweepSummary
+    rows: dict[str, dict]  # by spec hash
+    spawned_after: list[int]  # the sweep's Runner.spawned after each trial, in run order
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory) -> Swept:
+    """One sweep shared by the tests below (each spawn plus ``import torch`` costs seconds): four good trials that
+    one reused worker serves, then a trial that raises, hangs, hogs memory (under a cap, twice) or returns NaN, then
+    a good one on a fresh worker."""
+    lstm = expand("forward_latency", ["lstm:d_model=8"], seq_lens=[8, 16], batch=2, params=None, vocab_size=32,
+                  repeats=2, min_seconds=0.0, warmup=1, threads=1)
+    assert len(lstm) == 4  # two lengths at batch 1 and 2
     trials = [
-        good[0],
+        *lstm,
         _bad("raise"),
         _bad("sleep"),
         _bad("hog", memory_cap_mb=100),
         _bad("hog_sleep", memory_cap_mb=100),
         _bad("nan"),
-        good[1],
+        make_trial(scenario="forward_latency", model="gru", options={"d_model": 16}, **FAST),
     ]
-    with Store(tmp_path / "r.db") as store:
-        summary = run_sweep(trials, store, timeout_s=8)
+    db = tmp_path_factory.mktemp("sweep") / "r.db"
+    spawned_after: list[int] = []
+    with pytest.MonkeyPatch.context() as mp, Store(db) as store:
+        CountingRunner.made = []
+        mp.setattr(sweep_module, "Runner", CountingRunner)
+        summary = run_sweep(trials, store, timeout_s=8,  # ample for a good trial on a busy machine
+                            on_done=lambda spec, result: spawned_after.append(CountingRunner.made[-1].spawned))
         rows = {r["spec_hash"]: r for r in store.rows()}
-    assert summary.ok == 2 and summary.failed == 5
-    reasons = {t.options.get("behaviour", t.model): rows[t.spec_hash()]["reason"] for t in trials}
-    statuses = {t.options.get("behaviour", t.model): rows[t.spec_hash()]["status"] for t in trials}
-    assert statuses == {"lstm": "ok", "gru": "ok", "raise": "failed", "sleep": "failed", "hog": "failed",
-                        "hog_sleep": "failed", "nan": "failed"}
+    assert len(CountingRunner.made) == 1
+    return Swept(db, trials, summary, rows, spawned_after)
+
+
+def test_failures_are_stored_with_reasons_and_the_sweep_goes_on(swept):
+    assert swept.summary.ok == 5 and swept.summary.failed == 5 and len(swept.rows) == 10
+    reasons = {t.options.get("behaviour", t.model): swept.rows[t.spec_hash()]["reason"] for t in swept.trials}
+    statuses = {t.spec_hash(): swept.rows[t.spec_hash()]["status"] for t in swept.trials}
+    assert [statuses[t.spec_hash()] for t in swept.trials] == ["ok"] * 4 + ["failed"] * 5 + ["ok"]
     assert "RuntimeError: boom" in reasons["raise"]
     assert reasons["sleep"].startswith("timeout")
     assert reasons["hog"].startswith("memory cap")  # caught by the exact peak after the trial, if not by polling
     assert reasons["hog_sleep"].startswith("memory cap: RSS reached")  # stopped by polling, long before the timeout
     assert reasons["nan"].startswith("non-finite")
-    ok = rows[good[1].spec_hash()]
+    ok = swept.rows[swept.trials[-1].spec_hash()]  # the good trial after all the failures
     assert ok["metrics"]["latency_s"] > 0 and ok["metrics"]["trial_peak_bytes"] > 0
-    for row in rows.values():  # the fingerprint is stored even for trials the driver had to kill
+    for row in swept.rows.values():  # the fingerprint is stored even for trials the driver had to kill
         assert row["env"]["cpu"] and row["env"]["threads"] == 1 and row["env"]["torch"]
 
 
-def test_a_reused_worker_serves_many_trials_and_is_replaced_after_a_failure():
-    runner = Runner(timeout_s=30)
-    try:
-        specs = [make_trial(scenario="forward_latency", model="lstm", options={"d_model": 8}, seed=s, **FAST)
-                 for s in range(3)]
-        assert all(runner.run(s).status == "ok" for s in specs)
-        assert runner.spawned == 1
-        assert runner.run(_bad("raise")).status == "failed"
-        assert runner.run(specs[0]).status == "ok"
-        assert runner.spawned == 2
-    finally:
-        runner.close()
+def test_a_reused_worker_serves_many_trials_and_is_replaced_after_a_failure(swept):
+    # four good trials and the one that raises share the first worker; a fresh one follows each failure (sleep, nan),
+    # and each capped (risky) trial gets one of its own (hog, hog_sleep); the good trial after NaN runs on worker 6
+    assert swept.spawned_after == [1, 1, 1, 1, 1, 2, 3, 4, 5, 6]
 
 
-def test_resume_skips_finished_trials_and_retry_failed_reruns(tmp_path):
-    trials = expand("forward_latency", ["lstm:d_model=8"], seq_lens=[8, 16], batch=2, params=None, vocab_size=32,
-                    repeats=2, min_seconds=0.0, warmup=1)
-    with Store(tmp_path / "r.db") as store:
-        first = run_sweep(trials, store)
-        again = run_sweep(trials, store)
-        assert (first.ok, again.ok, again.skipped) == (4, 0, 4)
-        assert store.count() == 4
+def test_resume_skips_finished_trials_and_retry_failed_reruns(swept, tmp_path):
+    db = tmp_path / "r.db"
+    with sqlite3.connect(swept.db) as src, sqlite3.connect(db) as dst:  # a copy: the shared store stays as it was
+        src.backup(dst)
+    with Store(db) as store:
+        again = run_sweep(swept.trials, store)  # stored failures are not retried by default ...
+        assert (again.ok, again.failed, again.skipped) == (0, 0, 10)
+        assert store.count() == 10
+        assert store.retry_failed() == 5
+        assert store.count() == 5  # only the failed rows went
         failing = [_bad("raise")]
-        assert run_sweep(failing, store).failed == 1
-        assert run_sweep(failing, store).skipped == 1  # a stored failure is not retried by default ...
-        assert store.retry_failed() == 1
         assert run_sweep(failing, store).failed == 1  # ... until asked
-        assert store.count() == 5
+        assert store.count() == 6
 
 
