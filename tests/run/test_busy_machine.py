@@ -51,7 +51,7 @@ def test_the_trials_own_processes_are_not_counted_as_others(monkeypatch):
     assert sample.others_cores == pytest.approx(0.5) and sample.seconds == 2.0
 
 
-def test_a_trial_measured_under_load_is_measured_again_then_kept_with_its_flag(tmp_path, monkeypatch):
+def test_a_trial_measured_under_load_is_measured_again_then_kept_with_its_flag(tmp_path, monkeypatch, one_worker):
     trials = expand("forward_latency", ["lstm:d_model=8"], seq_lens=[8], batch=2, **TRIALS)  # batches 1 and 2
     readings = iter([1.9] * 2 * MAX_ATTEMPTS)  # a neighbour holds a core during every attempt
 
@@ -71,7 +71,7 @@ def test_a_trial_measured_under_load_is_measured_again_then_kept_with_its_flag(t
         assert store.count() == 2
 
 
-def test_a_quiet_re_measurement_is_final(tmp_path, monkeypatch):
+def test_a_quiet_re_measurement_is_final(tmp_path, monkeypatch, one_worker):
     trials = expand("forward_latency", ["lstm:d_model=8"], seq_lens=[8], batch=2, **TRIALS)
     readings = iter([1.9, 1.9, 0.0, 0.0])
     monkeypatch.setattr(LoadProbe, "read", lambda probe: LoadSample(next(readings), 0.0, 2, probe.threads, 1.0))
@@ -82,7 +82,7 @@ def test_a_quiet_re_measurement_is_final(tmp_path, monkeypatch):
         assert run_sweep(trials, store).skipped == 2
 
 
-def test_quality_trials_are_never_flagged(tmp_path, monkeypatch):
+def test_quality_trials_are_never_flagged(tmp_path, monkeypatch, one_worker):
     from seqarena.bench.spec import make_trial
 
     monkeypatch.setattr(LoadProbe, "read", lambda probe: LoadSample(1.9, 0.0, 2, probe.threads, 1.0))
@@ -93,7 +93,7 @@ def test_quality_trials_are_never_flagged(tmp_path, monkeypatch):
         assert summary.contended == 0 and store.finished() == {train.spec_hash()}
 
 
-def test_ignoring_the_load_records_it_but_flags_nothing(tmp_path, monkeypatch):
+def test_ignoring_the_load_records_it_but_flags_nothing(tmp_path, monkeypatch, one_worker):
     monkeypatch.setenv("SEQARENA_IGNORE_LOAD", "1")
     monkeypatch.setattr(LoadProbe, "read", lambda probe: LoadSample(1.9, 0.0, 2, probe.threads, 1.0))
     trials = expand("forward_latency", ["lstm:d_model=8"], seq_lens=[8], batch=2, **TRIALS)
