@@ -458,13 +458,14 @@ def warn_if_busy() -> None:
     """Before measuring: a short look at what other processes do, so a busy machine is said, not guessed."""
     from seqarena.measure.load import busy_now, load_ignored
 
+    if load_ignored():  # the user accepts the machine's load: no half-second look, no warning
+        return
     sample = busy_now()
     if sample is not None and sample.contended:
-        then = ("kept as measured (SEQARENA_IGNORE_LOAD is set)" if load_ignored() else
-                f"flagged and measured again on the next run (up to {MAX_ATTEMPTS} times)")
         err.print(f"warning: the machine is busy: other processes keep {sample.others_cores:.1f} of "
                   f"{sample.cores} cores busy (load average {sample.loadavg_1m or 0:.1f}); timings taken under load "
-                  f"are {then}", markup=False, highlight=False, soft_wrap=True)
+                  f"are flagged and measured again on the next run (up to {MAX_ATTEMPTS} times)",
+                  markup=False, highlight=False, soft_wrap=True)
 
 
 def report_contended(summary) -> None:

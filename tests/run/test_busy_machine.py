@@ -26,7 +26,7 @@ def test_contended_means_others_took_more_than_the_cores_the_trial_left_free(oth
     assert LoadSample(others, 0.0, 2, threads, 1.0).contended is contended
 
 
-def test_the_probe_sees_a_busy_neighbour_and_not_its_own_work():
+def test_the_probe_sees_a_busy_neighbour():
     probe = LoadProbe([], threads=1)  # nothing of ours excluded: the test's own spinning counts as "others"
     neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
@@ -100,3 +100,20 @@ def test_ignoring_the_load_records_it_but_flags_nothing(tmp_path, monkeypatch, o
     with Store(tmp_path / "r.db") as store:
         assert run_sweep(trials, store).contended == 0
         assert all(r["env"]["load"]["others_cores"] == 1.9 and r["contended"] == 0 for r in store.rows())
+
+
+def test_the_cli_warns_before_and_after_measuring_on_a_busy_machine(monkeypatch, capsys):
+    from seqarena import cli
+    from seqarena.measure import load
+    from seqarena.run import SweepSummary
+
+    monkeypatch.setattr(load, "busy_now", lambda seconds=0.5: LoadSample(1.0, 1.2, 2, 2, 0.5))
+    cli.warn_if_busy()
+    cli.report_contended(SweepSummary(total=4, ok=4, contended=3))
+    before, after = capsys.readouterr().err.strip().splitlines()
+    assert "the machine is busy" in before and "1.0 of 2 cores" in before
+    assert "3 timing trial(s)" in after and f"up to {MAX_ATTEMPTS} times" in after
+    monkeypatch.setattr(load, "busy_now", lambda seconds=0.5: LoadSample(0.1, 0.1, 2, 2, 0.5))
+    cli.warn_if_busy()
+    cli.report_contended(SweepSummary(total=4, ok=4))
+    assert capsys.readouterr().err == ""  # a quiet machine: nothing to say
