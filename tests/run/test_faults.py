@@ -139,8 +139,11 @@ def interrupted(tmp_path_factory):
     The first run is paused (SIGSTOP, still holding its lock) while the second tries, and Ctrl-C reaches it before it
     continues, so the outcome does not depend on how fast either runs."""
     db = tmp_path_factory.mktemp("ctrl-c") / "r.db"
+    # SIGINT back to its default in the child: a shell that starts the test suite as a background job makes it
+    # ignored, and an ignored SIGINT is inherited through exec (Python then never raises KeyboardInterrupt)
     first = subprocess.Popen([*CLI, *BENCH, "--db", str(db)], env=ENV, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+                             stderr=subprocess.PIPE, text=True, start_new_session=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert _wait_for(lambda: len(_hashes(db)) >= 2, 120), "the sweep should store trials"
         os.killpg(first.pid, signal.SIGSTOP)
