@@ -240,3 +240,17 @@ def test_speech_without_espeak_says_how_to_install(monkeypatch):
     monkeypatch.setattr(speech, "espeak_available", lambda: False)
     with pytest.raises(SpecError, match="apt-get install espeak-ng"):
         make_task("speech", n_train=4, n_val=2, n_test=2)
+
+
+@pytest.mark.parametrize(("task", "params"), [("copy", {"distance": 1_000_000}), ("adding", {"n_train": 10**10}),
+                                              ("mqar", {"pairs": 10**8})])
+def test_splits_that_cannot_fit_in_memory_are_refused_before_any_data_is_made(task, params):
+    with pytest.raises(SpecError, match="GiB; this machine has"):
+        make_task(task, **params)
+
+
+def test_the_train_command_refuses_an_impossible_task_size_in_one_line():
+    from tests.conftest import run_cli
+
+    r = run_cli("train", "-m", "lstm", "--task", "copy", "--distance", "1000000", "--budget", "10steps")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "GiB" in r.stderr

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, ValidationError
 from torch import Tensor
 
+from seqarena.measure.system import ram_bytes
 from seqarena.models import SpecError
 
 IGNORE = -100
@@ -57,6 +58,9 @@ class Task:
     target: ClassVar[Literal["tokens", "class", "regression"]] = "tokens"
     metric: ClassVar[str] = "accuracy"
     higher_is_better: ClassVar[bool] = True
+    #: Parameters whose sum is a lower bound on an example's positions (the memory check before data is made);
+    #: empty for tasks whose examples are views of one series or text.
+    length_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, params: TaskParams) -> None:
         self.params = params
@@ -212,4 +216,21 @@ def make_task(name: str, **params: Any) -> Task:
         err = e.errors()[0]
         loc = ".".join(str(x) for x in err["loc"])
         raise SpecError(f"task {name}: {loc}: {err['msg'].removeprefix('Value error, ')}") from None
+    _check_data_fits(cls, p)
     return cls(p)
+
+
+def _check_data_fits(cls: type[Task], p: TaskParams) -> None:
+    """One line, before any data is made, when the splits alone could not fit in this machine's memory: a lower
+    bound (examples x the positions ``cls.length_fields`` add up to x two int64 tensors), so that ``--distance
+    1000000`` is an error, not an OOM kill of the process that builds the data."""
+    positions = sum(int(getattr(p, f)) for f in cls.length_fields)
+    if not positions:
+        return
+    examples = p.n_train + p.n_val + p.n_test
+    need = examples * positions * 2 * 8
+    ram = ram_bytes()
+    if ram is not None and need > ram // 2:
+        raise SpecError(f"task {cls.name}: {examples:,} examples of at least {positions:,} positions need at least "
+                        f"{need / 2**30:,.1f} GiB; this machine has {ram / 2**30:,.1f} GiB of memory: use fewer "
+                        "examples or shorter sequences")

@@ -74,6 +74,7 @@ class ListOps(Task):
     """
 
     name = "listops"
+    length_fields = ("length",)
     Params = ListOpsParams
     target = "class"
 

@@ -33,6 +33,7 @@ class CopyMemory(Task):
     """
 
     name = "copy"
+    length_fields = ("pattern", "distance", "pattern")
     Params = CopyParams
     target = "tokens"
 
@@ -75,6 +76,7 @@ class Adding(Task):
     """
 
     name = "adding"
+    length_fields = ("distance",)
     Params = AddingParams
     target = "regression"
     metric = "mse"
@@ -123,6 +125,7 @@ class SelectiveCopy(CopyMemory):
     """
 
     name = "selective_copy"
+    length_fields = ("distance", "pattern")
     Params = SelectiveCopyParams
     target = "tokens"
 
@@ -166,6 +169,7 @@ class MQAR(Task):
     """
 
     name = "mqar"
+    length_fields = ("pairs", "pairs", "distance", "queries")
     Params = MQARParams
     target = "tokens"
 
@@ -224,6 +228,7 @@ class WordOrder(Task):
     """
 
     name = "order"
+    length_fields = ("distance",)
     Params = OrderParams
     target = "class"
 
