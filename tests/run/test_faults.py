@@ -121,7 +121,7 @@ def test_sigkill_of_the_driver_at_ten_random_moments_loses_and_duplicates_nothin
 
 
 CLI = [sys.executable, "-c", "from seqarena.cli import main; main()"]
-BENCH = ["bench", "forward_latency", "-m", "lstm,gru", "--params", "20k", "--seq-lens", "8,16,32", "--batch", "2",
+BENCH = ["bench", "forward_latency", "-m", "lstm,gru", "--params", "20k", "--seq-lens", "8,16", "--batch", "2",
          "--repeats", "1", "--min-seconds", "0.1", "--rounds", "1", "--vocab-size", "32"]
 
 
@@ -187,7 +187,7 @@ def test_ctrl_c_keeps_finished_trials_stops_the_workers_and_says_how_to_resume(i
 def test_a_resume_after_ctrl_c_completes_every_trial_exactly_once(interrupted):
     resumed, final = interrupted["resumed"], interrupted["final"]
     assert resumed.returncode == 0, resumed.stderr
-    assert len(final) == len(set(final)) == 12  # 2 models x 3 lengths x batches {1, 2}
+    assert len(final) == len(set(final)) == 8  # 2 models x 2 lengths x batches {1, 2}
     assert set(interrupted["stored"]) <= set(final)
 
 

@@ -65,7 +65,7 @@ def swept(tmp_path_factory) -> Swept:
     with pytest.MonkeyPatch.context() as mp, Store(db) as store:
         CountingRunner.made = []
         mp.setattr(sweep_module, "Runner", CountingRunner)
-        summary = run_sweep(trials, store, timeout_s=6,  # ample for a good trial on a busy machine
+        summary = run_sweep(trials, store, timeout_s=4,  # ample for a good trial (tiny, 1 thread) on a busy machine
                             on_done=lambda spec, result: spawned_after.append(CountingRunner.made[-1].spawned))
         rows = {r["spec_hash"]: r for r in store.rows()}
     assert len(CountingRunner.made) == 1
