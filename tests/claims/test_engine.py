@@ -50,10 +50,18 @@ def test_every_quote_is_the_essays_own_words():
 
     from seqarena.claims import CLAIMS
 
-    essay = Path(__file__).resolve().parents[2].parent / "shared" / "seed" / "transformer-vs-rnn.txt"
-    if not essay.exists():
-        pytest.skip("the essay (../shared/seed) is not beside this checkout")
-    text = essay.read_text()
+    essay = Path(__file__).resolve().parents[1] / "data" / "transformer-vs-rnn.txt"  # a copy of shared/seed's
+    text = essay.read_text(encoding="utf-8")
     for c in CLAIMS:
         for part in (p.strip() for p in c.quote.split("...")):
             assert part in text, f"claim {c.id}: {part!r} is not in the essay"
+
+
+def test_the_essays_copy_matches_the_spec_when_the_spec_is_beside_this_checkout():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    spec = root.parent / "shared" / "seed" / "transformer-vs-rnn.txt"
+    if not spec.exists():
+        pytest.skip("the spec (../shared/seed) is not beside this checkout; the copy in tests/data is used alone")
+    assert (root / "tests" / "data" / "transformer-vs-rnn.txt").read_bytes() == spec.read_bytes()
