@@ -1,4 +1,5 @@
-"""The demo the main job runs until the full suite lands: every model, small, timed once on this machine.
+"""``seqarena demo``: a first look at every model, small, timed once on this machine (the main job is
+``seqarena run``, the claims suite).
 
 For each model: build it at a parameter budget, time a forward+backward on random tokens (train tokens/s), generate
 tokens in every generation mode it has (decode ms/token, median over steps), report the state bytes after 64 tokens,

@@ -13,7 +13,8 @@ The rules, in the order they apply (kept simple on purpose: every step shows up 
    trial that failed a memory cap at some n <= the profile's n, with a cap >= the profile's, proves the model too
    big; a success at some n >= the profile's proves it fits.
 3. **Hard constraints.** The latency budget (on the forward, or per token when streaming) and the memory cap (on
-   the inference forward *and* a training step: the profile trains) each read yes (the whole interval fits), no
+   the inference forward; on a training step too with ``cap_scope="both"``, when the model also trains on the
+   capped device) each read yes (the whole interval fits), no
    (none of it does) or uncertain. Models that fit everything rank first, then uncertain ones, then those that break
    a constraint. When every candidate breaks one, the profile is impossible here: a one-line :class:`SpecError`.
 4. **Priority** within each group: latency-critical profiles (a latency budget, or streaming at batch 1) rank by
