@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from seqarena.analysis.stats import geometric_mean_ratio_ci
 from seqarena.claims import SUITES
-from seqarena.claims.verdict import geometric_mean_ratio_ci
 from seqarena.cli import main
 from seqarena.report import FIGURE_IDS, FIGURES
 from seqarena.report.content import ReportContent, normalize_recommendations

@@ -14,9 +14,7 @@ import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
 from seqarena.bench.spec import TrialSpec, make_trial
 from seqarena.claims.verdict import Verdict, decide
@@ -163,36 +161,3 @@ def caveats(df: pd.DataFrame) -> list[str]:
     cpu = df["env.cpu"].dropna().iloc[0] if "env.cpu" in df and df["env.cpu"].notna().any() else "this CPU"
     where = ", ".join(devices) if devices else "cpu"
     return [GPU_CAVEAT.format(device=f"{where} ({cpu})")] if "cuda" not in where else []
-
-
-def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, tuple[float, float] | None]:
-    """Mean and Student-t interval over seeds (None with fewer than 2 values: a point estimate)."""
-    v = np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=float)
-    if v.size == 0:
-        return math.nan, None
-    if v.size < 2:
-        return float(v.mean()), None
-    half = stats.t.ppf(0.5 + confidence / 2, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size)
-    return float(v.mean()), (float(v.mean() - half), float(v.mean() + half))
-
-
-def wilson(successes: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a proportion (one model's test accuracy over ``n`` independent examples)."""
-    if n <= 0:
-        return (0.0, 1.0)
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
-def linear_fit(x: Sequence[float], y: Sequence[float], confidence: float = 0.95
-               ) -> tuple[float, float, tuple[float, float]] | None:
-    """Least squares y = a + b x: (a, b, t-interval of b); None with fewer than 3 distinct x."""
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if len(set(x.tolist())) < 3:
-        return None
-    res = stats.linregress(x, y)
-    half = stats.t.ppf(0.5 + confidence / 2, x.size - 2) * res.stderr if math.isfinite(res.stderr) else 0.0
-    return float(res.intercept), float(res.slope), (float(res.slope - half), float(res.slope + half))

@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 
 from seqarena.analysis.scaling import fit_loglog
+from seqarena.analysis.stats import geometric_mean_ratio_ci, median_ratio_ci
 from seqarena.bench.spec import TrialSpec
 from seqarena.claims.base import SUITES, Claim, caveats, ok_rows, samples
-from seqarena.claims.verdict import Verdict, geometric_mean_ratio_ci, median_ratio_ci
+from seqarena.claims.verdict import Verdict
 from seqarena.run.sweep import expand
 
 

@@ -12,8 +12,9 @@ from typing import Any
 import pandas as pd
 
 from seqarena.analysis.scaling import fit_loglog
+from seqarena.analysis.stats import linear_fit
 from seqarena.bench.spec import TrialSpec
-from seqarena.claims.base import Claim, caveats, grid, linear_fit, ok_rows
+from seqarena.claims.base import Claim, caveats, grid, ok_rows
 from seqarena.claims.latency import abs_dev_interval
 from seqarena.claims.verdict import Verdict
 

@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from seqarena.analysis.stats import t_interval, wilson
 from seqarena.bench.spec import TrialSpec
-from seqarena.claims.base import SMOKE_CAVEAT, Claim, caveats, grid, ok_rows, t_interval, wilson
+from seqarena.claims.base import SMOKE_CAVEAT, Claim, caveats, grid, ok_rows
 from seqarena.claims.verdict import Verdict
 
 #: A model "learned" when it beats the task's baseline by this much (accuracy points; relative for losses).

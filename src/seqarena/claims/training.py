@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 
 from seqarena.analysis.scaling import fit_loglog
+from seqarena.analysis.stats import geometric_mean_ratio_ci, median_ratio_ci, ratio_of_ratios_ci
 from seqarena.bench.spec import TrialSpec
 from seqarena.claims.base import Claim, caveats, grid, ok_rows, samples
-from seqarena.claims.verdict import Verdict, geometric_mean_ratio_ci, median_ratio_ci, ratio_of_ratios_ci
+from seqarena.claims.verdict import Verdict
 from seqarena.run.sweep import expand
 
 
