@@ -21,6 +21,7 @@ import seqarena
 from seqarena.analysis.summary import HEADLINE, crossovers, generation_table, pooled_points, slopes, with_labels
 from seqarena.bench.spec import SCENARIOS
 from seqarena.demo import DemoRow, DemoSettings, environment, run_demo
+from seqarena.essay import STANDARD_PROFILES
 from seqarena.models import SpecError, available, get_class
 from seqarena.run.sweep import Interrupted
 from seqarena.store import DEFAULT_DB, EXPORT_FORMATS, MAX_ATTEMPTS, StoreError
@@ -514,15 +515,6 @@ def print_verdicts(suite: str, chosen, verdicts) -> None:
         out.print(f"  {c.id}: {v.effect_name}" + (f" — {'; '.join(own)}" if own else ""), highlight=False)
         if v.sizes:
             out.print(f"      measured: {v.sizes}", highlight=False)
-
-
-#: The two profiles every report answers: a latency-critical short one and a long one under a memory cap.
-STANDARD_PROFILES = (
-    ("n = 50, latency-critical (10 ms budget), batch 1, 5,000 training sequences",
-     {"seq_len": 50, "train_sequences": 5000, "latency_budget_ms": 10.0, "batch": 1}),
-    ("n = 20,000, inference memory cap 512 MB above the process baseline, 5,000 training sequences",
-     {"seq_len": 20_000, "train_sequences": 5000, "memory_cap_mb": 512.0, "batch": 1}),
-)
 
 
 @app.command("run")

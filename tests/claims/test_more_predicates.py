@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from seqarena.claims import CLAIMS, claim_by_id
-from seqarena.claims.base import ATTN, RNN
+from seqarena.essay import ATTN, RNN
 
 rng = np.random.default_rng(0)
 

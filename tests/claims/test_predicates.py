@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from seqarena.claims import claim_by_id, decide, median_ratio_ci, select
-from seqarena.claims.base import ATTN, RNN
+from seqarena.essay import ATTN, RNN
 from seqarena.models import SpecError
 
 

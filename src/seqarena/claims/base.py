@@ -18,9 +18,8 @@ import pandas as pd
 
 from seqarena.bench.spec import TrialSpec, make_trial
 from seqarena.claims.verdict import Verdict, decide
+from seqarena.essay import ATTN, RNN
 from seqarena.models import SpecError
-
-RNN, ATTN = "lstm", "transformer"
 
 #: Sizes of each suite. quick fits `make run` (training claims are smoke-sized: a few hundred steps, one seed unless
 #: the claim needs seeds); full gives the robust verdicts (see ``budget_table``). ``max_rounds`` caps the adaptive

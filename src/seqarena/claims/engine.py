@@ -15,9 +15,10 @@ from typing import Any
 import pandas as pd
 
 from seqarena.bench.spec import TrialSpec
-from seqarena.claims.base import ATTN, RNN, Claim, resolve_suite
+from seqarena.claims.base import Claim, resolve_suite
 from seqarena.claims.registry import CLAIMS
 from seqarena.claims.verdict import Verdict
+from seqarena.essay import ATTN, RNN
 from seqarena.models import SpecError, get_class
 from seqarena.run.sweep import SweepSummary, run_sweep
 from seqarena.store import MAX_ATTEMPTS, Store, load

@@ -23,6 +23,7 @@ from seqarena.analysis.stats import t_interval, wilson
 from seqarena.bench.spec import TrialSpec
 from seqarena.claims.base import SMOKE_CAVEAT, Claim, caveats, grid, ok_rows
 from seqarena.claims.verdict import Verdict
+from seqarena.essay import LITTLE_DATA
 
 #: A model "learned" when it beats the task's baseline by this much (accuracy points; relative for losses).
 LEARN_MARGIN = {"accuracy": 0.10, "bits_per_char": 0.05, "mse": 0.05}
@@ -286,7 +287,7 @@ def judge_9(df: pd.DataFrame, claim: Claim) -> Verdict:
     best: tuple[float, tuple[float, float] | None] | None = None
     ev = []
     for n, rows in ok.groupby("spec.task_params.n_train"):
-        if n >= 10_000:
+        if n >= LITTLE_DATA:
             continue
         r = rows[rows["model"] == claim.rnn].set_index("spec.seed")["test_metric"]
         a = rows[rows["model"] == claim.attn].set_index("spec.seed")["test_metric"]

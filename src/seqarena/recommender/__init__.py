@@ -5,9 +5,10 @@
 >>> rec.top, rec.lines
 """
 
+from seqarena.essay import DEFAULT_CANDIDATES
 from seqarena.recommender.estimate import Estimate, Obs, estimate
 from seqarena.recommender.profile import Profile, make_profile
-from seqarena.recommender.rank import DEFAULT_CANDIDATES, Ranked, Recommendation, recommend
+from seqarena.recommender.rank import Ranked, Recommendation, recommend
 
 __all__ = ["DEFAULT_CANDIDATES", "Estimate", "Obs", "Profile", "Ranked", "Recommendation", "estimate",
            "make_profile", "recommend"]

@@ -49,6 +49,7 @@ from typing import Any
 import pandas as pd
 
 from seqarena.bench.spec import machine_identity
+from seqarena.essay import DEFAULT_CANDIDATES, LITTLE_DATA
 from seqarena.models import SpecError, get_class, parse_model_string
 from seqarena.recommender.estimate import NO_DATA, Estimate, Obs, estimate
 from seqarena.recommender.profile import Profile, make_profile
@@ -56,10 +57,6 @@ from seqarena.run.failures import is_size_failure
 from seqarena.run.sweep import SweepSummary, expand, run_sweep
 from seqarena.store import DEFAULT_DB, Store
 
-DEFAULT_CANDIDATES = ("lstm", "gru", "transformer")
-
-#: The essay's data-size line: below it RNNs can match or beat transformers; above it transformers win.
-LITTLE_DATA = 10_000
 #: Score multipliers for the family the data-size evidence favours (lower score ranks first).
 FAVOUR = {"training": 0.8, "latency": 0.95}
 RECURRENT = frozenset({"elman", "lstm", "gru", "min_gru", "min_lstm", "ssm"})

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import LogFormatter
 
 from seqarena.analysis.scaling import fit_loglog
+from seqarena.essay import ESSAY_CONTENDERS
 from seqarena.report.data import ReportData, label_contenders, medians, numeric, plain, present
 
 NO_DATA = "no-data"  # the label of a placeholder figure
@@ -360,7 +361,7 @@ def mfu_by_model(ts: pd.DataFrame, fl: pd.DataFrame | None = None) -> Figure:
 def _common_point(df: pd.DataFrame) -> tuple[int, int]:
     """The (n, batch) to compare at: one where both the LSTM and the transformer were measured if any, then the one
     with the most contenders (ties: n = 256, else the largest n and batch)."""
-    per = df.groupby(["seq_len", "batch"])["model"].agg(lambda m: (len({"lstm", "transformer"} & set(m)), len(set(m))))
+    per = df.groupby(["seq_len", "batch"])["model"].agg(lambda m: (len(set(ESSAY_CONTENDERS) & set(m)), len(set(m))))
     return max(((int(n), int(b)) for n, b in per.index),
                key=lambda p: (*per[p], p[0] == 256, p[0], p[1]))
 

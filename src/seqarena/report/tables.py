@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from seqarena.analysis.scaling import find_crossovers, fit_loglog
+from seqarena.essay import BANDS, ESSAY_CONTENDERS, ESSAY_WINNERS
 from seqarena.report.data import ReportData, count, label_contenders, medians, numeric, present, settings_line
 
 MB = 2**20
@@ -55,20 +56,6 @@ def fmt_value(v: float) -> str:
 
 
 # -- performance by sequence length -------------------------------------------------------------------------------
-
-BANDS: tuple[tuple[str, str, Callable[[float], bool]], ...] = (
-    ("short", "short (n < 100)", lambda n: n < 100),
-    ("medium", "medium (100 ≤ n ≤ 1,000)", lambda n: 100 <= n <= 1000),
-    ("long", "long (n > 1,000)", lambda n: n > 1000),
-)
-
-#: The essay's verdicts ("Performance by Sequence Length"), shown beside the measured ones.
-ESSAY_WINNERS = {
-    "short": "RNN for latency-critical single-sequence tasks",
-    "medium": "Transformer for most tasks",
-    "long": "RNN for very long sequences, sparse transformers competitive",
-}
-
 
 @dataclasses.dataclass(frozen=True)
 class Measure:
@@ -119,9 +106,6 @@ MEASURES: tuple[Measure, ...] = (
 #: What must be equal for two rows to be compared (the batch too: tokens/s at B=8 is not tokens/s at B=1).
 GROUP_KEYS = ("spec.params", "spec.dtype", "spec.device", "env.threads", "env.cpu", "batch")
 
-
-#: The essay's contenders: "RNN" is the LSTM, "Transformer" the decoder-only transformer (plain: no options).
-ESSAY_CONTENDERS = ("lstm", "transformer")
 
 
 def essay_rows(df: pd.DataFrame) -> pd.DataFrame:
