@@ -23,7 +23,7 @@ from seqarena.models import available, get_class
 FUZZ = settings(max_examples=200, derandomize=True, database=None, deadline=None,
                 suppress_health_check=list(HealthCheck))
 
-#: Where the CLI reaches measuring or training (imported inside the commands, so patched on their modules).
+#: Where the CLI reaches measuring or training (called through their modules, so patched there).
 MEASURING = ("seqarena.run.run_sweep", "seqarena.run.sweep.run_sweep", "seqarena.claims.run_claims",
              "seqarena.recommender.recommend", "seqarena.demo.demo_model")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Any, Literal
 
 import torch
@@ -297,4 +298,19 @@ def make_trial(**fields: Any) -> TrialSpec:
         raise SpecError(f"{loc}: {msg}" if loc else msg) from None
     check_threads(spec.threads)
     check_trial_fits(spec)
+    data_file = spec.task_params.get("file") if spec.scenario == "train" else None
+    if data_file and spec.data_digest is None:  # a changed file is a new trial, not a resume
+        spec = spec.model_copy(update={"data_digest": file_digest(Path(str(data_file)))})
     return spec
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a user's data file (recorded in the trial spec, so an edited file is measured again)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def training_timeout_s(budget_s: float | None) -> float:
+    """How long a training trial may run before it is stopped and stored as failed: three times its time budget
+    (evaluation, the LR grid of ``tune_lr``) plus five minutes for the worker and the data; a step budget counts as
+    ten minutes."""
+    return 3 * (budget_s or 600) + 300

@@ -1,0 +1,113 @@
+"""Commands that show or rebuild without measuring: ``list``, ``tasks``, ``demo``, ``report``, ``results export``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from seqarena.bench.spec import check_device
+from seqarena.claims import resolve_suite
+from seqarena.cli.app import DEFAULT_DB, Db, Device, app, err, out, results_app
+from seqarena.cli.render import print_demo, print_registry, print_tasks
+from seqarena.demo import DemoSettings, environment, run_demo
+from seqarena.models import SpecError, available, get_class
+from seqarena.report import build_report
+from seqarena.store import EXPORT_FORMATS, Store, export
+from seqarena.tasks import available_tasks, task_class
+
+AsJson = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
+
+
+@app.command("list")
+def list_models(as_json: AsJson = False) -> None:
+    """List the registered models with their spec fields and defaults."""
+    registry = {}
+    for name in available():
+        cls = get_class(name)
+        registry[name] = {
+            "summary": (cls.__doc__ or "").strip().splitlines()[0],
+            "causal": "varies (spec field causal)" if "causal" in cls.Spec.model_fields else cls.causal,
+            "generation_modes": list(cls.generation_modes),
+            "fields": cls.describe(),
+        }
+    if as_json:
+        print(json.dumps(registry, indent=2, default=str))
+    else:
+        print_registry(registry)
+
+
+@app.command("tasks")
+def list_tasks(as_json: AsJson = False) -> None:
+    """List the tasks, their parameters and defaults."""
+    info = {}
+    for name in available_tasks():
+        cls = task_class(name)
+        info[name] = {
+            "summary": (cls.__doc__ or "").strip().splitlines()[0],
+            "metric": cls.metric,
+            "params": {k: {"default": f.default, "description": f.description or ""}
+                       for k, f in cls.Params.model_fields.items()},
+        }
+    if as_json:
+        print(json.dumps(info, indent=2, default=str))
+    else:
+        print_tasks(info)
+
+
+@app.command()
+def demo(
+    model: Annotated[list[str] | None, typer.Option(
+        "--model", "-m", help="Model as name[:field=value,...]; repeatable. Default: every registered model.")] = None,
+    params: Annotated[int, typer.Option(help="Parameter budget per model (embeddings included).")] = 200_000,
+    layers: Annotated[int, typer.Option(help="Layers per model.")] = 2,
+    vocab_size: Annotated[int, typer.Option(help="Token vocabulary.")] = 256,
+    batch: Annotated[int, typer.Option(help="Training batch size.")] = 8,
+    seq_len: Annotated[int, typer.Option(help="Training sequence length.")] = 256,
+    tokens: Annotated[int, typer.Option(help="Tokens to generate per mode (batch 1).")] = 64,
+    repeats: Annotated[int, typer.Option(help="Timed forward+backward repeats (median).")] = 5,
+    device: Device = "cpu",
+    dtype: Annotated[str, typer.Option(help="float32, float64, bfloat16 or float16.")] = "float32",
+    threads: Annotated[int | None, typer.Option(help="torch threads (default: torch's choice).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Build every model small, time training, generate in every mode, print one table."""
+    settings = DemoSettings(params=params, vocab_size=vocab_size, layers=layers, batch=batch, seq_len=seq_len,
+                            tokens=tokens, repeats=repeats, device=device, dtype=dtype, threads=threads, seed=seed)
+    with err.status("") as status:
+        rows = run_demo(model, settings, on_model=lambda m: status.update(f"demo: {m}"))
+    print_demo(rows, environment(settings), settings.device)
+
+
+@app.command("report")
+def report_command(
+    db: Db = DEFAULT_DB,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder (default: report/ beside the store).")
+                       ] = None,
+    suite: Annotated[str, typer.Option(help="The claims suite the verdicts are judged for: quick or full.")] = "quick",
+    device: Annotated[str, typer.Option(help="The device the claims were measured on (cpu, cuda or cuda:N).")] = "cpu",
+) -> None:
+    """Rebuild the report (index.html, report.md, results.json/csv) from the store, without measuring anything."""
+    resolve_suite(suite)
+    check_device(device)  # the claims' trials are identified by device: judge them for the one they ran on
+    if not db.exists():
+        raise SpecError(f"no results store at {db}; measure first (seqarena claims, bench or train)")
+    with err.status("building the report"):
+        index = build_report(db, out_dir, suite=suite, device=device)
+    out.print(f"wrote {index}", highlight=False, soft_wrap=True)
+
+
+@results_app.command("export")
+def results_export(
+    fmt: Annotated[str, typer.Option("--format", help=f"One of: {', '.join(EXPORT_FORMATS)}.")] = "csv",
+    db: Db = DEFAULT_DB,
+    out_path: Annotated[Path | None, typer.Option("--out", help="Output file (default: next to the store).")] = None,
+) -> None:
+    """Export every trial (ok and failed) as csv, parquet or json."""
+    if fmt not in EXPORT_FORMATS:
+        raise SpecError(f"unknown format {fmt!r}; choose from: {', '.join(EXPORT_FORMATS)}")
+    Store(db, readonly=True).close()  # one line for a missing, foreign or damaged store, before any output
+    path = export(db, out_path or db.with_suffix(f".{fmt}"), fmt)
+    out.print(f"wrote {path}", highlight=False)

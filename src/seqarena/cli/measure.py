@@ -1,0 +1,186 @@
+"""Commands that measure: ``bench``, ``train``, ``claims``, ``run`` (the main job) and ``recommend``. Each parses,
+calls :mod:`seqarena.job` (or the recommender) and renders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import torch
+import typer
+
+from seqarena import recommender
+from seqarena.bench.spec import SCENARIOS
+from seqarena.cli.app import DEFAULT_DB, Db, Device, Suite, app, err, out
+from seqarena.cli.parsing import claim_ids, finite, int_list, parse_budget, parse_count, parse_counts, task_settings
+from seqarena.cli.render import BarEvents, print_budget, print_job, print_recommendation, print_training
+from seqarena.cli.render_sweep import print_sweep
+from seqarena.essay import ATTN, DEFAULT_CANDIDATES, RNN
+from seqarena.job import bench_job, plan_claims, prepare_task, run_claims_job, run_job, train_job
+from seqarena.recommender import make_profile
+from seqarena.run import parse_models
+
+Float = Annotated[float, typer.Option(callback=finite)]
+
+
+@app.command()
+def bench(
+    scenario: Annotated[str, typer.Argument(help=f"One of: {', '.join(s for s in SCENARIOS if s != 'train')}.")],
+    models: Annotated[str, typer.Option("--models", "-m", help="Comma-separated models, name[:field=value,...].")],
+    seq_lens: Annotated[
+        str | None, typer.Option(help="Comma-separated sequence lengths (default depends on the scenario).")
+    ] = None,
+    batch: Annotated[int | None, typer.Option(
+        help="Batch (forward_latency runs batch 1 and this; default 8, or 1 for generation/memory).")] = None,
+    batches: Annotated[str | None, typer.Option(help="throughput: comma-separated batches (default 1..64).")] = None,
+    tokens: Annotated[int, typer.Option(help="generation: tokens to generate.")] = 256,
+    prompt_len: Annotated[int, typer.Option(help="generation: prompt length.")] = 16,
+    params: Annotated[
+        str, typer.Option(help="Parameter budget per model (embeddings included); comma-separated to sweep width.")
+    ] = "1000000",
+    layers: Annotated[int, typer.Option(help="Layers per model.")] = 2,
+    vocab_size: Annotated[int, typer.Option(help="Token vocabulary.")] = 256,
+    sample_every: Annotated[int, typer.Option(
+        help="generation: decode latency every k positions (0: ~32 samples).")] = 0,
+    rounds: Annotated[int | None, typer.Option(
+        help="Measure each point this many times, contenders interleaved in shuffled order (default 2; memory 1)."
+    )] = None,
+    device: Device = "cpu",
+    dtype: Annotated[str, typer.Option(help="float32, float64, bfloat16 or float16.")] = "float32",
+    threads: Annotated[int | None, typer.Option(help="torch threads (default: torch's choice, recorded).")] = None,
+    repeats: Annotated[int, typer.Option(help="Minimum timed calls per trial (generation: runs).")] = 5,
+    min_seconds: Annotated[float, typer.Option(help="Minimum timed seconds per trial.", callback=finite)] = 0.5,
+    timeout: Annotated[float, typer.Option(
+        help="Seconds before a trial is stopped and stored as failed.", callback=finite)] = 600,
+    memory_cap_mb: Annotated[float | None, typer.Option(
+        help="Memory cap per trial in MB above the trial's own baseline.", callback=finite)] = None,
+    seed: Annotated[int, typer.Option(help="Random seed (data, init, contender order).")] = 0,
+    db: Db = DEFAULT_DB,
+    retry_failed: Annotated[bool, typer.Option(help="Re-run trials stored as failed.")] = False,
+) -> None:
+    """Run a benchmark sweep in isolated workers; results go to the store as each trial finishes (re-running the
+    same sweep resumes)."""
+    budgets = parse_counts(params, "--params")
+    result = bench_job(
+        scenario, [models], seq_lens=int_list(seq_lens, "--seq-lens") if seq_lens is not None else None,
+        rounds=rounds, timeout_s=timeout, db=db, retry_failed=retry_failed, events=BarEvents(show_failures=True),
+        batch=batch, batches=int_list(batches, "--batches") if batches else None, seed=seed, tokens=tokens,
+        prompt_len=prompt_len, params=budgets, layers=layers, vocab_size=vocab_size, device=device, dtype=dtype,
+        threads=threads, repeats=repeats, min_seconds=min_seconds, memory_cap_mb=memory_cap_mb,
+        sample_every=sample_every)
+    df, s = result.rows, result.summary
+    print_sweep(scenario, df)
+    env = df["env.cpu"].dropna().iloc[0] if "env.cpu" in df and df["env.cpu"].notna().any() else device
+    used = int(df["env.threads"].dropna().iloc[0]) if "env.threads" in df and df["env.threads"].notna().any() else "?"
+    out.print(f"  {device} ({env}), {used} threads, {dtype}, torch {torch.__version__}, "
+              f"~{', '.join(f'{b:,}' for b in budgets)} params x {layers} layers, seed {seed}", highlight=False)
+    out.print(f"  {s.ok} measured, {s.failed} failed, {s.skipped} already in the store, "
+              f"{s.pruned} skipped after a smaller n failed -> {db}", highlight=False)
+
+
+@app.command("claims")
+def claims_command(
+    suite: Suite = "quick",
+    only: Annotated[str | None, typer.Option(help="Comma-separated claim ids, e.g. 10,13 (13 = 13a, 13b...).")] = None,
+    device: Device = "cpu",
+    db: Db = DEFAULT_DB,
+    rnn: Annotated[str, typer.Option(help="The model in the RNN role.")] = RNN,
+    attn: Annotated[str, typer.Option(help="The model in the transformer role.")] = ATTN,
+    plan_only: Annotated[bool, typer.Option("--plan", help="Print the budget table and exit.")] = False,
+) -> None:
+    """Measure the essay's claims on this machine (reusing finished trials) and print a verdict per claim."""
+    if plan_only:
+        _, budget = plan_claims(suite, claim_ids(only), device=device, db=db, rnn=rnn, attn=attn)
+        print_budget(suite, budget, full=True)
+        return
+    run_claims_job(suite, claim_ids(only), device=device, db=db, rnn=rnn, attn=attn, events=BarEvents())
+
+
+@app.command("run")
+def run_command(
+    suite: Annotated[str, typer.Option(help="quick (<= 10 minutes here) or full (robust verdicts, < 2 hours).")
+                     ] = "quick",
+    device: Device = "cpu",
+    db: Db = DEFAULT_DB,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Report folder (default: report/ beside the store).")
+                       ] = None,
+) -> None:
+    """The main job: run (or resume) the claims suite, recommend for two standard profiles, and write the report."""
+    print_job(run_job(suite, device, db, out_dir, events=BarEvents()))
+
+
+@app.command("train")
+def train_command(
+    model: Annotated[str, typer.Option("--model", "-m", help="Model as name[:field=value,...].")],
+    task: Annotated[str, typer.Option(help="Task name (see `seqarena tasks`).")],
+    budget: Annotated[str, typer.Option(help="Training budget: 60s, 2m or 500steps.")] = "60s",
+    distance: Annotated[int | None, typer.Option(help="Task dependency distance.")] = None,
+    length: Annotated[int | None, typer.Option(help="Task length (listops, char_lm, synthetic series).")] = None,
+    depth: Annotated[int | None, typer.Option(help="listops nesting depth.")] = None,
+    dataset: Annotated[str | None, typer.Option(help="forecast: series name.")] = None,
+    file: Annotated[str | None, typer.Option(help="char_lm: a text file; forecast: a CSV file.")] = None,
+    column: Annotated[str | None, typer.Option(help="forecast: the CSV column.")] = None,
+    lookback: Annotated[int | None, typer.Option(help="forecast: look-back steps.")] = None,
+    horizon: Annotated[int | None, typer.Option(help="forecast: horizon steps.")] = None,
+    n_train: Annotated[int | None, typer.Option(help="Training examples (sample-efficiency).")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Any other task parameter, key=value.")] = None,
+    params: Annotated[str, typer.Option(help="Parameter budget, e.g. 200k.")] = "200k",
+    layers: Annotated[int, typer.Option(help="Layers.")] = 2,
+    batch: Annotated[int, typer.Option(help="Training batch size.")] = 32,
+    lr: Annotated[float | None, typer.Option(help="Learning rate (default 1e-3).", callback=finite)] = None,
+    tune_lr: Annotated[bool, typer.Option(help="Pick the LR from a log grid on the validation split first.")] = False,
+    tbptt: Annotated[int | None, typer.Option(help="Truncated BPTT segment length (recurrent models).")] = None,
+    checkpointing: Annotated[bool, typer.Option(help="Activation checkpointing (attention models).")] = False,
+    eval_every: Annotated[int, typer.Option(help="Evaluate every N steps.")] = 100,
+    target: Annotated[float | None, typer.Option(
+        help="Stop when the validation metric reaches this.", callback=finite)] = None,
+    device: Device = "cpu",
+    threads: Annotated[int | None, typer.Option(help="torch threads.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed (init, batches).")] = 0,
+    db: Db = DEFAULT_DB,
+) -> None:
+    """Train a model on a task within a budget, print the curve and final metrics, and store the trial."""
+    budget_s, steps = parse_budget(budget)
+    settings = task_settings(set_, distance=distance, length=length, depth=depth, dataset=dataset, file=file,
+                             column=column, lookback=lookback, horizon=horizon, n_train=n_train)
+    with err.status(f"preparing task {task}"):
+        made = prepare_task(task, **settings)
+    result = train_job(model, task, settings=settings, made=made, params=parse_count(params, "--params"),
+                       layers=layers, db=db, events=BarEvents(spinner=True), budget_s=budget_s, steps=steps,
+                       batch=batch, lr=lr, tune_lr=tune_lr, tbptt=tbptt, checkpointing=checkpointing,
+                       eval_every=eval_every, target=target, device=device, threads=threads, seed=seed)
+    print_training(result.spec, result.metrics, result.reused)
+
+
+@app.command("recommend")
+def recommend_command(
+    seq_len: Annotated[int, typer.Option(help="Tokens per sequence (n).")],
+    train_sequences: Annotated[int, typer.Option(help="Training-set size in sequences.")],
+    latency_budget_ms: Annotated[float | None, typer.Option(
+        help="Latency budget: per forward at (n, batch), per token with --streaming.", callback=finite)] = None,
+    memory_cap_mb: Annotated[float | None, typer.Option(
+        help="Peak MB above the process baseline (of inference; see --cap-scope).", callback=finite)] = None,
+    cap_scope: Annotated[str, typer.Option(help="What the cap binds: inference (deployment) or both (the model "
+                                                "also trains on this device).")] = "inference",
+    batch: Annotated[int, typer.Option(help="Sequences per call.")] = 1,
+    streaming: Annotated[bool, typer.Option("--streaming", help="Tokens arrive one by one (decode cost).")] = False,
+    device: Device = "cpu",
+    params: Annotated[str, typer.Option(help="Model size in parameters, e.g. 1M or 200k.")] = "1000000",
+    models: Annotated[str, typer.Option("--models", "-m", help="Candidates, comma-separated.")
+                      ] = ",".join(DEFAULT_CANDIDATES),
+    probe: Annotated[bool, typer.Option(help="Measure what the store lacks first (a short sweep).")] = True,
+    db: Db = DEFAULT_DB,
+) -> None:
+    """Rank the architectures for a workload from this machine's measurements (probing what is missing) and
+    explain the top choice."""
+    profile = make_profile(seq_len=seq_len, train_sequences=train_sequences, latency_budget_ms=latency_budget_ms,
+                           memory_cap_mb=memory_cap_mb, cap_scope=cap_scope, batch=batch, streaming=streaming,
+                           device=device, params=parse_count(params, "--params"))
+    events = BarEvents(warn_busy=probe, prefix="probe: ")
+    events.begin("probe", None)
+    try:
+        rec = recommender.recommend(profile, db, probe=probe, candidates=parse_models(models), on_start=events.start,
+                                    on_done=events.done)
+    finally:
+        events.end()
+    print_recommendation(rec, streaming)

@@ -1,0 +1,258 @@
+"""Rich rendering of what the jobs return: progress, budgets, verdicts, recommendations, training runs, listings."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from seqarena.bench.spec import TrialSpec
+from seqarena.cli.app import err, out
+from seqarena.demo import DemoRow
+from seqarena.job import ClaimsResult, Events, JobResult
+from seqarena.measure import load
+from seqarena.recommender import Recommendation
+from seqarena.run import SweepSummary, TrialResult
+from seqarena.store import MAX_ATTEMPTS
+
+
+def fmt(v: object, spec: str = ",.0f") -> str:
+    """A number with ``spec``, or an em dash for a missing one (None or NaN)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    return format(v, spec)
+
+
+def progress_bar() -> Progress:
+    """A progress bar with ETA on stderr, refreshed twice a second: the bar's thread must not compete with a
+    2-thread worker on a 2-core machine."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TextColumn("eta"), TimeRemainingColumn(), console=err, transient=True, refresh_per_second=2)
+
+
+class BarEvents(Events):
+    """A job's events on the terminal: the busy-machine warning and a progress bar per sweep; failed trials as they
+    happen (``show_failures``); the budget and the verdicts as soon as they are known."""
+
+    def __init__(self, *, show_failures: bool = False, spinner: bool = False, warn_busy: bool = True,
+                 prefix: str = "") -> None:
+        self.show_failures, self.spinner, self.warn_busy, self.prefix = show_failures, spinner, warn_busy, prefix
+        self._bar: Any = None
+        self._task: Any = None
+
+    def planned(self, suite: str, budget: list[dict[str, Any]]) -> None:
+        print_budget(suite, budget, full=False)
+
+    def begin(self, what: str, total: int | None) -> None:
+        if self.spinner:  # one training run: a status line, no bar
+            self._bar = err.status(what)
+            self._bar.__enter__()
+            return
+        if self.warn_busy:
+            warn_if_busy()
+        self._bar = progress_bar()
+        self._bar.__enter__()
+        self._task = self._bar.add_task(what, total=total)
+
+    def start(self, spec: TrialSpec) -> None:
+        if self._task is not None:
+            self._bar.update(self._task, description=self.prefix + spec.label())
+
+    def done(self, spec: TrialSpec, result: TrialResult | None) -> None:
+        if self._task is not None:
+            self._bar.advance(self._task)
+        if self.show_failures and result is not None and result.status != "ok":
+            err.print(f"  failed: {spec.label()}: {result.reason}", markup=False, highlight=False)
+
+    def end(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+        self._bar = self._task = None
+
+    def judged(self, result: ClaimsResult) -> None:
+        print_claims(result)
+
+
+def warn_if_busy() -> None:
+    """Before measuring: a short look at what other processes do, so a busy machine is said, not guessed."""
+    if load.load_ignored():  # the user accepts the machine's load: no half-second look, no warning
+        return
+    sample = load.busy_now()
+    if sample is not None and sample.contended:
+        err.print(f"warning: the machine is busy: other processes keep {sample.others_cores:.1f} of "
+                  f"{sample.cores} cores busy (load average {sample.loadavg_1m or 0:.1f}); timings taken under load "
+                  f"are flagged and measured again on the next run (up to {MAX_ATTEMPTS} times)",
+                  markup=False, highlight=False, soft_wrap=True)
+
+
+def report_contended(summary: SweepSummary) -> None:
+    """After measuring: how many timing trials other processes disturbed (stored with their flag)."""
+    if summary.contended:
+        err.print(f"warning: {summary.contended} timing trial(s) were measured while other processes kept the CPU "
+                  f"busy; they are flagged in the store and measured again on the next run (up to {MAX_ATTEMPTS} "
+                  "times in all)", markup=False, highlight=False, soft_wrap=True)
+
+
+def print_budget(suite: str, budget: list[dict[str, Any]], full: bool) -> None:
+    """The suite's size and expected duration; with ``full``, the table per claim."""
+    todo = sum(r["to_measure"] for r in budget)
+    est = sum(r["estimate_s"] for r in budget)
+    out.print(f"{suite} suite: {len(budget)} claims, {sum(r['trials'] for r in budget)} trials, {todo} to measure; "
+              f"expected duration ~{est / 60:.0f} min (a rough estimate for a 2-core CPU)", highlight=False)
+    if full:
+        table = Table(title="budget per claim (shared trials counted once, for the first claim)", title_justify="left")
+        for col in ("claim", "trials", "to measure", "est. min", "sizes and seeds"):
+            table.add_column(col, justify="right" if col in ("trials", "to measure", "est. min") else "left")
+        for r in budget:
+            table.add_row(r["claim"], str(r["trials"]), str(r["to_measure"]), f"{r['estimate_s'] / 60:.1f}", r["sizes"])
+        out.print(table)
+
+
+def print_claims(result: ClaimsResult) -> None:
+    """The verdict table, each claim's effect, caveats and sizes, then what was measured and reused."""
+    print_verdicts(result)
+    s = result.summary
+    out.print(f"  {s.ok} trials measured, {s.skipped} reused from {result.db}, {s.failed} failed", highlight=False)
+    report_contended(s)
+
+
+def print_verdicts(result: ClaimsResult) -> None:
+    """The verdict table, then each claim's effect, caveats and the sizes and seeds behind it."""
+    table = Table(title=f"claims ({result.suite} suite): verdicts from this machine's measurements",
+                  title_justify="left")
+    for col in ("id", "claim", "verdict", "effect [95% CI]", "threshold", "margin"):
+        table.add_column(col, justify="right" if col in ("threshold", "margin") else "left",
+                         no_wrap=col in ("id", "verdict"))
+    styles = {"supported": "green", "refuted": "red", "inconclusive": "yellow"}
+    pairs = list(zip(result.claims, result.verdicts))
+    for c, v in pairs:
+        ci = f" [{v.ci[0]:.3g}, {v.ci[1]:.3g}]" if v.ci else " (point)"
+        effect = f"{v.effect:.3g}{ci}" if not math.isnan(v.effect) else "n/a"
+        side = "<" if v.direction == "below" else ">"
+        margin = f"{v.margin:+.3g}" if not math.isnan(v.margin) else "n/a"
+        table.add_row(c.id, c.short, f"[{styles.get(v.status, '')}]{v.status}[/]", effect, f"{side} {v.threshold:g}",
+                      margin)
+    out.print(table)
+    shared = set.intersection(*(set(v.caveats) for v in result.verdicts)) if result.verdicts else set()
+    for text in sorted(shared):
+        out.print(f"  caveat (all): {text}", highlight=False)
+    for c, v in pairs:
+        own = [x for x in v.caveats if x not in shared]
+        out.print(f"  {c.id}: {v.effect_name}" + (f" — {'; '.join(own)}" if own else ""), highlight=False)
+        if v.sizes:
+            out.print(f"      measured: {v.sizes}", highlight=False)
+
+
+def print_job(result: JobResult) -> None:
+    """After the verdicts (shown as they came): the two recommendations and where the report is."""
+    for a in result.recommendations:
+        if a.top is None:
+            out.print(f"\nrecommendation for {a.title}: none — {a.lines[0]}", highlight=False)
+            continue
+        out.print(f"\nrecommendation for {a.title}: [bold]{a.top}[/bold]")
+        for line in a.lines:
+            out.print(f"  {line}", highlight=False)
+    out.print(f"\nreport: {result.report}  (also report.md, results.json, results.csv beside it)", highlight=False)
+
+
+def print_registry(registry: dict[str, dict[str, Any]]) -> None:
+    """``seqarena list``: per model, its fields with defaults and its generation modes."""
+    for name, info in registry.items():
+        table = Table(title=f"[bold]{name}[/bold] — {info['summary']}", title_justify="left", show_edge=False)
+        for col in ("field", "default", "description"):
+            table.add_column(col)
+        for field, meta in info["fields"].items():
+            table.add_row(field, repr(meta["default"]), meta["description"])
+        out.print(table)
+        out.print(f"  generation modes: {', '.join(info['generation_modes'])}\n")
+
+
+def print_tasks(info: dict[str, dict[str, Any]]) -> None:
+    """``seqarena tasks``: per task, its parameters with defaults."""
+    for name, t in info.items():
+        table = Table(title=f"[bold]{name}[/bold] — {t['summary']} (metric: {t['metric']})", title_justify="left",
+                      show_edge=False)
+        for col in ("parameter", "default", "description"):
+            table.add_column(col)
+        for k, f in t["params"].items():
+            table.add_row(k, repr(f["default"]), f["description"])
+        out.print(table)
+        out.print()
+
+
+def print_demo(rows: list[DemoRow], environment: dict[str, str], device: str) -> None:
+    """The demo's one table and the settings it ran with."""
+    table = Table(title="seqarena demo", title_justify="left")
+    for col, justify in [("model", "left"), ("params", "right"), ("train tok/s", "right"), ("decode ms/token", "left"),
+                         ("state bytes @64 tok", "right"),
+                         ("modes agree", "center")]:  # with each other and with the parallel forward
+        table.add_column(col, justify=justify)
+    for r in rows:
+        decode = ", ".join(f"{m} {ms:.3f}" for m, ms in r.decode_ms_per_token.items() if ms == ms) or "—"
+        agree = "—" if r.modes_agree is None else ("yes" if r.modes_agree else "NO")
+        state = "—" if r.state_bytes_64 is None else f"{r.state_bytes_64:,}"
+        table.add_row(r.model, f"{r.params:,}", f"{r.train_tokens_per_s:,.0f}", decode, state, agree)
+    out.print(table)
+    for key, value in environment.items():
+        out.print(f"  {key:<8} {value}", highlight=False)
+    names = {r.model.partition(":")[0] for r in rows}
+    if device == "cpu" and names & {"gru", "elman"}:
+        out.print(
+            "  note     on CPU only nn.LSTM is a fused (oneDNN) kernel; nn.GRU and nn.RNN (elman) loop over per-step "
+            "matmuls, so their train tok/s is partly a kernel gap, not an architecture gap",
+            highlight=False,
+        )
+
+
+def print_training(spec: TrialSpec, m: dict[str, Any], reused: bool) -> None:
+    """A training run: its curve (at most 8 points), final metrics against the baseline, the LR grid if tuned."""
+    metric = m["metric"]
+    out.print(f"{spec.model} on {spec.label().split(' ', 2)[2]}: {m['params']:,} params, lr {m['lr']:g}, "
+              f"batch {spec.batch}", highlight=False)
+    table = Table(title_justify="left")
+    for col in ("step", "wall s", "train loss", f"val {metric}"):
+        table.add_column(col, justify="right")
+    curve = m["curve"]
+    shown = curve if len(curve) <= 8 else [curve[round(i * (len(curve) - 1) / 7)] for i in range(8)]
+    for c in shown:
+        table.add_row(f"{c['step']:,}", f"{c['wall_s']:.1f}", f"{c['train_loss']:.4f}",
+                      f"{c.get('val_' + metric, float('nan')):.4f}")
+    out.print(table)
+    base = m["baseline"]
+    base_value = base.get(metric, base.get("accuracy"))
+    out.print(f"  status {m['train_status']}" + (f" ({m['train_reason']})" if m.get("train_reason") else "")
+              + f", {m['steps']:,} steps in {m['wall_s']:.1f} s", highlight=False)
+    out.print(f"  val {metric} {fmt(m['val_metric'], '.4f')}, test {metric} {fmt(m['test_metric'], '.4f')}; "
+              f"baseline ({base.get('name')}) {fmt(base_value, '.4f')}", highlight=False)
+    if m.get("time_to_target_s") is not None:
+        out.print(f"  target reached after {m['steps_to_target']:,} steps, {m['time_to_target_s']:.1f} s",
+                  highlight=False)
+    if m.get("lr_grid"):
+        grid = ", ".join(f"{g['lr']:g}: {fmt(g['val'], '.4f')}"
+                         + (" (diverged)" if g["status"] == "diverged" else "") for g in m["lr_grid"])
+        out.print(f"  lr grid (val {metric}): {grid}", highlight=False)
+    out.print(f"  {spec.device} ({m['task']['task']}), threads {m['threads']}, seed {spec.seed}", highlight=False)
+    if reused:
+        out.print("  (already in the store: shown from there; change --seed or --db to train again)", highlight=False)
+
+
+def print_recommendation(rec: Recommendation, streaming: bool) -> None:
+    """The ranking table, the top choice and the explanation lines."""
+    from seqarena.recommender.rank import fmt_estimate, fmt_mb, fmt_ms  # TODO: the shared labels module
+
+    latency = "decode/token" if streaming else "forward"
+    table = Table(title=f"recommend: {rec.profile.describe()} (ranked by {rec.cost_metric})", title_justify="left")
+    for col in ("#", "model", f"{latency} [interval]", "train step", "infer peak", "train peak", "budget", "cap",
+                "score"):
+        table.add_column(col, justify="left" if col in ("model", "budget", "cap") else "right")
+    for i, r in enumerate(rec.ranking, 1):
+        table.add_row(str(i), r.model, fmt_estimate(r.latency, fmt_ms), fmt_estimate(r.train_step, fmt_ms),
+                      fmt_estimate(r.infer_peak, fmt_mb), fmt_estimate(r.train_peak, fmt_mb), r.fits_latency,
+                      r.fits_memory, fmt(r.score, ".2f") if math.isfinite(r.score) else "—")
+    out.print(table)
+    out.print(f"top: {rec.top}", highlight=False)
+    for line in rec.lines:
+        out.print(f"  {line}", highlight=False)
+    out.print(f"  store rows used: {len(rec.rows_used)} in {rec.db}", highlight=False)

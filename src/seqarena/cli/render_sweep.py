@@ -1,0 +1,106 @@
+"""Rich tables of a benchmark sweep: points (rounds pooled), log-log slopes, crossovers, generation."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from rich.table import Table
+
+from seqarena.analysis.summary import HEADLINE, crossovers, generation_table, pooled_points, slopes, with_labels
+from seqarena.cli.app import out
+from seqarena.cli.render import fmt
+
+
+def mb(v: object) -> str:
+    """Bytes as MB with one decimal, or an em dash."""
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v / 2**20:,.1f}"
+
+
+def print_sweep(scenario: str, df: pd.DataFrame) -> None:
+    """Every table a sweep of ``scenario`` gets, from its rows (ok and failed)."""
+    df = with_labels(df)
+    if df.empty:
+        out.print("no trials")
+        return
+    if scenario == "generation":
+        _print_generation(df[df["status"] == "ok"])
+        return
+    _print_points(scenario, df)
+    ok = df[df["status"] == "ok"]
+    if ok["seq_len"].nunique() < 2:
+        return
+    for metric in [HEADLINE[scenario][0]] + (["peak_bytes"] if scenario != "memory" else []):
+        sl = slopes(ok, metric)
+        if sl is not None and not sl.empty:
+            _print_slopes(scenario, sl, "peak memory" if metric == "peak_bytes" else HEADLINE[scenario][1])
+    cr = crossovers(ok)
+    if cr is not None and not cr.empty:
+        _print_crossovers(scenario, cr)
+
+
+def _print_generation(ok: pd.DataFrame) -> None:
+    gt = generation_table(ok)
+    positions = [c for c in gt.columns if c.startswith("decode_ms@") and gt[c].notna().any()]
+    first = gt.iloc[0]
+    table = Table(title=f"generation of N={first['tokens']} tokens at batch {first['batch']}, "
+                  f"{int(first['rounds'])} round(s): ms per token at generated position p "
+                  "(median over rounds and p-2..p+2)", title_justify="left")
+    heads = ["model", "mode", "prefill ms", "decode ms", *(f"@{c.split('@')[1]}" for c in positions),
+             "total s", "state bytes", "peak MB"]
+    for h in heads:
+        table.add_column(h, justify="left" if h in ("model", "mode") else "right",
+                         no_wrap=h in ("model", "mode", "state bytes"))
+    for _, r in gt.iterrows():
+        table.add_row(r["label"], r["mode"], fmt(r["prefill_ms"], ".3f"), fmt(r["decode_ms_median"], ".3f"),
+                      *(fmt(r[c], ".3f") for c in positions), fmt(r["total_s"], ".3f"),
+                      fmt(r["state_bytes"], ",.0f"), mb(r["peak_bytes"]))
+    out.print(table)
+
+
+def _print_points(scenario: str, df: pd.DataFrame) -> None:
+    points = pooled_points(df).sort_values(["label", "batch", "seq_len"])
+    memory = scenario == "memory"
+    table = Table(title=f"{scenario} (rounds pooled: timing over all their per-call samples)", title_justify="left")
+    cols = ["model", "n", "batch"] + (["kind", "peak MB", "accounted MB"] if memory else
+                                      ["median ms", "IQR %", "tok/s", "seq/s", "peak MB", "MFU %"])
+    for c in [*cols, "rounds", "failed"]:
+        table.add_column(c, justify="left" if c in ("model", "kind", "failed") else "right", no_wrap=c == "model")
+    for _, r in points.iterrows():
+        cells = [r["label"], f"{r['seq_len']:,}", str(r["batch"])]
+        if memory:
+            kind = r.get("spec.kind")
+            acc = r.get("saved_bytes") if kind == "train" else r.get("state_bytes")
+            cells += [str(kind), mb(r.get("peak_bytes")), mb(acc)]
+        else:
+            med = r.get("median_s", math.nan)
+            tokens = r["batch"] * r["seq_len"]
+            cells += [fmt(1e3 * med, ",.3f"), fmt(100 * r.get("iqr_rel", math.nan), ".0f"),
+                      fmt(tokens / med if med == med else None), fmt(r["batch"] / med if med == med else None, ",.1f"),
+                      mb(r.get("peak_bytes")), fmt(100 * r.get("mfu", math.nan), ".1f")]
+        table.add_row(*cells, str(r["rounds"]), r["failed"])
+    out.print(table)
+
+
+def _print_slopes(scenario: str, sl: pd.DataFrame, what: str) -> None:
+    t = Table(title=f"log-log slope of {what} vs n (95% t-interval; fitted over the larger n, rounds as repeats)",
+              title_justify="left")
+    kind = ["kind"] if scenario == "memory" else []
+    for c in ("model", "batch", *kind, "slope", "95% CI", "n range", "points"):
+        t.add_column(c, justify="left" if c in ("model", "kind") else "right", no_wrap=c == "model")
+    for _, r in sl.iterrows():
+        ci = f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}]" if math.isfinite(r["ci_low"]) else "— (2 points)"
+        t.add_row(r["label"], str(r["batch"]), *([r["kind"]] if kind else []), f"{r['slope']:.2f}", ci,
+                  f"{r['n_from']:,.0f}–{r['n_to']:,.0f}", str(r["points"]))
+    out.print(t)
+
+
+def _print_crossovers(scenario: str, cr: pd.DataFrame) -> None:
+    t = Table(title=f"crossovers ({HEADLINE[scenario][1]}: who is lower below / above n)", title_justify="left")
+    kind = ["kind"] if scenario == "memory" else []
+    for c in ("a", "b", "batch", *kind, "crossover n", "lower below", "lower above"):
+        t.add_column(c, justify="right" if c in ("batch", "crossover n") else "left")
+    for _, r in cr.iterrows():
+        n = "none in range" if math.isnan(r["crossover_n"]) else f"{r['crossover_n']:,.0f}"
+        t.add_row(r["a"], r["b"], str(r["batch"]), *([r["kind"]] if kind else []), n, r["below"], r["above"])
+    out.print(t)

@@ -1,0 +1,222 @@
+"""The jobs behind the command line, as a Python API: the main job (claims -> recommendations -> report), the claims
+suite, a benchmark sweep and one training run.
+
+Each job validates everything it can before anything is measured (device, suite, store, output folder), holds the
+store's writer lock while it measures, and reports as it goes through a :class:`Events` object (the default says
+nothing; the CLI's draws a progress bar and prints tables). What a job returns is plain data the caller renders.
+
+>>> from seqarena.job import run_job
+>>> result = run_job("quick")                      # doctest: +SKIP
+>>> result.report, [v.status for v in result.claims.verdicts]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from seqarena import claims, recommender, report, run
+from seqarena.bench.spec import SCENARIOS, TrialSpec, check_device, make_trial, training_timeout_s
+from seqarena.claims import Claim, Verdict
+from seqarena.essay import ATTN, RNN, STANDARD_PROFILES
+from seqarena.models import SpecError
+from seqarena.run import SweepSummary, TrialResult
+from seqarena.run.defaults import DEFAULT_ROUNDS, DEFAULT_SEQ_LENS
+from seqarena.store import DEFAULT_DB, Store, check_output_dir, load
+from seqarena.tasks import Task, make_task
+
+
+class Events:
+    """What a job says as it goes. Every method does nothing here; subclass and override what you want to show."""
+
+    def planned(self, suite: str, budget: list[dict[str, Any]]) -> None:
+        """Before measuring claims: per claim, its trials, those still to measure and the estimated seconds."""
+
+    def begin(self, what: str, total: int | None) -> None:
+        """A sweep of ``total`` trials starts (None: unknown)."""
+
+    def start(self, spec: TrialSpec) -> None:
+        """A trial starts."""
+
+    def done(self, spec: TrialSpec, result: TrialResult | None) -> None:
+        """A trial finished (``result`` None: it was skipped)."""
+
+    def end(self) -> None:
+        """The sweep that :meth:`begin` announced is over (also after an error)."""
+
+    def judged(self, result: ClaimsResult) -> None:
+        """The claims' verdicts are in (the main job then recommends and writes the report)."""
+
+
+@dataclasses.dataclass
+class ClaimsResult:
+    """The claims suite's outcome: the claims in order, a verdict for each, and what was measured."""
+
+    suite: str
+    claims: list[Claim]
+    verdicts: list[Verdict]
+    summary: SweepSummary
+    budget: list[dict[str, Any]]
+    db: Path
+
+
+@dataclasses.dataclass
+class ProfileAnswer:
+    """The recommendation for one of the report's standard profiles (``top`` None: no candidate fits)."""
+
+    title: str
+    top: str | None
+    lines: list[str]
+
+
+@dataclasses.dataclass
+class JobResult:
+    """The main job's outcome: the verdicts, the two recommendations and the report's index file."""
+
+    claims: ClaimsResult
+    recommendations: list[ProfileAnswer]
+    report: Path
+
+
+def plan_claims(suite: str = "quick", only: Sequence[str] | None = None, *, device: str = "cpu",
+                db: Path = DEFAULT_DB, rnn: str = RNN, attn: str = ATTN) -> tuple[list[Claim], list[dict[str, Any]]]:
+    """The selected claims and their budget table (nothing is measured); bad input is a :class:`SpecError`."""
+    check_device(device)
+    claims.resolve_suite(suite)
+    chosen = claims.select(only)
+    return chosen, claims.budget_table(suite, [c.id for c in chosen], db, device, rnn, attn)
+
+
+def run_claims_job(suite: str = "quick", only: Sequence[str] | None = None, *, device: str = "cpu",
+                   db: Path = DEFAULT_DB, rnn: str = RNN, attn: str = ATTN, events: Events | None = None
+                   ) -> ClaimsResult:
+    """Measure (or resume) the selected claims on this machine and judge each one."""
+    events = events or Events()
+    chosen, budget = plan_claims(suite, only, device=device, db=db, rnn=rnn, attn=attn)
+    events.planned(suite, budget)
+    with Store(db):  # before measuring: ours, writable, with room, and no other run writing it (held throughout)
+        events.begin("claims", sum(r["to_measure"] for r in budget) or None)
+        try:
+            verdicts, summary = claims.run_claims(suite, [c.id for c in chosen], str(db), device=device, rnn=rnn,
+                                                  attn=attn, on_start=events.start, on_done=events.done)
+        finally:
+            events.end()
+    result = ClaimsResult(suite, chosen, verdicts, summary, budget, Path(db))
+    events.judged(result)
+    return result
+
+
+def run_job(suite: str = "quick", device: str = "cpu", db: Path = DEFAULT_DB, out: Path | None = None,
+            events: Events | None = None) -> JobResult:
+    """The main job: run (or resume) the claims suite, recommend for the essay's two standard profiles, and write
+    the report (``out``, default ``report/`` beside the store). Returns what the caller shows."""
+    check_device(device)
+    claims.resolve_suite(suite)
+    # before anything is measured: the store opens, is ours, writable, with room, and no other run writes it (the
+    # lock is held for the whole job); the report folder can be written
+    with Store(db):
+        check_output_dir(out or report.default_out_dir(db), "report folder")
+        judged = run_claims_job(suite, device=device, db=db, events=events)
+        answers = [_answer(title, {**fields, "device": device}, db) for title, fields in STANDARD_PROFILES]
+        index = report.build_report(db, out, suite=suite, device=device,
+                                    recommendations=[(f"{a.title}: {a.top or 'none'}", a.lines) for a in answers])
+    return JobResult(judged, answers, index)
+
+
+def _answer(title: str, profile: dict[str, Any], db: Path) -> ProfileAnswer:
+    try:
+        rec = recommender.recommend(profile, db)
+    except SpecError as e:  # e.g. no candidate fits: that is the answer for this profile, not a crash
+        return ProfileAnswer(title, None, [str(e)])
+    return ProfileAnswer(title, rec.top, rec.lines)
+
+
+@dataclasses.dataclass
+class BenchResult:
+    """A benchmark sweep's rows (this sweep's trials only, ok and failed) and what the sweep did."""
+
+    trials: list[TrialSpec]
+    rows: pd.DataFrame
+    summary: SweepSummary
+
+
+def bench_job(scenario: str, models: Sequence[str], *, seq_lens: Sequence[int] | None = None,
+              rounds: int | None = None, timeout_s: float = 600, db: Path = DEFAULT_DB, retry_failed: bool = False,
+              events: Events | None = None, **sweep: Any) -> BenchResult:
+    """A benchmark sweep of ``models`` (model strings) over ``scenario`` in isolated workers; each trial goes to the
+    store as it finishes, so running the same sweep again resumes. ``sweep`` takes :func:`seqarena.run.expand`'s
+    keywords (batch, params, device, dtype, ...); lengths and rounds default to the scenario's."""
+    events = events or Events()
+    if scenario == "train":
+        raise SpecError("training runs through `seqarena train --model ... --task ...`, not bench")
+    if scenario not in SCENARIOS:
+        choices = ", ".join(s for s in SCENARIOS if s != "train")
+        raise SpecError(f"unknown scenario {scenario!r}; choose from: {choices}")
+    check_device(sweep.get("device", "cpu"))
+    if sweep.get("sample_every", 0) < 0:
+        raise SpecError(f"--sample-every must be >= 0, got {sweep['sample_every']}")
+    if timeout_s <= 0:
+        raise SpecError(f"--timeout must be > 0, got {timeout_s:g}")
+    lens = list(seq_lens) if seq_lens is not None else list(DEFAULT_SEQ_LENS[scenario])
+    trials = run.expand(scenario, [",".join(models)], seq_lens=lens or [256],
+                        rounds=rounds if rounds is not None else DEFAULT_ROUNDS[scenario], **sweep)
+    hashes = [t.spec_hash() for t in trials]
+    with Store(db) as store:
+        if retry_failed:
+            store.retry_failed(hashes)
+        events.begin(scenario, len(trials))
+        try:
+            summary = run.run_sweep(trials, store, sweep=scenario, timeout_s=timeout_s, on_start=events.start,
+                                    on_done=events.done)
+        finally:
+            events.end()
+    rows = load(db, scenario=scenario, status=None, include_samples=True)
+    return BenchResult(trials, rows[rows["spec_hash"].isin(hashes)], summary)
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """One training run: its trial, the stored metrics (curve, final metrics, baseline) and whether it was reused."""
+
+    spec: TrialSpec
+    metrics: dict[str, Any]
+    reused: bool
+
+
+def prepare_task(task: str, **settings: Any) -> Task:
+    """The task as the worker will build it: bad parameters or unreadable files are one line, before any worker."""
+    return make_task(task, **settings)
+
+
+def train_job(model: str, task: str, *, settings: dict[str, Any] | None = None, params: int = 200_000,
+              layers: int = 2, db: Path = DEFAULT_DB, made: Task | None = None, events: Events | None = None,
+              **trial: Any) -> TrainResult:
+    """Train ``model`` on ``task`` (with task ``settings``) in an isolated worker and store the trial; ``trial``
+    takes the training fields of a trial spec (budget_s, steps, lr, batch, device, seed, ...). A failed training is a
+    :class:`TrainingFailed` carrying the stored reason."""
+    events = events or Events()
+    settings = settings or {}
+    made = made or prepare_task(task, **settings)
+    # the model as the worker will build it (the task fixes vocabulary and head): a bad spec is one line here
+    name, options = run.check_model(model, params, layers=layers, **made.model_fields())
+    spec = make_trial(scenario="train", model=name, options=options, params=params, layers=layers, task=task,
+                      task_params=settings, **trial)
+    with Store(db) as store:
+        events.begin(f"training {spec.label()}", 1)
+        try:
+            summary = run.run_sweep([spec], store, sweep="train", timeout_s=training_timeout_s(spec.budget_s))
+        finally:
+            events.end()
+    with Store(db, readonly=True) as store:
+        row = next(store.rows(spec_hash=spec.spec_hash()))
+    if row["status"] != "ok":
+        raise TrainingFailed(f"training failed: {row['reason']}")
+    return TrainResult(spec, row["metrics"], bool(summary.skipped))
+
+
+class TrainingFailed(Exception):
+    """The training trial ran and failed (stored with its reason); the CLI exits 1 with that line."""
