@@ -82,7 +82,7 @@ class JobResult:
     report: Path
 
 
-def plan_claims(suite: str = "quick", only: Sequence[str] | None = None, *, device: str = "cpu",
+def plan_claims(suite: str | dict[str, Any] = "quick", only: Sequence[str] | None = None, *, device: str = "cpu",
                 db: Path = DEFAULT_DB, rnn: str = RNN, attn: str = ATTN) -> tuple[list[Claim], list[dict[str, Any]]]:
     """The selected claims and their budget table (nothing is measured); bad input is a :class:`SpecError`."""
     check_device(device)
@@ -91,13 +91,14 @@ def plan_claims(suite: str = "quick", only: Sequence[str] | None = None, *, devi
     return chosen, claims.budget_table(suite, [c.id for c in chosen], db, device, rnn, attn)
 
 
-def run_claims_job(suite: str = "quick", only: Sequence[str] | None = None, *, device: str = "cpu",
+def run_claims_job(suite: str | dict[str, Any] = "quick", only: Sequence[str] | None = None, *, device: str = "cpu",
                    db: Path = DEFAULT_DB, rnn: str = RNN, attn: str = ATTN, events: Events | None = None
                    ) -> ClaimsResult:
     """Measure (or resume) the selected claims on this machine and judge each one."""
     events = events or Events()
     chosen, budget = plan_claims(suite, only, device=device, db=db, rnn=rnn, attn=attn)
-    events.planned(suite, budget)
+    name = suite if isinstance(suite, str) else "custom"  # a dict of overrides on the quick suite
+    events.planned(name, budget)
     with Store(db):  # before measuring: ours, writable, with room, and no other run writing it (held throughout)
         events.begin("claims", sum(r["to_measure"] for r in budget) or None)
         try:
@@ -105,31 +106,35 @@ def run_claims_job(suite: str = "quick", only: Sequence[str] | None = None, *, d
                                                   attn=attn, on_start=events.start, on_done=events.done)
         finally:
             events.end()
-    result = ClaimsResult(suite, chosen, verdicts, summary, budget, Path(db))
+    result = ClaimsResult(name, chosen, verdicts, summary, budget, Path(db))
     events.judged(result)
     return result
 
 
-def run_job(suite: str = "quick", device: str = "cpu", db: Path = DEFAULT_DB, out: Path | None = None,
-            events: Events | None = None) -> JobResult:
+def run_job(suite: str | dict[str, Any] = "quick", device: str = "cpu", db: Path = DEFAULT_DB,
+            out: Path | None = None, events: Events | None = None, *, only: Sequence[str] | None = None,
+            probe: bool = True) -> JobResult:
     """The main job: run (or resume) the claims suite, recommend for the essay's two standard profiles, and write
-    the report (``out``, default ``report/`` beside the store). Returns what the caller shows."""
+    the report (``out``, default ``report/`` beside the store). Returns what the caller shows.
+
+    ``suite`` is a suite name or a dict of overrides on the quick suite; ``only`` selects claims (default all);
+    ``probe=False`` recommends from the store alone (a profile it cannot answer gets no recommendation)."""
     check_device(device)
     claims.resolve_suite(suite)
     # before anything is measured: the store opens, is ours, writable, with room, and no other run writes it (the
     # lock is held for the whole job); the report folder can be written
     with Store(db):
         check_output_dir(out or report.default_out_dir(db), "report folder")
-        judged = run_claims_job(suite, device=device, db=db, events=events)
-        answers = [_answer(title, {**fields, "device": device}, db) for title, fields in STANDARD_PROFILES]
+        judged = run_claims_job(suite, only, device=device, db=db, events=events)
+        answers = [_answer(title, {**fields, "device": device}, db, probe) for title, fields in STANDARD_PROFILES]
         index = report.build_report(db, out, suite=suite, device=device,
                                     recommendations=[(f"{a.title}: {a.top or 'none'}", a.lines) for a in answers])
     return JobResult(judged, answers, index)
 
 
-def _answer(title: str, profile: dict[str, Any], db: Path) -> ProfileAnswer:
+def _answer(title: str, profile: dict[str, Any], db: Path, probe: bool) -> ProfileAnswer:
     try:
-        rec = recommender.recommend(profile, db)
+        rec = recommender.recommend(profile, db, probe=probe)
     except SpecError as e:  # e.g. no candidate fits: that is the answer for this profile, not a crash
         return ProfileAnswer(title, None, [str(e)])
     return ProfileAnswer(title, rec.top, rec.lines)

@@ -61,7 +61,7 @@ def build_report(
     db: Path | str,
     out_dir: Path | str | None = None,
     *,
-    suite: str = "quick",
+    suite: str | dict[str, Any] = "quick",
     device: str = "cpu",
     recommendations: Iterable[Any] | None = None,
 ) -> Path:
@@ -81,7 +81,7 @@ def build_report(
     db = Path(db)
     if not db.exists():
         raise StoreError(f"no results store at {db}; measure first (seqarena claims, bench or train)")
-    resolve_suite(suite)
+    suite_name = resolve_suite(suite)["name"]  # a dict of overrides on the quick suite is "custom"
     out = check_output_dir(Path(out_dir) if out_dir is not None else default_out_dir(db), "report folder")
     data = load_data(db)
     claims, verdicts, errors = judge(suite, db, device)
@@ -89,7 +89,7 @@ def build_report(
     figures = render_all(data, settings_line)
     files = ["report.md", "results.json", "results.csv", "claims.json", "figures/"]
     content = ReportContent(
-        db=db, suite=suite, device=device, generated=now(), total_trials=data.total,
+        db=db, suite=suite_name, device=device, generated=now(), total_trials=data.total,
         settings=settings_table(data), trials=trials_table(data), claims=rows, figures=figures,
         performance=performance(data), failures=failures_table(data),
         recommendations=normalize_recommendations(recommendations), files=files,
