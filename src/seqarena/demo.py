@@ -20,6 +20,7 @@ from seqarena.bench.spec import DTYPES, check_threads
 from seqarena.measure.system import cpu_model
 from seqarena.measure.timer import time_callable
 from seqarena.models import SequenceModel, SpecError, available, build, generate, parse_model_string
+from seqarena.run import check_model
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,8 +145,6 @@ def run_demo(
     settings = settings or DemoSettings()
     settings.validate()
     models = list(models or available())
-    from seqarena.run import check_model
-
     for text in models:  # fail fast, before any timing, on a bad name, field or budget
         check_model(text, settings.params, vocab_size=settings.vocab_size, layers=settings.layers)
     if settings.threads is not None:

@@ -111,18 +111,11 @@ class TrialSpec(BaseModel):
             data = {k: v for k, v in data.items() if k not in unused}
         return data
 
-    @field_validator("layers", "vocab_size", "seq_len", "batch", "tokens", "prompt_len", "repeats")
+    @field_validator("layers", "vocab_size", "seq_len", "batch", "tokens", "prompt_len", "repeats", "chunk")
     @classmethod
-    def _positive(cls, v: int, info) -> int:
-        if v < 1:
+    def _positive(cls, v: int | None, info) -> int | None:
+        if v is not None and v < 1:  # None: no chunking
             raise ValueError(f"{info.field_name} must be >= 1, got {v}")
-        return v
-
-    @field_validator("chunk")
-    @classmethod
-    def _chunk(cls, v: int | None) -> int | None:
-        if v is not None and v < 1:
-            raise ValueError(f"chunk must be >= 1, got {v}")
         return v
 
     @field_validator("seed")

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from pydantic import Field
 
+from seqarena.models import SpecError
 from seqarena.tasks.base import IGNORE, Split, Task, TaskParams, fixed_splits, register_task
 
 
@@ -133,8 +134,6 @@ class SelectiveCopy(CopyMemory):
         p: SelectiveCopyParams = self.params
         P, L, A = p.pattern, p.distance, p.alphabet
         if P > L:
-            from seqarena.models import SpecError
-
             raise SpecError(f"task selective_copy: pattern ({P}) must fit in distance ({L})")
 
         def make(n: int, gen: torch.Generator) -> Split:
@@ -176,8 +175,6 @@ class MQAR(Task):
     def make_splits(self) -> dict[str, Split]:
         p: MQARParams = self.params
         if p.queries > p.pairs or p.pairs > p.keys:
-            from seqarena.models import SpecError
-
             raise SpecError("task mqar: need queries <= pairs <= keys")
         K, n_pairs, m, D = p.keys, p.pairs, p.queries, p.distance
 
