@@ -1,6 +1,7 @@
 """Scenarios in-process on tiny models: the metrics exist, are consistent with each other, and NaN is a failure."""
 
 import pytest
+import torch
 
 from seqarena.bench import NonFiniteError, make_trial, run_trial
 from seqarena.bench.scenarios import generation_positions
@@ -121,3 +122,16 @@ def test_generation_reports_step_jitter_and_window_samples():
     m = run_trial(_trial("generation", "lstm", mode="state", tokens=32, sample_every=16))
     assert m["step_ms_p99"] >= m["step_ms_p50"] > 0
     assert set(m["decode_samples_by_position"]) == set(m["decode_ms_by_position"])
+
+
+def test_one_build_model_for_every_scenario():
+    from seqarena.bench.scenarios import build_model
+    from seqarena.tasks import make_task
+
+    spec = _trial("memory", "lstm", dtype="float64")
+    a, b = build_model(spec), build_model(spec)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))  # seeded by the trial
+    assert next(a.parameters()).dtype == torch.float64
+    assert next(build_model(spec, cast=False).parameters()).dtype == torch.float32  # the probe casts itself
+    task = make_task("copy", distance=8)
+    assert build_model(spec, task).spec.vocab_size == task.model_fields()["vocab_size"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from seqarena.claims.base import SUITES
+from seqarena.claims.suites import SUITES
 from seqarena.cli import main
 from tests.conftest import run_cli
 
@@ -14,7 +14,7 @@ TWO_TRIALS = {"short": (16,), "params": 50_000, "repeats": 3, "min_seconds": 0.0
 
 
 def test_claims_run_prints_verdicts_and_resumes(tmp_path, monkeypatch, one_worker):
-    monkeypatch.setitem(SUITES, "quick", {**SUITES["quick"], **TWO_TRIALS})
+    monkeypatch.setitem(SUITES, "quick", SUITES["quick"].model_copy(update=TWO_TRIALS))
     args = ["claims", "--only", "10", "--db", str(tmp_path / "c.db")]
     r = run_cli(*args)
     assert r.returncode == 0, r.stderr

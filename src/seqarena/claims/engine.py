@@ -15,8 +15,9 @@ from typing import Any
 import pandas as pd
 
 from seqarena.bench.spec import TrialSpec
-from seqarena.claims.base import Claim, resolve_suite
+from seqarena.claims.base import Claim
 from seqarena.claims.registry import CLAIMS
+from seqarena.claims.suites import Suite, resolve_suite
 from seqarena.claims.verdict import Verdict
 from seqarena.essay import ATTN, RNN
 from seqarena.models import SpecError, get_class
@@ -51,7 +52,8 @@ def with_roles(claims: Sequence[Claim], rnn: str = RNN, attn: str = ATTN) -> lis
     return [dataclasses.replace(c, rnn=rnn, attn=attn) for c in claims]
 
 
-def plan(suite: str | dict[str, Any], claims: Sequence[Claim], device: str = "cpu") -> dict[str, list[TrialSpec]]:
+def plan(suite: str | dict[str, Any] | Suite, claims: Sequence[Claim], device: str = "cpu"
+         ) -> dict[str, list[TrialSpec]]:
     """The trials each claim needs, on ``device``."""
     s = resolve_suite(suite)
     return {c.id: [t.model_copy(update={"device": device}) for t in c.trials(s, c)] for c in claims}
@@ -77,7 +79,7 @@ def estimate_seconds(trial: TrialSpec) -> float:
     return base
 
 
-def budget_table(suite: str | dict[str, Any] = "quick", only: Sequence[str] | None = None,
+def budget_table(suite: str | dict[str, Any] | Suite = "quick", only: Sequence[str] | None = None,
                  db: str | Path | None = None, device: str = "cpu", rnn: str = RNN, attn: str = ATTN
                  ) -> list[dict[str, Any]]:
     """Per claim: its trials, those not yet in the store, and the estimated seconds to measure them (trials shared
@@ -155,7 +157,7 @@ def _judge(claim: Claim, df: pd.DataFrame, trials: Sequence[TrialSpec]) -> Verdi
 
 
 def run_claims(
-    suite: str | dict[str, Any] = "quick",
+    suite: str | dict[str, Any] | Suite = "quick",
     only: Sequence[str] | None = None,
     db: str | Path = "seqarena-results/results.db",
     *,
@@ -176,7 +178,7 @@ def run_claims(
         for t in trials:
             unique.setdefault(t.spec_hash(), t)
     with Store(db) as store:
-        summary = run_sweep(list(unique.values()), store, sweep=f"claims-{s['name']}", on_start=on_start,
+        summary = run_sweep(list(unique.values()), store, sweep=f"claims-{s.name}", on_start=on_start,
                             on_done=on_done)
     df = _frame(db, list(unique.values()))
     verdicts = {c.id: _judge(c, df, needs[c.id]) for c in claims}
@@ -185,15 +187,15 @@ def run_claims(
         extra: dict[str, list[TrialSpec]] = {}
         for c in claims:
             base_rounds = max((t.round for t in c.trials(s, c)), default=0) + 1
-            if (c.adaptive and verdicts[c.id].status == "inconclusive" and rounds[c.id] < s["max_rounds"]
+            if (c.adaptive and verdicts[c.id].status == "inconclusive" and rounds[c.id] < s.max_rounds
                     and any(t.scenario not in ("train", "gradients") for t in needs[c.id])):
-                stop = min(s["max_rounds"], rounds[c.id] + base_rounds)
+                stop = min(s.max_rounds, rounds[c.id] + base_rounds)
                 extra[c.id] = _more_rounds(needs[c.id], rounds[c.id], stop)
         if not extra:
             break
         todo = {t.spec_hash(): t for trials in extra.values() for t in trials}
         with Store(db) as store:
-            more = run_sweep(list(todo.values()), store, sweep=f"claims-{s['name']}-adaptive", on_start=on_start,
+            more = run_sweep(list(todo.values()), store, sweep=f"claims-{s.name}-adaptive", on_start=on_start,
                              on_done=on_done)
         summary = dataclasses.replace(summary, **{f.name: getattr(summary, f.name) + getattr(more, f.name)
                                                   for f in dataclasses.fields(summary)
@@ -206,14 +208,14 @@ def run_claims(
             verdicts[cid] = _judge(claim, df, needs[cid])
     for c in claims:
         if c.adaptive:
-            note = f"adaptive repetition: {rounds[c.id]} round(s) (cap {s['max_rounds']})"
-            if verdicts[c.id].status == "inconclusive" and rounds[c.id] >= s["max_rounds"]:
+            note = f"adaptive repetition: {rounds[c.id]} round(s) (cap {s.max_rounds})"
+            if verdicts[c.id].status == "inconclusive" and rounds[c.id] >= s.max_rounds:
                 note += ": still inconclusive at the cap"
             verdicts[c.id].caveats.append(note)
     return [verdicts[c.id] for c in claims], summary
 
 
-def judge_claims(suite: str | dict[str, Any] = "quick", only: Sequence[str] | None = None,
+def judge_claims(suite: str | dict[str, Any] | Suite = "quick", only: Sequence[str] | None = None,
                  db: str | Path = "seqarena-results/results.db", *, device: str = "cpu", rnn: str = RNN,
                  attn: str = ATTN) -> list[Verdict]:
     """Judge the selected claims from what the store already holds (nothing is measured): the report uses this.
@@ -225,6 +227,6 @@ def judge_claims(suite: str | dict[str, Any] = "quick", only: Sequence[str] | No
     for c in claims:  # rounds that adaptive repetition may have added
         if c.adaptive:
             have = max((t.round for t in needs[c.id]), default=0) + 1
-            needs[c.id] = [*needs[c.id], *_more_rounds(needs[c.id], have, s["max_rounds"])]
+            needs[c.id] = [*needs[c.id], *_more_rounds(needs[c.id], have, s.max_rounds)]
     df = _frame(db, [t for trials in needs.values() for t in trials])
     return [_judge(c, df, needs[c.id]) for c in claims]

@@ -4,7 +4,7 @@ batching (14) and streaming (23). Judged from per-call timing samples, so every 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -13,15 +13,18 @@ import pandas as pd
 from seqarena.analysis.scaling import fit_loglog
 from seqarena.analysis.stats import geometric_mean_ratio_ci, median_ratio_ci
 from seqarena.bench.spec import TrialSpec
-from seqarena.claims.base import SUITES, Claim, caveats, ok_rows, samples
+from seqarena.claims.base import Claim, caveats, ok_rows, samples
+from seqarena.claims.suites import FULL, Suite
 from seqarena.claims.verdict import Verdict
 from seqarena.run.sweep import expand
 
 
-def _latency_trials(lengths_key: str) -> Callable[[dict[str, Any], Claim], list[TrialSpec]]:
-    def trials(s: dict[str, Any], claim: Claim) -> list[TrialSpec]:
-        return expand("forward_latency", [claim.rnn, claim.attn], seq_lens=s[lengths_key], batch=1,
-                      params=s["params"], repeats=s["repeats"], min_seconds=s["min_seconds"], rounds=s["rounds"])
+def _latency_trials(lengths: Callable[[Suite], Sequence[int]]) -> Callable[[Suite, Claim], list[TrialSpec]]:
+    """Batch-1 forward latency of both roles at the suite's ``lengths(suite)``."""
+
+    def trials(s: Suite, claim: Claim) -> list[TrialSpec]:
+        return expand("forward_latency", [claim.rnn, claim.attn], seq_lens=lengths(s), batch=1,
+                      params=s.params, repeats=s.repeats, min_seconds=s.min_seconds, rounds=s.rounds)
 
     return trials
 
@@ -43,15 +46,38 @@ def _ratio_over(df: pd.DataFrame, claim: Claim, lengths: list[int]
     return effect, ci, evidence
 
 
-def _judge_range(range_key: str) -> Callable[[pd.DataFrame, Claim], Verdict]:
+def _judge_range(band: Sequence[int]) -> Callable[[pd.DataFrame, Claim], Verdict]:
+    """Effect: RNN / transformer latency, geometric mean over the measured n inside ``band`` (the full suite's band:
+    a quick run's lengths are a subset of it)."""
+
     def judge(df: pd.DataFrame, claim: Claim) -> Verdict:
-        lengths = sorted(set(df["seq_len"]) & set(SUITES["full"][range_key])) if len(df) else []
+        lengths = sorted(set(df["seq_len"]) & set(band)) if len(df) else []
         effect, ci, ev = _ratio_over(df, claim, lengths)
         if not ev:
             return claim.no_data(df)
         return claim.verdict(effect, ci, ev, caveats(df))
 
     return judge
+
+
+CLAIM_10 = Claim(
+    id="10", short="< 100 tokens: RNN inference latency is lower",
+    quote="For short sequences (< 100 tokens), RNN inference can be competitive with or faster than transformers.",
+    threshold=1.0, direction="below",
+    effect_name="LSTM / transformer batch-1 latency (geometric mean over n = 16, 32, 64)",
+    trials=_latency_trials(lambda s: s.short), judge=_judge_range(FULL.short),
+    conditions="n < 100, batch 1", adaptive=True,
+)
+
+
+CLAIM_11 = Claim(
+    id="11", short="100-1,000 tokens: transformers have lower latency",
+    quote="At medium lengths (100-1,000 tokens), transformers typically achieve lower latency.",
+    threshold=1.0, direction="above",
+    effect_name="LSTM / transformer batch-1 latency (geometric mean over n = 128 ... 1024)",
+    trials=_latency_trials(lambda s: s.medium), judge=_judge_range(FULL.medium),
+    conditions="100 <= n <= 1000, batch 1", adaptive=True,
+)
 
 
 def judge_long(df: pd.DataFrame, claim: Claim) -> Verdict:
@@ -71,6 +97,17 @@ def judge_long(df: pd.DataFrame, claim: Claim) -> Verdict:
     return claim.verdict(effect, ci, evidence, caveats(df))
 
 
+CLAIM_12 = Claim(
+    id="12", short="> 1,000 tokens: attention cost is severe, RNNs scale gracefully",
+    quote="For very long sequences (> 1,000 tokens), the quadratic complexity of standard transformers creates severe "
+          "inference challenges. ... RNNs handle these gracefully",
+    threshold=1.0, direction="below",
+    effect_name="LSTM / transformer batch-1 latency at the longest n measured",
+    trials=_latency_trials(lambda s: s.long), judge=judge_long,
+    conditions="n > 1000, batch 1", adaptive=True,
+)
+
+
 def _slope(df: pd.DataFrame, model: str) -> tuple[float, tuple[float, float], list[dict]]:
     """Log-log slope of batch-1 latency vs n (per-round medians as repeats) over the longest lengths measured."""
     ok = ok_rows(df, batch=1, model=model)
@@ -88,6 +125,16 @@ def judge_2a(df: pd.DataFrame, claim: Claim) -> Verdict:
     return claim.verdict(slope, ci, ev, [*caveats(df), "SDPA's fused CPU kernel; fitted over the larger n"])
 
 
+CLAIM_2A = Claim(
+    id="2a", short="attention time grows as O(n^2)",
+    quote="the quadratic complexity of standard transformers creates severe inference challenges",
+    threshold=1.6, direction="above",
+    effect_name="log-log slope of transformer batch-1 latency vs n (larger half of n = 1k ... 4k)",
+    trials=_latency_trials(lambda s: s.long), judge=judge_2a,
+    conditions="large n", adaptive=True,
+)
+
+
 def abs_dev_interval(lo: float, hi: float, centre: float) -> tuple[float, float]:
     """The interval of |x - centre| when x lies in [lo, hi]."""
     worst = max(abs(lo - centre), abs(hi - centre))
@@ -103,16 +150,26 @@ def judge_2b(df: pd.DataFrame, claim: Claim) -> Verdict:
     return claim.verdict(abs(slope - 1), abs_dev_interval(lo, hi, 1.0), ev, caveats(df))
 
 
+CLAIM_2B = Claim(
+    id="2b", short="recurrence time grows as O(n)",
+    quote="RNNs handle these gracefully—each additional token requires the same computational cost",
+    threshold=0.2, direction="below",
+    effect_name="|log-log slope of LSTM batch-1 latency vs n - 1|",
+    trials=_latency_trials(lambda s: s.long), judge=judge_2b,
+    conditions="large n", adaptive=True,
+)
+
+
 # -- generation ----------------------------------------------------------------------------------------------------
 
-def _generation_trials(*roles_modes: tuple[str, str]) -> Callable[[dict[str, Any], Claim], list[TrialSpec]]:
+def _generation_trials(*roles_modes: tuple[str, str]) -> Callable[[Suite, Claim], list[TrialSpec]]:
     """Generation trials of the given (role, mode) pairs only, so adaptive repetition re-runs just what the claim
     reads (recomputing is the expensive mode)."""
 
-    def trials(s: dict[str, Any], claim: Claim) -> list[TrialSpec]:
+    def trials(s: Suite, claim: Claim) -> list[TrialSpec]:
         wanted = {(claim.rnn if role == "rnn" else claim.attn, mode) for role, mode in roles_modes}
-        every = expand("generation", [claim.rnn, claim.attn], tokens=s["tokens"], params=s["params"],
-                       repeats=s["gen_repeats"], rounds=s["gen_rounds"])
+        every = expand("generation", [claim.rnn, claim.attn], tokens=s.tokens, params=s.params,
+                       repeats=s.gen_repeats, rounds=s.gen_rounds)
         return [t for t in every if (t.model, t.mode) in wanted]
 
     return trials
@@ -152,6 +209,16 @@ def judge_13a(df: pd.DataFrame, claim: Claim) -> Verdict:
                            "ratio": r, "ci": (lo, hi)}], caveats(df))
 
 
+CLAIM_13A = Claim(
+    id="13a", short="generation: RNN per-step cost is constant",
+    quote="Each step has constant cost regardless of sequence length.",
+    threshold=0.10, direction="below",
+    effect_name="|LSTM per-token time at position 1024 / at the first sampled position - 1|",
+    trials=_generation_trials(("rnn", "state")), judge=judge_13a,
+    conditions="batch 1", adaptive=True,
+)
+
+
 def judge_13b(df: pd.DataFrame, claim: Claim) -> Verdict:
     d = _decode_samples(df, claim.attn, "recompute")
     pos = _early_late(d)
@@ -161,26 +228,58 @@ def judge_13b(df: pd.DataFrame, claim: Claim) -> Verdict:
     return claim.verdict(r, ci, [{"positions": pos, "ms": (_ms(d[pos[0]]), _ms(d[pos[1]]))}], caveats(df))
 
 
-def judge_13c(df: pd.DataFrame, claim: Claim) -> Verdict:
-    cache, recompute = _decode_samples(df, claim.attn, "cache"), _decode_samples(df, claim.attn, "recompute")
+CLAIM_13B = Claim(
+    id="13b", short="generation without a cache: per-step cost grows",
+    quote="Transformers must attend to all previously generated tokens at each generation step.",
+    threshold=3.0, direction="above",
+    effect_name="transformer (recompute) per-token time at 1024 / at the first sampled position",
+    trials=_generation_trials(("attn", "recompute")), judge=judge_13b,
+    conditions="batch 1", adaptive=True,
+)
+
+
+def _late_ratio(df: pd.DataFrame, claim: Claim, num: tuple[str, str, str], den: tuple[str, str, str]) -> Verdict:
+    """Effect: per-token time of ``num`` / ``den`` (each (model, mode, evidence label)) at the late position the
+    cached transformer sampled, with a bootstrap interval."""
+    top, bottom = _decode_samples(df, num[0], num[1]), _decode_samples(df, den[0], den[1])
+    cache = top if num[:2] == (claim.attn, "cache") else bottom
     pos = _early_late(cache)
-    if pos is None or pos[1] not in recompute:
+    if pos is None or pos[1] not in top or pos[1] not in bottom:
         return claim.no_data(df)
     p = pos[1]
-    r, ci = median_ratio_ci(cache[p], recompute[p])
-    return claim.verdict(r, ci, [{"position": p, "cache ms": _ms(cache[p]), "recompute ms": _ms(recompute[p])}],
-                         caveats(df))
+    r, ci = median_ratio_ci(top[p], bottom[p])
+    return claim.verdict(r, ci, [{"position": p, num[2]: _ms(top[p]), den[2]: _ms(bottom[p])}], caveats(df))
+
+
+def judge_13c(df: pd.DataFrame, claim: Claim) -> Verdict:
+    """Effect: cached / recomputing transformer per-token time at position 1024 (supported below 1)."""
+    return _late_ratio(df, claim, (claim.attn, "cache", "cache ms"), (claim.attn, "recompute", "recompute ms"))
+
+
+CLAIM_13C = Claim(
+    id="13c", short="a KV cache helps",
+    quote="KV caching partially mitigates this by storing key and value vectors from previous tokens, avoiding "
+          "recomputation.",
+    threshold=1.0, direction="below",
+    effect_name="per-token time with the cache / recomputing, at position 1024",
+    trials=_generation_trials(("attn", "cache"), ("attn", "recompute")), judge=judge_13c,
+    conditions="batch 1", adaptive=True,
+)
 
 
 def judge_13e(df: pd.DataFrame, claim: Claim) -> Verdict:
-    rnn, cache = _decode_samples(df, claim.rnn, "state"), _decode_samples(df, claim.attn, "cache")
-    pos = _early_late(cache)
-    if pos is None or pos[1] not in rnn:
-        return claim.no_data(df)
-    p = pos[1]
-    r, ci = median_ratio_ci(rnn[p], cache[p])
-    return claim.verdict(r, ci, [{"position": p, f"{claim.rnn} ms": _ms(rnn[p]), "cache ms": _ms(cache[p])}],
-                         caveats(df))
+    """Effect: RNN / cached transformer per-token time at position 1024 (supported below 1)."""
+    return _late_ratio(df, claim, (claim.rnn, "state", f"{claim.rnn} ms"), (claim.attn, "cache", "cache ms"))
+
+
+CLAIM_13E = Claim(
+    id="13e", short="for 1,000+ generated tokens RNNs are attractive",
+    quote="For very long generation (1,000+ tokens), RNNs\u2019 constant-per-step cost becomes attractive.",
+    threshold=1.0, direction="below",
+    effect_name="LSTM / cached transformer per-token time at position 1024",
+    trials=_generation_trials(("rnn", "state"), ("attn", "cache")), judge=judge_13e,
+    conditions="batch 1, position >= 1000", adaptive=True,
+)
 
 
 def judge_23a(df: pd.DataFrame, claim: Claim) -> Verdict:
@@ -198,6 +297,16 @@ def judge_23a(df: pd.DataFrame, claim: Claim) -> Verdict:
                          caveats(df))
 
 
+CLAIM_23A = Claim(
+    id="23a", short="streaming: RNN per-step cost stays constant",
+    quote="streaming applications requiring constant per-step computation",
+    threshold=0.1, direction="below",
+    effect_name="|log-log slope of the LSTM's per-step decode time vs position|",
+    trials=_generation_trials(("rnn", "state")), judge=judge_23a,
+    conditions="batch 1, streaming", adaptive=True,
+)
+
+
 def judge_23b(df: pd.DataFrame, claim: Claim) -> Verdict:
     """RNN p99/p50 of single decode steps over the cached transformer's (supported at most 1); the interval is the
     range over rounds."""
@@ -212,11 +321,21 @@ def judge_23b(df: pd.DataFrame, claim: Claim) -> Verdict:
     return claim.verdict(effect, ci, ev, [*caveats(df), "interval: range over rounds; single steps, batch 1"])
 
 
+CLAIM_23B = Claim(
+    id="23b", short="streaming: RNN steps jitter less",
+    quote="However, real-time speech synthesis often uses RNN-based components or hybrid architectures.",
+    threshold=1.0, direction="below",
+    effect_name="LSTM p99/p50 of single decode steps / the cached transformer's",
+    trials=_generation_trials(("rnn", "state"), ("attn", "cache")), judge=judge_23b,
+    conditions="batch 1, streaming", adaptive=True,
+)
+
+
 # -- batching ------------------------------------------------------------------------------------------------------
 
-def _throughput_trials(s: dict[str, Any], claim: Claim) -> list[TrialSpec]:
-    return expand("throughput", [claim.rnn, claim.attn], seq_lens=[256], batches=[1, 32], params=s["params"],
-                  repeats=s["repeats"], min_seconds=s["min_seconds"], rounds=s["rounds"])
+def _throughput_trials(s: Suite, claim: Claim) -> list[TrialSpec]:
+    return expand("throughput", [claim.rnn, claim.attn], seq_lens=[256], batches=[1, 32], params=s.params,
+                  repeats=s.repeats, min_seconds=s.min_seconds, rounds=s.rounds)
 
 
 def judge_14(df: pd.DataFrame, claim: Claim) -> Verdict:
@@ -237,56 +356,15 @@ def judge_14(df: pd.DataFrame, claim: Claim) -> Verdict:
     return verdict
 
 
-CLAIMS: list[Claim] = [
-    Claim("2a", "attention time grows as O(n^2)",
-          "the quadratic complexity of standard transformers creates severe inference challenges",
-          1.6, "above", "log-log slope of transformer batch-1 latency vs n (larger half of n = 1k ... 4k)",
-          _latency_trials("long"), judge_2a, "large n", adaptive=True),
-    Claim("2b", "recurrence time grows as O(n)",
-          "RNNs handle these gracefully—each additional token requires the same computational cost",
-          0.2, "below", "|log-log slope of LSTM batch-1 latency vs n - 1|",
-          _latency_trials("long"), judge_2b, "large n", adaptive=True),
-    Claim("10", "< 100 tokens: RNN inference latency is lower",
-          "For short sequences (< 100 tokens), RNN inference can be competitive with or faster than transformers.",
-          1.0, "below", "LSTM / transformer batch-1 latency (geometric mean over n = 16, 32, 64)",
-          _latency_trials("short"), _judge_range("short"), "n < 100, batch 1", adaptive=True),
-    Claim("11", "100-1,000 tokens: transformers have lower latency",
-          "At medium lengths (100-1,000 tokens), transformers typically achieve lower latency.",
-          1.0, "above", "LSTM / transformer batch-1 latency (geometric mean over n = 128 ... 1024)",
-          _latency_trials("medium"), _judge_range("medium"), "100 <= n <= 1000, batch 1", adaptive=True),
-    Claim("12", "> 1,000 tokens: attention cost is severe, RNNs scale gracefully",
-          "For very long sequences (> 1,000 tokens), the quadratic complexity of standard transformers creates severe "
-          "inference challenges. ... RNNs handle these gracefully",
-          1.0, "below", "LSTM / transformer batch-1 latency at the longest n measured",
-          _latency_trials("long"), judge_long, "n > 1000, batch 1", adaptive=True),
-    Claim("13a", "generation: RNN per-step cost is constant",
-          "Each step has constant cost regardless of sequence length.",
-          0.10, "below", "|LSTM per-token time at position 1024 / at the first sampled position - 1|",
-          _generation_trials(("rnn", "state")), judge_13a, "batch 1", adaptive=True),
-    Claim("13b", "generation without a cache: per-step cost grows",
-          "Transformers must attend to all previously generated tokens at each generation step.",
-          3.0, "above", "transformer (recompute) per-token time at 1024 / at the first sampled position",
-          _generation_trials(("attn", "recompute")), judge_13b, "batch 1", adaptive=True),
-    Claim("13c", "a KV cache helps",
-          "KV caching partially mitigates this by storing key and value vectors from previous tokens, avoiding "
-          "recomputation.",
-          1.0, "below", "per-token time with the cache / recomputing, at position 1024",
-          _generation_trials(("attn", "cache"), ("attn", "recompute")), judge_13c, "batch 1", adaptive=True),
-    Claim("13e", "for 1,000+ generated tokens RNNs are attractive",
-          "For very long generation (1,000+ tokens), RNNs\u2019 constant-per-step cost becomes attractive.",
-          1.0, "below", "LSTM / cached transformer per-token time at position 1024",
-          _generation_trials(("rnn", "state"), ("attn", "cache")), judge_13e, "batch 1, position >= 1000",
-          adaptive=True),
-    Claim("14", "batching: 32 sequences cost nearly as little as one for transformers",
-          "Processing 32 sequences of 256 tokens each is nearly as fast as processing one sequence",
-          8.0, "below", "transformer time(B=32) / time(B=1) at n = 256 (and below the LSTM's)",
-          _throughput_trials, judge_14, "n = 256", adaptive=True),
-    Claim("23a", "streaming: RNN per-step cost stays constant",
-          "streaming applications requiring constant per-step computation",
-          0.1, "below", "|log-log slope of the LSTM's per-step decode time vs position|",
-          _generation_trials(("rnn", "state")), judge_23a, "batch 1, streaming", adaptive=True),
-    Claim("23b", "streaming: RNN steps jitter less",
-          "However, real-time speech synthesis often uses RNN-based components or hybrid architectures.",
-          1.0, "below", "LSTM p99/p50 of single decode steps / the cached transformer's",
-          _generation_trials(("rnn", "state"), ("attn", "cache")), judge_23b, "batch 1, streaming", adaptive=True),
-]
+CLAIM_14 = Claim(
+    id="14", short="batching: 32 sequences cost nearly as little as one for transformers",
+    quote="Processing 32 sequences of 256 tokens each is nearly as fast as processing one sequence",
+    threshold=8.0, direction="below",
+    effect_name="transformer time(B=32) / time(B=1) at n = 256 (and below the LSTM's)",
+    trials=_throughput_trials, judge=judge_14,
+    conditions="n = 256", adaptive=True,
+)
+
+#: This module's claims (the registry orders every module's claims by id).
+CLAIMS: list[Claim] = [CLAIM_2A, CLAIM_2B, CLAIM_10, CLAIM_11, CLAIM_12, CLAIM_13A, CLAIM_13B, CLAIM_13C, CLAIM_13E,
+    CLAIM_14, CLAIM_23A, CLAIM_23B]

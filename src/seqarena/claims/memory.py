@@ -16,20 +16,21 @@ from seqarena.analysis.stats import linear_fit
 from seqarena.bench.spec import TrialSpec
 from seqarena.claims.base import Claim, caveats, grid, ok_rows
 from seqarena.claims.latency import abs_dev_interval
+from seqarena.claims.suites import Suite
 from seqarena.claims.verdict import Verdict
 
 MB = 2**20
 
 
-def _rounds(s: dict[str, Any]) -> int:
+def _rounds(s: Suite) -> int:
     """Rounds of the slope claims (a fitted slope needs repeats for its interval); single-point claims use one."""
-    return s["mem_rounds"]
+    return s.mem_rounds
 
 
-def _prefill_trials(s: dict[str, Any], claim: Claim) -> list[TrialSpec]:
-    points = [{"seq_len": n} for n in s["prefill_lens"]]
-    return grid("memory", [claim.rnn, claim.attn], points, kind="infer", chunk=s["chunk"], batch=4,
-                params=s["params"], rounds=_rounds(s))
+def _prefill_trials(s: Suite, claim: Claim) -> list[TrialSpec]:
+    points = [{"seq_len": n} for n in s.prefill_lens]
+    return grid("memory", [claim.rnn, claim.attn], points, kind="infer", chunk=s.chunk, batch=4,
+                params=s.params, rounds=_rounds(s))
 
 
 def _peak_slope(df: pd.DataFrame, model: str, **match: Any):
@@ -80,6 +81,17 @@ def judge_13d(df: pd.DataFrame, claim: Claim) -> Verdict:
     return v
 
 
+CLAIM_13D = Claim(
+    id="13d", short="generation: the KV cache grows in memory, the RNN state does not",
+    quote="KV caching trades computation for memory, storing key/value vectors for all previous positions, which grows "
+          "linearly with sequence length but can still be large.",
+    threshold=0.1, direction="below",
+    effect_name="|log-log slope of the transformer's measured peak vs position - 1| (cache filling)",
+    trials=_prefill_trials, judge=judge_13d,
+    conditions="chunked prefill, batch 4", adaptive=True,
+)
+
+
 def judge_15a(df: pd.DataFrame, claim: Claim) -> Verdict:
     """Effect: |slope| of the RNN's measured peak vs n in a chunked prefill (supported below 0.1)."""
     fit, rows = _peak_slope(df, claim.rnn)
@@ -89,12 +101,22 @@ def judge_15a(df: pd.DataFrame, claim: Claim) -> Verdict:
                          [_fit_evidence(claim.rnn, fit, rows, "state_bytes")], caveats(df))
 
 
-def _naive_trials(s: dict[str, Any], claim: Claim) -> list[TrialSpec]:
-    points = [{"seq_len": n} for n in s["naive_lens"]]
+CLAIM_15A = Claim(
+    id="15a", short="inference memory: an RNN holds parameters plus a small state",
+    quote="RNNs require storing model parameters and a small hidden state vector per sequence.",
+    threshold=0.1, direction="below",
+    effect_name="|log-log slope of the LSTM's measured peak vs n| (chunked prefill)",
+    trials=_prefill_trials, judge=judge_15a,
+    conditions="chunked prefill, batch 4", adaptive=True,
+)
+
+
+def _naive_trials(s: Suite, claim: Claim) -> list[TrialSpec]:
+    points = [{"seq_len": n} for n in s.naive_lens]
     # the written-out attention carries the slope (repeats for its interval); SDPA beside it once, as a contrast
-    return (grid("memory", [(claim.attn, {"attn_impl": "math"})], points, kind="infer", batch=1, params=s["params"],
+    return (grid("memory", [(claim.attn, {"attn_impl": "math"})], points, kind="infer", batch=1, params=s.params,
                  rounds=_rounds(s))
-            + grid("memory", [claim.attn], points, kind="infer", batch=1, params=s["params"]))
+            + grid("memory", [claim.attn], points, kind="infer", batch=1, params=s.params))
 
 
 def _impl(df: pd.DataFrame, impl: str) -> pd.DataFrame:
@@ -123,9 +145,20 @@ def judge_15b(df: pd.DataFrame, claim: Claim) -> Verdict:
                                         "attention written out"])
 
 
-def _train_memory_trials(s: dict[str, Any], claim: Claim) -> list[TrialSpec]:
-    points = [{"seq_len": n} for n in s["train_mem_lens"]]
-    return grid("memory", [claim.rnn, claim.attn], points, kind="train", batch=4, params=s["params"])
+CLAIM_15B = Claim(
+    id="15b", short="attention matrices grow as n^2 x heads",
+    quote="For a sequence of length n with d-dimensional embeddings and h attention heads, the attention computation "
+          "requires O(n²h) memory.",
+    threshold=1.8, direction="above",
+    effect_name="log-log slope of the measured peak vs n, attention written out (math), batch 1",
+    trials=_naive_trials, judge=judge_15b,
+    conditions="inference, batch 1", adaptive=True,
+)
+
+
+def _train_memory_trials(s: Suite, claim: Claim) -> list[TrialSpec]:
+    points = [{"seq_len": n} for n in s.train_mem_lens]
+    return grid("memory", [claim.rnn, claim.attn], points, kind="train", batch=4, params=s.params)
 
 
 def judge_16a(df: pd.DataFrame, claim: Claim) -> Verdict:
@@ -148,9 +181,19 @@ def judge_16a(df: pd.DataFrame, claim: Claim) -> Verdict:
     return claim.verdict(effect, ci, ev, [*caveats(df), "one training step (fwd + bwd + AdamW) at batch 4"])
 
 
-def _optimizer_trials(s: dict[str, Any], claim: Claim) -> list[TrialSpec]:
+CLAIM_16A = Claim(
+    id="16a", short="training memory: transformers need far more",
+    quote="Transformers require enormous memory during training.",
+    threshold=1.5, direction="above",
+    effect_name="transformer / LSTM measured training peak at the largest common n",
+    trials=_train_memory_trials, judge=judge_16a,
+    conditions="training, batch 4", adaptive=True,
+)
+
+
+def _optimizer_trials(s: Suite, claim: Claim) -> list[TrialSpec]:
     return grid("memory", [claim.rnn, claim.attn], [{"seq_len": 64}], kind="optimizer", batch=1,
-                params=s["optimizer_params"])
+                params=s.optimizer_params)
 
 
 def judge_16b(df: pd.DataFrame, claim: Claim) -> Verdict:
@@ -167,9 +210,19 @@ def judge_16b(df: pd.DataFrame, claim: Claim) -> Verdict:
     return claim.verdict(effect, ci, ev, [*caveats(df), "interval: range over models and rounds"])
 
 
-def _tbptt_trials(s: dict[str, Any], claim: Claim) -> list[TrialSpec]:
-    points = [{"seq_len": n} for n in s["tbptt_lens"]]
-    return grid("memory", [claim.rnn], points, kind="train", batch=2, tbptt=s["tbptt"], params=s["params"],
+CLAIM_16B = Claim(
+    id="16b", short="Adam keeps two extra copies of the parameters",
+    quote="Adam requires two additional copies of parameters",
+    threshold=0.2, direction="below",
+    effect_name="|measured growth of AdamW's first step / parameter bytes - 2|",
+    trials=_optimizer_trials, judge=judge_16b,
+    conditions="training", adaptive=True,
+)
+
+
+def _tbptt_trials(s: Suite, claim: Claim) -> list[TrialSpec]:
+    points = [{"seq_len": n} for n in s.tbptt_lens]
+    return grid("memory", [claim.rnn], points, kind="train", batch=2, tbptt=s.tbptt, params=s.params,
                 rounds=_rounds(s))
 
 
@@ -182,10 +235,21 @@ def judge_16c(df: pd.DataFrame, claim: Claim) -> Verdict:
                          [_fit_evidence(f"{claim.rnn} (TBPTT)", fit, rows, "saved_bytes")], caveats(df))
 
 
-def _xl_trials(s: dict[str, Any], claim: Claim) -> list[TrialSpec]:
-    points = [{"seq_len": n} for n in s["xl_lens"]]
+CLAIM_16C = Claim(
+    id="16c", short="truncated BPTT bounds RNN training memory",
+    quote="Backpropagation through time can be truncated to fixed-length segments, bounding memory regardless of total "
+          "sequence length.",
+    threshold=0.1, direction="below",
+    effect_name="|log-log slope of the LSTM's measured training peak vs n| with TBPTT",
+    trials=_tbptt_trials, judge=judge_16c,
+    conditions="training, TBPTT segment 128", adaptive=True,
+)
+
+
+def _xl_trials(s: Suite, claim: Claim) -> list[TrialSpec]:
+    points = [{"seq_len": n} for n in s.xl_lens]
     return grid("memory", [("transformer_xl", {"segment": 128, "mem_len": 128})], points, kind="infer", chunk=128,
-                batch=1, params=s["params"], rounds=_rounds(s))
+                batch=1, params=s.params, rounds=_rounds(s))
 
 
 def judge_18a(df: pd.DataFrame, claim: Claim) -> Verdict:
@@ -195,6 +259,17 @@ def judge_18a(df: pd.DataFrame, claim: Claim) -> Verdict:
         return claim.no_data(df)
     return claim.verdict(abs(fit.slope), abs_dev_interval(fit.ci_low, fit.ci_high, 0.0),
                          [_fit_evidence("transformer_xl", fit, rows, "state_bytes")], caveats(df))
+
+
+CLAIM_18A = Claim(
+    id="18a", short="Transformer-XL: bounded memory on arbitrarily long sequences",
+    quote="This hybrid approach captures transformers’ parallelism within segments while handling indefinitely long "
+          "sequences through recurrence.",
+    threshold=0.1, direction="below",
+    effect_name="|log-log slope of Transformer-XL's measured evaluation peak vs evaluated length|",
+    trials=_xl_trials, judge=judge_18a,
+    conditions="segment 128, memory 128", adaptive=True,
+)
 
 
 def judge_18b(df: pd.DataFrame, claim: Claim) -> Verdict:
@@ -210,10 +285,21 @@ def judge_18b(df: pd.DataFrame, claim: Claim) -> Verdict:
                          [*caveats(df), "one timed call per length and round"])
 
 
-def _edge_trials(s: dict[str, Any], claim: Claim) -> list[TrialSpec]:
-    points = [{"seq_len": n} for n in s["edge_lens"]]
-    return grid("memory", [claim.rnn, claim.attn], points, kind="infer", chunk=s["chunk"], batch=1,
-                params=s["edge_params"], memory_cap_mb=s["edge_cap_mb"], rounds=s["edge_rounds"])
+CLAIM_18B = Claim(
+    id="18b", short="Transformer-XL: constant cost per token on long sequences",
+    quote="This hybrid approach captures transformers’ parallelism within segments while handling indefinitely long "
+          "sequences through recurrence.",
+    threshold=0.1, direction="below",
+    effect_name="|log-log slope of Transformer-XL's per-token evaluation time vs evaluated length|",
+    trials=_xl_trials, judge=judge_18b,
+    conditions="segment 128, memory 128", adaptive=True,
+)
+
+
+def _edge_trials(s: Suite, claim: Claim) -> list[TrialSpec]:
+    points = [{"seq_len": n} for n in s.edge_lens]
+    return grid("memory", [claim.rnn, claim.attn], points, kind="infer", chunk=s.chunk, batch=1,
+                params=s.edge_params, memory_cap_mb=s.edge_cap_mb, rounds=s.edge_rounds)
 
 
 def max_length(df: pd.DataFrame, model: str, cap_bytes: float) -> tuple[float, tuple[float, float], dict]:
@@ -262,47 +348,15 @@ def judge_24(df: pd.DataFrame, claim: Claim) -> Verdict:
                                         "largest measured n are extrapolated from the measured bytes per token"])
 
 
-CLAIMS: list[Claim] = [
-    Claim("13d", "generation: the KV cache grows in memory, the RNN state does not",
-          "KV caching trades computation for memory, storing key/value vectors for all previous positions, which grows "
-          "linearly with sequence length but can still be large.",
-          0.1, "below", "|log-log slope of the transformer's measured peak vs position - 1| (cache filling)",
-          _prefill_trials, judge_13d, "chunked prefill, batch 4", adaptive=True),
-    Claim("15a", "inference memory: an RNN holds parameters plus a small state",
-          "RNNs require storing model parameters and a small hidden state vector per sequence.",
-          0.1, "below", "|log-log slope of the LSTM's measured peak vs n| (chunked prefill)",
-          _prefill_trials, judge_15a, "chunked prefill, batch 4", adaptive=True),
-    Claim("15b", "attention matrices grow as n^2 x heads",
-          "For a sequence of length n with d-dimensional embeddings and h attention heads, the attention computation "
-          "requires O(n²h) memory.",
-          1.8, "above", "log-log slope of the measured peak vs n, attention written out (math), batch 1",
-          _naive_trials, judge_15b, "inference, batch 1", adaptive=True),
-    Claim("16a", "training memory: transformers need far more",
-          "Transformers require enormous memory during training.",
-          1.5, "above", "transformer / LSTM measured training peak at the largest common n",
-          _train_memory_trials, judge_16a, "training, batch 4", adaptive=True),
-    Claim("16b", "Adam keeps two extra copies of the parameters",
-          "Adam requires two additional copies of parameters",
-          0.2, "below", "|measured growth of AdamW's first step / parameter bytes - 2|",
-          _optimizer_trials, judge_16b, "training", adaptive=True),
-    Claim("16c", "truncated BPTT bounds RNN training memory",
-          "Backpropagation through time can be truncated to fixed-length segments, bounding memory regardless of total "
-          "sequence length.",
-          0.1, "below", "|log-log slope of the LSTM's measured training peak vs n| with TBPTT",
-          _tbptt_trials, judge_16c, "training, TBPTT segment 128", adaptive=True),
-    Claim("18a", "Transformer-XL: bounded memory on arbitrarily long sequences",
-          "This hybrid approach captures transformers’ parallelism within segments while handling indefinitely long "
-          "sequences through recurrence.",
-          0.1, "below", "|log-log slope of Transformer-XL's measured evaluation peak vs evaluated length|",
-          _xl_trials, judge_18a, "segment 128, memory 128", adaptive=True),
-    Claim("18b", "Transformer-XL: constant cost per token on long sequences",
-          "This hybrid approach captures transformers’ parallelism within segments while handling indefinitely long "
-          "sequences through recurrence.",
-          0.1, "below", "|log-log slope of Transformer-XL's per-token evaluation time vs evaluated length|",
-          _xl_trials, judge_18b, "segment 128, memory 128", adaptive=True),
-    Claim("24", "edge deployment: an LSTM fits far longer sequences under a memory cap",
-          "A smartphone can comfortably run an LSTM for on-device processing but struggles with transformer inference "
+CLAIM_24 = Claim(
+    id="24", short="edge deployment: an LSTM fits far longer sequences under a memory cap",
+    quote="A smartphone can comfortably run an LSTM for on-device processing but struggles with transformer inference "
           "for anything beyond short sequences.",
-          10.0, "above", "LSTM / transformer max n under the memory cap (edge-sized, chunked prefill)",
-          _edge_trials, judge_24, "edge-sized model, memory cap", adaptive=True),
-]
+    threshold=10.0, direction="above",
+    effect_name="LSTM / transformer max n under the memory cap (edge-sized, chunked prefill)",
+    trials=_edge_trials, judge=judge_24,
+    conditions="edge-sized model, memory cap", adaptive=True,
+)
+
+#: This module's claims (the registry orders every module's claims by id).
+CLAIMS: list[Claim] = [CLAIM_13D, CLAIM_15A, CLAIM_15B, CLAIM_16A, CLAIM_16B, CLAIM_16C, CLAIM_18A, CLAIM_18B, CLAIM_24]

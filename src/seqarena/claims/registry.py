@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from seqarena.claims import latency, memory, quality, training
+from seqarena.claims import latency, memory, quality_data, quality_lm, quality_tasks, training
 from seqarena.claims.base import Claim
 
 
@@ -13,10 +13,12 @@ def _order(claim: Claim) -> tuple[int, str]:
     return int(number.group()) if number else 0, claim.id
 
 
-CLAIMS: list[Claim] = sorted([*latency.CLAIMS, *training.CLAIMS, *memory.CLAIMS, *quality.CLAIMS], key=_order)
+CLAIMS: list[Claim] = sorted([*latency.CLAIMS, *training.CLAIMS, *memory.CLAIMS, *quality_tasks.CLAIMS,
+                              *quality_data.CLAIMS, *quality_lm.CLAIMS], key=_order)
 
 
 def claim_by_id(claim_id: str) -> Claim:
+    """The claim with this id; KeyError when there is none."""
     for c in CLAIMS:
         if c.id == claim_id:
             return c

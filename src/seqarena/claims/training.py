@@ -17,19 +17,20 @@ from seqarena.analysis.scaling import fit_loglog
 from seqarena.analysis.stats import geometric_mean_ratio_ci, median_ratio_ci, ratio_of_ratios_ci
 from seqarena.bench.spec import TrialSpec
 from seqarena.claims.base import Claim, caveats, grid, ok_rows, samples
+from seqarena.claims.suites import Suite
 from seqarena.claims.verdict import Verdict
 from seqarena.run.sweep import expand
 
 
-def _timing(s: dict[str, Any]) -> dict[str, Any]:
-    return {"repeats": s["repeats"], "min_seconds": s["min_seconds"], "rounds": s["rounds"]}
+def _timing(s: Suite) -> dict[str, Any]:
+    return {"repeats": s.repeats, "min_seconds": s.min_seconds, "rounds": s.rounds}
 
 
 # -- 1: recurrence is sequential, attention parallel ---------------------------------------------------------------
 
-def _parallel_trials(s: dict[str, Any], claim: Claim) -> list[TrialSpec]:
-    points = [{"seq_len": n, "batch": max(1, s["parallel_tokens"] // n)} for n in s["parallel_lens"]]
-    return grid("throughput", [claim.rnn, claim.attn], points, params=s["parallel_params"], **_timing(s))
+def _parallel_trials(s: Suite, claim: Claim) -> list[TrialSpec]:
+    points = [{"seq_len": n, "batch": max(1, s.parallel_tokens // n)} for n in s.parallel_lens]
+    return grid("throughput", [claim.rnn, claim.attn], points, params=s.parallel_params, **_timing(s))
 
 
 def judge_1(df: pd.DataFrame, claim: Claim) -> Verdict:
@@ -52,11 +53,23 @@ def judge_1(df: pd.DataFrame, claim: Claim) -> Verdict:
     return claim.verdict(effect, ci, ev, [*caveats(df), *extra])
 
 
+CLAIM_1 = Claim(
+    id="1", short="recurrence is sequential; attention processes all positions at once",
+    quote="While you can batch the matrix operations within each time step, you still process time steps "
+          "sequentially. ... Transformers break this sequential constraint through self-attention mechanisms that "
+          "process all positions simultaneously.",
+    threshold=2.0, direction="above",
+    effect_name="(RNN time at the longest / shortest n) / (transformer's), at a fixed token budget B x n",
+    trials=_parallel_trials, judge=judge_1,
+    conditions="n <= d_model, fixed B x n", adaptive=True,
+)
+
+
 # -- 6: below 1,000 tokens transformers train 10-20x faster --------------------------------------------------------
 
-def _train_step_trials(s: dict[str, Any], claim: Claim) -> list[TrialSpec]:
-    return expand("train_step", [claim.rnn, claim.attn], seq_lens=s["train_lens"], batch=s["train_batch"],
-                  params=s["params"], **_timing(s))
+def train_step_trials(s: Suite, claim: Claim) -> list[TrialSpec]:
+    return expand("train_step", [claim.rnn, claim.attn], seq_lens=s.train_lens, batch=s.train_batch,
+                  params=s.params, **_timing(s))
 
 
 def judge_6(df: pd.DataFrame, claim: Claim) -> Verdict:
@@ -78,13 +91,24 @@ def judge_6(df: pd.DataFrame, claim: Claim) -> Verdict:
                                           "time-to-target is in the quality claims' curves"])
 
 
+CLAIM_6 = Claim(
+    id="6", short="< 1,000 tokens: transformers train 10-20x faster",
+    quote="For sequences under 1,000 tokens, transformers train dramatically faster than RNNs on modern GPUs. ... an "
+          "RNN requires processing each token sequentially, often taking 10-20x longer.",
+    threshold=10.0, direction="above",
+    effect_name="LSTM / transformer training-step time (geometric mean over n = 128, 256, 512; batch 8)",
+    trials=train_step_trials, judge=judge_6,
+    conditions="n < 1000, training", adaptive=True,
+)
+
+
 # -- 7: at 2-4k+ tokens transformers need special techniques; at 10k+ RNN training is more practical ---------------
 
-def _long_train_trials(s: dict[str, Any], claim: Claim) -> list[TrialSpec]:
-    common = {"kind": "train", "params": s["params"], "memory_cap_mb": s["long_train_cap_mb"]}
-    points = [{"seq_len": n} for n in s["long_train_lens"]]
+def _long_train_trials(s: Suite, claim: Claim) -> list[TrialSpec]:
+    common = {"kind": "train", "params": s.params, "memory_cap_mb": s.long_train_cap_mb}
+    points = [{"seq_len": n} for n in s.long_train_lens]
     return (grid("memory", [claim.attn], points, **common)
-            + grid("memory", [claim.rnn], points, tbptt=s["tbptt"], **common))
+            + grid("memory", [claim.rnn], points, tbptt=s.tbptt, **common))
 
 
 def judge_7(df: pd.DataFrame, claim: Claim) -> Verdict:
@@ -119,10 +143,22 @@ def judge_7(df: pd.DataFrame, claim: Claim) -> Verdict:
                                             "round; a failed memory cap counts as infinitely slow"])
 
 
+CLAIM_7 = Claim(
+    id="7", short="at 2-4k+ tokens transformers need special techniques; at 10k+ RNN training is more practical",
+    quote="sequences beyond 2,000-4,000 tokens require specialized techniques (sparse attention, chunking, gradient "
+          "checkpointing). ... For sequences of 10,000+ tokens, RNNs’ linear complexity can make training more "
+          "practical despite slower per-step computation.",
+    threshold=1.0, direction="above",
+    effect_name="max over n of transformer / LSTM-with-TBPTT training time per token (cap failure = inf)",
+    trials=_long_train_trials, judge=judge_7,
+    conditions="n = 2k ... 16k, training, memory cap", adaptive=True,
+)
+
+
 # -- 17: hardware use ----------------------------------------------------------------------------------------------
 
-def _mfu_trials(s: dict[str, Any], claim: Claim) -> list[TrialSpec]:
-    return expand("train_step", [claim.rnn, claim.attn], seq_lens=[256], batch=8, params=s["params"], **_timing(s))
+def _mfu_trials(s: Suite, claim: Claim) -> list[TrialSpec]:
+    return expand("train_step", [claim.rnn, claim.attn], seq_lens=[256], batch=8, params=s.params, **_timing(s))
 
 
 def judge_17(df: pd.DataFrame, claim: Claim) -> Verdict:
@@ -142,15 +178,25 @@ def judge_17(df: pd.DataFrame, claim: Claim) -> Verdict:
                          [*caveats(df), "interval: the range over rounds (min/max), not a bootstrap"])
 
 
+CLAIM_17 = Claim(
+    id="17", short="RNN kernels use the hardware poorly; attention maps well onto it",
+    quote="transformers can leverage hundreds of GPU cores simultaneously",
+    threshold=1.0, direction="above",
+    effect_name="transformer MFU / LSTM MFU in a training step (n = 256, batch 8)",
+    trials=_mfu_trials, judge=judge_17,
+    conditions="training", adaptive=True,
+)
+
+
 # -- 19a/b, 20a: linear and local attention scale linearly in training --------------------------------------------
 
 def _efficient_trials(model: str, options: dict[str, Any] | None = None):
-    def trials(s: dict[str, Any], claim: Claim) -> list[TrialSpec]:
+    def trials(s: Suite, claim: Claim) -> list[TrialSpec]:
         opts = dict(options or {})
         if model == "local":
-            opts["window"] = s["local_window"]
-        return grid("train_step", [(model, opts), claim.attn], [{"seq_len": n, "batch": 1} for n in s["linear_lens"]],
-                    params=s["params"], **_timing(s))
+            opts["window"] = s.local_window
+        return grid("train_step", [(model, opts), claim.attn], [{"seq_len": n, "batch": 1} for n in s.linear_lens],
+                    params=s.params, **_timing(s))
 
     return trials
 
@@ -172,8 +218,30 @@ def judge_19a(df: pd.DataFrame, claim: Claim) -> Verdict:
     return _efficient_slope(df, claim, "linear_attention")
 
 
+CLAIM_19A = Claim(
+    id="19a", short="linear attention: O(n) scaling",
+    quote="Recent research develops “linear attention” mechanisms that reduce complexity from O(n²) to O(n), "
+          "matching RNNs’ scaling.",
+    threshold=1.2, direction="below",
+    effect_name="log-log slope of linear attention's training-step time vs n (batch 1)",
+    trials=_efficient_trials("linear_attention"), judge=judge_19a,
+    conditions="training, n = 512 ... 4096", adaptive=True,
+)
+
+
 def judge_20a(df: pd.DataFrame, claim: Claim) -> Verdict:
     return _efficient_slope(df, claim, "local")
+
+
+CLAIM_20A = Claim(
+    id="20a", short="sparse (local) attention scales linearly",
+    quote="sequences beyond 2,000-4,000 tokens require specialized techniques (sparse attention, chunking, gradient "
+          "checkpointing).",
+    threshold=1.2, direction="below",
+    effect_name="log-log slope of local attention's training-step time vs n (n >= 4 windows, batch 1)",
+    trials=_efficient_trials("local"), judge=judge_20a,
+    conditions="training, n >= 4w", adaptive=True,
+)
 
 
 def judge_19b(df: pd.DataFrame, claim: Claim) -> Verdict:
@@ -190,40 +258,14 @@ def judge_19b(df: pd.DataFrame, claim: Claim) -> Verdict:
                                   "softmax ms": 1e3 * float(np.median(b)), "ratio": r, "ci": ci}], caveats(df))
 
 
-CLAIMS: list[Claim] = [
-    Claim("1", "recurrence is sequential; attention processes all positions at once",
-          "While you can batch the matrix operations within each time step, you still process time steps "
-          "sequentially. ... Transformers break this sequential constraint through self-attention mechanisms that "
-          "process all positions simultaneously.",
-          2.0, "above", "(RNN time at the longest / shortest n) / (transformer's), at a fixed token budget B x n",
-          _parallel_trials, judge_1, "n <= d_model, fixed B x n", adaptive=True),
-    Claim("6", "< 1,000 tokens: transformers train 10-20x faster",
-          "For sequences under 1,000 tokens, transformers train dramatically faster than RNNs on modern GPUs. ... an "
-          "RNN requires processing each token sequentially, often taking 10-20x longer.",
-          10.0, "above", "LSTM / transformer training-step time (geometric mean over n = 128, 256, 512; batch 8)",
-          _train_step_trials, judge_6, "n < 1000, training", adaptive=True),
-    Claim("7", "at 2-4k+ tokens transformers need special techniques; at 10k+ RNN training is more practical",
-          "sequences beyond 2,000-4,000 tokens require specialized techniques (sparse attention, chunking, gradient "
-          "checkpointing). ... For sequences of 10,000+ tokens, RNNs’ linear complexity can make training more "
-          "practical despite slower per-step computation.",
-          1.0, "above", "max over n of transformer / LSTM-with-TBPTT training time per token (cap failure = inf)",
-          _long_train_trials, judge_7, "n = 2k ... 16k, training, memory cap", adaptive=True),
-    Claim("17", "RNN kernels use the hardware poorly; attention maps well onto it",
-          "transformers can leverage hundreds of GPU cores simultaneously",
-          1.0, "above", "transformer MFU / LSTM MFU in a training step (n = 256, batch 8)",
-          _mfu_trials, judge_17, "training", adaptive=True),
-    Claim("19a", "linear attention: O(n) scaling",
-          "Recent research develops “linear attention” mechanisms that reduce complexity from O(n²) to O(n), "
-          "matching RNNs’ scaling.",
-          1.2, "below", "log-log slope of linear attention's training-step time vs n (batch 1)",
-          _efficient_trials("linear_attention"), judge_19a, "training, n = 512 ... 4096", adaptive=True),
-    Claim("19b", "linear attention: faster than softmax attention on long sequences",
-          "Models like Performers, Linformers, and others approximate attention efficiently for long sequences.",
-          1.0, "below", "linear / softmax attention training-step time at the longest n",
-          _efficient_trials("linear_attention"), judge_19b, "training, longest n", adaptive=True),
-    Claim("20a", "sparse (local) attention scales linearly",
-          "sequences beyond 2,000-4,000 tokens require specialized techniques (sparse attention, chunking, gradient "
-          "checkpointing).",
-          1.2, "below", "log-log slope of local attention's training-step time vs n (n >= 4 windows, batch 1)",
-          _efficient_trials("local"), judge_20a, "training, n >= 4w", adaptive=True),
-]
+CLAIM_19B = Claim(
+    id="19b", short="linear attention: faster than softmax attention on long sequences",
+    quote="Models like Performers, Linformers, and others approximate attention efficiently for long sequences.",
+    threshold=1.0, direction="below",
+    effect_name="linear / softmax attention training-step time at the longest n",
+    trials=_efficient_trials("linear_attention"), judge=judge_19b,
+    conditions="training, longest n", adaptive=True,
+)
+
+#: This module's claims (the registry orders every module's claims by id).
+CLAIMS: list[Claim] = [CLAIM_1, CLAIM_6, CLAIM_7, CLAIM_17, CLAIM_19A, CLAIM_19B, CLAIM_20A]

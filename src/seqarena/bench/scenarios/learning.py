@@ -1,0 +1,134 @@
+"""Learning scenarios: ``train`` (train a model on a task within a budget, optionally tuning the LR first: curve and
+held-out metrics) and ``gradients`` (the gradient-flow probe: |dL_T/dx_t| against the distance T - t)."""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+import torch
+import torch.nn.functional as F
+
+from seqarena.bench.scenarios.common import CommonMetrics, build_model, check_finite, common_metrics
+from seqarena.bench.spec import TrialSpec
+from seqarena.measure.timer import num_threads
+from seqarena.models import SequenceModel, SpecError
+
+
+class Trained(TypedDict, total=False):
+    """The probe's training run, when it trained first (``steps`` on ``task``)."""
+
+    train_status: str
+    steps: int
+    val: dict[str, float]
+
+
+class GradientMetrics(CommonMetrics, Trained):
+    """``gradients``: mean |dL_T/dx_t| by distance T - t (keys: distances as strings)."""
+
+    grad_norm_by_distance: dict[str, float]
+    dtype_probe: str
+
+
+class TrainMetrics(CommonMetrics):
+    """``train``: the run's outcome, its validation / test metrics and its curve."""
+
+    task: dict[str, Any]  # the task's description (sizes, baseline ...)
+    baseline: Any
+    metric: str
+    train_status: str
+    train_reason: str | None
+    steps: int
+    wall_s: float
+    lr: float
+    lr_grid: Any  # tune_lr's grid of (lr, validation value), None when not tuned
+    val: dict[str, float]
+    test: dict[str, float]
+    val_metric: float | None
+    test_metric: float | None
+    time_to_target_s: float | None
+    steps_to_target: int | None
+    curve: list[dict[str, Any]]
+
+
+def gradients(spec: TrialSpec) -> GradientMetrics:
+    """Gradient-flow probe: the norm of d loss_T / d x_t (x_t: the input layer's output at position t) against the
+    distance T - t, in float64, at initialisation or after ``steps`` training steps on ``task``.
+
+    The loss reads only the last position, so every other position's gradient has to travel through the model's
+    time mixing: through n steps of recurrence for an RNN, through one attention hop (and residuals) for a
+    transformer. Norms are averaged over a batch of random sequences."""
+    # here, not at the top: tasks and training load only in the workers that need them (datasets, tokenizers)
+    from seqarena.tasks import make_task
+    from seqarena.train import TrainConfig
+    from seqarena.train import train as run_training
+
+    task = make_task(spec.task, **spec.task_params) if spec.task else None
+    # built in the default dtype (trained so), cast to float64 for the probe itself
+    model = build_model(spec, task, cast=False)
+    if not model.causal or model.spec.head != "lm":
+        raise SpecError(f"the gradient probe needs a causal LM; {spec.model} is not one here")
+    trained = {}
+    with num_threads(spec.threads) as threads:
+        if task is not None and spec.steps:
+            config = TrainConfig(lr=spec.lr or 1e-3, batch_size=spec.batch, steps=spec.steps, eval_every=spec.steps,
+                                 seed=spec.seed, device=spec.device)
+            result = run_training(model, task, config)
+            trained = {"train_status": result.status, "steps": result.steps, "val": result.val}
+        model = model.to(torch.float64).eval()
+        gen = torch.Generator().manual_seed(spec.seed)
+        T = spec.seq_len
+        x = torch.randint(0, model.spec.vocab_size, (max(spec.batch, 8), T), generator=gen).to(spec.device)
+        h = model.embed_inputs(x, None).detach().requires_grad_(True)  # (B, T, D)
+        mixed, _ = model.mix(h, None)
+        logits = model.readout(mixed)[:, -1]  # (B, V): the loss at the last position only
+        target = torch.randint(0, model.spec.vocab_size, (x.shape[0],), generator=gen).to(spec.device)
+        F.cross_entropy(logits, target).backward()
+    norms = h.grad.norm(dim=-1).mean(dim=0)  # (T,): mean over the batch of |dL_T / dx_t|
+    check_finite(norms, "gradient norms")
+    distances = sorted({d for d in (0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096) if d < T} | {T - 1})
+    by_distance = {str(d): float(norms[T - 1 - d]) for d in distances}
+    return {**common_metrics(model, threads), **trained, "grad_norm_by_distance": by_distance, "dtype_probe": "float64"}
+
+
+def train(spec: TrialSpec) -> TrainMetrics:
+    """Train the model on a task within the budget (optionally tuning the LR first); curve and metrics."""
+    # here, not at the top: tasks and training load only in the workers that need them (datasets, tokenizers)
+    from seqarena.tasks import make_task
+    from seqarena.train import TrainConfig, tune_lr
+    from seqarena.train import train as run_training
+
+    task = make_task(spec.task, **spec.task_params)
+
+    def fresh_model() -> SequenceModel:  # the same seeded start for every LR tried and for the final run
+        return build_model(spec, task)
+
+    config = TrainConfig(lr=spec.lr or 1e-3, batch_size=spec.batch, steps=spec.steps, budget_s=spec.budget_s,
+                         tbptt=spec.tbptt, checkpointing=spec.checkpointing, eval_every=spec.eval_every,
+                         target=spec.target, seed=spec.seed, device=spec.device)
+    grid = None
+    with num_threads(spec.threads) as threads:
+        if spec.tune_lr:
+            best, grid = tune_lr(fresh_model, task, config)
+            config = config.model_copy(update={"lr": best})
+        model = fresh_model()
+        result = run_training(model, task, config)
+    info = task.describe()
+    return {
+        **common_metrics(model, threads),
+        "task": info,
+        "baseline": info["baseline"],
+        "metric": task.metric,
+        "train_status": result.status,
+        "train_reason": result.reason,
+        "steps": result.steps,
+        "wall_s": result.wall_s,
+        "lr": config.lr,
+        "lr_grid": grid,
+        "val": result.val,
+        "test": result.test,
+        "val_metric": result.val.get(task.metric),
+        "test_metric": result.test.get(task.metric),
+        "time_to_target_s": result.time_to_target_s,
+        "steps_to_target": result.steps_to_target,
+        "curve": result.curve,
+    }
