@@ -21,13 +21,16 @@ import pandas as pd
 
 from seqarena import claims, recommender, report, run
 from seqarena.bench.spec import SCENARIOS, TrialSpec, check_device, make_trial, training_timeout_s
-from seqarena.claims import Claim, Verdict
+from seqarena.claims import Claim, Suite, Verdict
 from seqarena.essay import ATTN, RNN, STANDARD_PROFILES
 from seqarena.models import SpecError
 from seqarena.run import SweepSummary, TrialResult
 from seqarena.run.defaults import DEFAULT_ROUNDS, DEFAULT_SEQ_LENS
 from seqarena.store import DEFAULT_DB, Store, check_output_dir, load
 from seqarena.tasks import Task, make_task
+
+#: A suite by name, a dict of overrides on the quick suite, or a :class:`Suite`.
+SuiteLike = str | dict[str, Any] | Suite
 
 
 class Events:
@@ -82,7 +85,7 @@ class JobResult:
     report: Path
 
 
-def plan_claims(suite: str | dict[str, Any] = "quick", only: Sequence[str] | None = None, *, device: str = "cpu",
+def plan_claims(suite: SuiteLike = "quick", only: Sequence[str] | None = None, *, device: str = "cpu",
                 db: Path = DEFAULT_DB, rnn: str = RNN, attn: str = ATTN) -> tuple[list[Claim], list[dict[str, Any]]]:
     """The selected claims and their budget table (nothing is measured); bad input is a :class:`SpecError`."""
     check_device(device)
@@ -91,13 +94,13 @@ def plan_claims(suite: str | dict[str, Any] = "quick", only: Sequence[str] | Non
     return chosen, claims.budget_table(suite, [c.id for c in chosen], db, device, rnn, attn)
 
 
-def run_claims_job(suite: str | dict[str, Any] = "quick", only: Sequence[str] | None = None, *, device: str = "cpu",
+def run_claims_job(suite: SuiteLike = "quick", only: Sequence[str] | None = None, *, device: str = "cpu",
                    db: Path = DEFAULT_DB, rnn: str = RNN, attn: str = ATTN, events: Events | None = None
                    ) -> ClaimsResult:
     """Measure (or resume) the selected claims on this machine and judge each one."""
     events = events or Events()
     chosen, budget = plan_claims(suite, only, device=device, db=db, rnn=rnn, attn=attn)
-    name = suite if isinstance(suite, str) else "custom"  # a dict of overrides on the quick suite
+    name = claims.resolve_suite(suite).name  # "custom": overrides on the quick suite
     events.planned(name, budget)
     with Store(db):  # before measuring: ours, writable, with room, and no other run writing it (held throughout)
         events.begin("claims", sum(r["to_measure"] for r in budget) or None)
@@ -111,7 +114,7 @@ def run_claims_job(suite: str | dict[str, Any] = "quick", only: Sequence[str] | 
     return result
 
 
-def run_job(suite: str | dict[str, Any] = "quick", device: str = "cpu", db: Path = DEFAULT_DB,
+def run_job(suite: SuiteLike = "quick", device: str = "cpu", db: Path = DEFAULT_DB,
             out: Path | None = None, events: Events | None = None, *, only: Sequence[str] | None = None,
             probe: bool = True) -> JobResult:
     """The main job: run (or resume) the claims suite, recommend for the essay's two standard profiles, and write

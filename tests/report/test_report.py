@@ -175,7 +175,7 @@ def test_claim_verdicts_in_the_markdown_match_the_store(built):
     # claim 10, recomputed from the per-call samples in SQLite with the same bootstrap (seeded)
     samples: dict[tuple[str, int], list[float]] = {}
     for r in store_rows(built.db, "forward_latency"):
-        if r["batch"] == 1 and r["spec"]["params"] == 1_000_000 and r["spec"]["repeats"] == SUITES["quick"]["repeats"]:
+        if r["batch"] == 1 and r["spec"]["params"] == 1_000_000 and r["spec"]["repeats"] == SUITES["quick"].repeats:
             samples.setdefault((r["model"], r["n"]), []).extend(r["metrics"]["time"]["samples"])
     effect, (lo, hi) = geometric_mean_ratio_ci([(samples[("lstm", n)], samples[("transformer", n)])
                                                 for n in (16, 32, 64)])

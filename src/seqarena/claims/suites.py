@@ -86,12 +86,6 @@ class Suite(BaseModel):
     grad_len: int = Field(description="sequence length of the gradient probe (5a/b)")
     grad_steps: int = Field(description="training steps before the gradient probe (0: at initialisation)")
 
-    def __getitem__(self, key: str) -> Any:
-        """``suite["repeats"]``: the dict access of older callers (outside claims/); prefer ``suite.repeats``."""
-        if key not in type(self).model_fields:
-            raise KeyError(key)
-        return getattr(self, key)
-
 
 QUICK = Suite(
     name="quick", smoke=True,

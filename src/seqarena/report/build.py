@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from seqarena.claims import judge_claims, resolve_suite, select
+from seqarena.claims import Suite, judge_claims, resolve_suite, select
 from seqarena.report.content import ReportContent, normalize_recommendations
 from seqarena.report.data import load_data, settings_line
 from seqarena.report.figures import render_all
@@ -61,7 +61,7 @@ def build_report(
     db: Path | str,
     out_dir: Path | str | None = None,
     *,
-    suite: str | dict[str, Any] = "quick",
+    suite: str | dict[str, Any] | Suite = "quick",
     device: str = "cpu",
     recommendations: Iterable[Any] | None = None,
 ) -> Path:
@@ -81,7 +81,7 @@ def build_report(
     db = Path(db)
     if not db.exists():
         raise StoreError(f"no results store at {db}; measure first (seqarena claims, bench or train)")
-    suite_name = resolve_suite(suite)["name"]  # a dict of overrides on the quick suite is "custom"
+    suite_name = resolve_suite(suite).name  # a dict of overrides on the quick suite is "custom"
     out = check_output_dir(Path(out_dir) if out_dir is not None else default_out_dir(db), "report folder")
     data = load_data(db)
     claims, verdicts, errors = judge(suite, db, device)
