@@ -21,6 +21,24 @@ from seqarena.run.worker import Runner, TrialResult
 from seqarena.store.sqlite import Store, now
 
 THROUGHPUT_BATCHES = (1, 2, 4, 8, 16, 32, 64)
+#: The sequence lengths a ``bench`` sweep measures when none are given, per scenario (generation's length is its
+#: prompt plus its tokens, so it has none of its own).
+DEFAULT_SEQ_LENS: dict[str, tuple[int, ...]] = {
+    "forward_latency": (64, 128, 256, 512, 1024),
+    "train_step": (64, 128, 256, 512, 1024),
+    "throughput": (256,),
+    "memory": (256, 512, 1024, 2048, 4096, 8192, 16384),
+    "generation": (),
+}
+#: Rounds per point when none are given: two, so every timing has a repeat across time; a memory peak is not a
+#: timing and does not drift with the machine's load, so one round is enough there.
+DEFAULT_ROUNDS = 2
+DEFAULT_ROUNDS_BY_SCENARIO: dict[str, int] = {"memory": 1}
+
+
+def default_rounds(scenario: str) -> int:
+    """Rounds per point for a sweep of ``scenario`` that names none."""
+    return DEFAULT_ROUNDS_BY_SCENARIO.get(scenario, DEFAULT_ROUNDS)
 
 
 def parse_models(text: str | Sequence[str]) -> list[str]:
@@ -183,7 +201,7 @@ def run_sweep(
     for row in store.rows(scenario="memory", status="failed"):
         spec = TrialSpec(**row["spec"])
         # only size failures, and only this machine's (the hash includes the machine identity)
-        if failures.is_size_failure(row["reason"]) and spec.spec_hash() == row["spec_hash"]:
+        if failures.is_size_failure(row["failure"]) and spec.spec_hash() == row["spec_hash"]:
             key = _prune_key(spec)
             failed_at[key] = min(failed_at.get(key, spec.seq_len), spec.seq_len)
     with Runner(timeout_s=timeout_s) as runner:
@@ -217,7 +235,7 @@ def _run_each(trials: Sequence[TrialSpec], store: Store, runner: Runner, summary
         result = runner.run(spec)
         store.add(spec_hash=h, spec=spec.model_dump(mode="json"), status=result.status, metrics=result.metrics,
                   reason=result.reason, env=result.env, sweep=sweep, started_at=started,
-                  duration_s=result.duration_s, contended=result.contended)
+                  duration_s=result.duration_s, contended=result.contended, failure=result.failure)
         finished.add(h)
         summary.contended += result.contended
         if result.status == "ok":
@@ -225,7 +243,7 @@ def _run_each(trials: Sequence[TrialSpec], store: Store, runner: Runner, summary
         else:
             summary.failed += 1
             summary.failures.append((spec.label(), result.reason or ""))
-            if spec.scenario == "memory" and failures.is_size_failure(result.reason):
+            if spec.scenario == "memory" and failures.is_size_failure(result.failure):
                 failed_at[key] = min(failed_at.get(key, spec.seq_len), spec.seq_len)
         if on_done:
             on_done(spec, result)
