@@ -21,26 +21,6 @@ from seqarena.run.worker import Runner, TrialResult
 from seqarena.store.sqlite import Store, now
 
 THROUGHPUT_BATCHES = (1, 2, 4, 8, 16, 32, 64)
-#: The sequence lengths a ``bench`` sweep measures when none are given, per scenario (generation's length is its
-#: prompt plus its tokens, so it has none of its own).
-DEFAULT_SEQ_LENS: dict[str, tuple[int, ...]] = {
-    "forward_latency": (64, 128, 256, 512, 1024),
-    "train_step": (64, 128, 256, 512, 1024),
-    "throughput": (256,),
-    "memory": (256, 512, 1024, 2048, 4096, 8192, 16384),
-    "generation": (),
-}
-#: Rounds per point when none are given: two, so every timing has a repeat across time; a memory peak is not a
-#: timing and does not drift with the machine's load, so one round is enough there.
-DEFAULT_ROUNDS = 2
-DEFAULT_ROUNDS_BY_SCENARIO: dict[str, int] = {"memory": 1}
-
-
-def default_rounds(scenario: str) -> int:
-    """Rounds per point for a sweep of ``scenario`` that names none."""
-    return DEFAULT_ROUNDS_BY_SCENARIO.get(scenario, DEFAULT_ROUNDS)
-
-
 def parse_models(text: str | Sequence[str]) -> list[str]:
     """Split ``lstm,transformer:positions=alibi,d_ff=256`` into model strings: a comma item holding ``=`` but no
     ``:`` continues the previous model's field list."""
