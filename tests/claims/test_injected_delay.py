@@ -10,32 +10,24 @@ import pytest
 from seqarena.claims import run_claims
 from seqarena.claims.engine import plan, select, with_roles
 from seqarena.store import Store
-from tests.report import fixture_store
+from tests.synthetic_store import build_claims_store
 
 TINY_SUITE = {"params": 200_000, "repeats": 3, "min_seconds": 0.0, "rounds": 1, "max_rounds": 1, "tokens": 48,
               "short": (16, 32)}
 CLAIMS = ["10", "13e"]
 
 
-def _store(path, monkeypatch, slowdown: float):
+def _store(path, slowdown: float):
     """The claims' trials with the fixture's synthetic timings, the LSTM's multiplied by ``slowdown``."""
-    latency, decode = fixture_store.latency_ms, fixture_store.decode_ms
-    with monkeypatch.context() as m:
-        m.setattr(fixture_store, "latency_ms",
-                  lambda model, n, batch=1: latency(model, n, batch) * (slowdown if model == "lstm" else 1))
-        m.setattr(fixture_store, "decode_ms",
-                  lambda model, mode, p: decode(model, mode, p) * (slowdown if model == "lstm" else 1))
-        trials = [t for ts in plan(TINY_SUITE, with_roles(select(CLAIMS))).values() for t in ts]
-        with Store(path) as store:
-            assert fixture_store.add_trials(store, trials) == len({t.spec_hash() for t in trials})
-    return path
+    trials = [t for ts in plan(TINY_SUITE, with_roles(select(CLAIMS))).values() for t in ts]
+    return build_claims_store(path, trials, slowdown={"lstm": slowdown})
 
 
 @pytest.mark.parametrize("slowdown", [10.0, 30.0])
-def test_a_slowed_lstm_flips_the_latency_verdicts(tmp_path, monkeypatch, slowdown):
-    normal, summary = run_claims(TINY_SUITE, CLAIMS, _store(tmp_path / "normal.db", monkeypatch, 1.0))
+def test_a_slowed_lstm_flips_the_latency_verdicts(tmp_path, slowdown):
+    normal, summary = run_claims(TINY_SUITE, CLAIMS, _store(tmp_path / "normal.db", 1.0))
     assert summary.ok == summary.failed == 0 and summary.skipped > 0  # judged from the store, nothing measured
-    slowed, _ = run_claims(TINY_SUITE, CLAIMS, _store(tmp_path / "slow.db", monkeypatch, slowdown))
+    slowed, _ = run_claims(TINY_SUITE, CLAIMS, _store(tmp_path / "slow.db", slowdown))
     assert [v.claim for v in slowed] == [v.claim for v in normal] == CLAIMS
     for fast, slow in zip(normal, slowed):
         assert slow.effect == pytest.approx(slowdown * fast.effect, rel=0.05), (fast, slow)  # the ratio follows
@@ -43,11 +35,11 @@ def test_a_slowed_lstm_flips_the_latency_verdicts(tmp_path, monkeypatch, slowdow
         assert fast.status == "supported", fast
 
 
-def test_a_verdict_says_when_its_trials_were_measured_under_load(tmp_path, monkeypatch):
+def test_a_verdict_says_when_its_trials_were_measured_under_load(tmp_path):
     from seqarena.claims import judge_claims
     from seqarena.store import MAX_ATTEMPTS
 
-    db = _store(tmp_path / "r.db", monkeypatch, 1.0)
+    db = _store(tmp_path / "r.db", 1.0)
     quiet = judge_claims(TINY_SUITE, CLAIMS, db)
     assert not any("other processes" in c for v in quiet for c in v.caveats)
     with Store(db, readonly=True) as store:

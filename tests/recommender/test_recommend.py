@@ -8,73 +8,12 @@ import re
 import pytest
 
 import seqarena
-from seqarena.bench.spec import make_trial
-from seqarena.measure.system import cpu_model
 from seqarena.models import SpecError
 from seqarena.recommender import Obs, Profile, estimate, recommend
 from seqarena.store import Store
-
-MB = 2**20
-ENV = {"cpu": cpu_model(), "cores": 2, "threads": 2, "gpu": None, "device": "cpu", "dtype": "float32",
-       "torch": "2.13.0+cpu"}
-
-
-def transformer_latency(n: int) -> float:
-    """Fast at short n, quadratic: 0.5 ms + 2e-9 n^2 s (crosses the LSTM near n = 10,000)."""
-    return 0.5e-3 + 2e-9 * n**2
-
-
-def lstm_latency(n: int) -> float:
-    """Slow start, linear: 1 ms + 20 us per token."""
-    return 1e-3 + 2e-5 * n
-
-
-def _add(store: Store, status: str = "ok", metrics: dict | None = None, reason: str | None = None, **fields) -> None:
-    spec = make_trial(**fields)
-    store.add(spec_hash=spec.spec_hash(), spec=spec.model_dump(mode="json"), status=status, metrics=metrics,
-              reason=reason, env=ENV, sweep="synthetic")
-
-
-def _timed(seconds: float, key: str, n: int, batch: int) -> dict:
-    spread = 0.03 * seconds
-    return {"params": 1_000_116, "threads": 2, key: seconds, "tokens_per_s": batch * n / seconds,
-            "time": {"n": 20, "median": seconds, "p25": seconds - spread, "p75": seconds + spread,
-                     "p10": seconds - 2 * spread, "p90": seconds + 2 * spread, "noisy": False}}
-
-
-def build_store(path, *, swap: bool = False) -> None:
-    """Forward latency (batch 1, two rounds), training steps, memory with one cap failure: the transformer wins
-    short latency; the LSTM wins long sequences under a 512 MB cap. ``swap`` exchanges the two models' timings."""
-    latency = {"transformer": transformer_latency, "lstm": lstm_latency}
-    if swap:
-        latency = {"transformer": lstm_latency, "lstm": transformer_latency}
-    with Store(path) as store:
-        for n in (16, 32, 64, 128, 256, 512, 1024, 2048, 4096):
-            for model in ("lstm", "transformer"):
-                for r in range(2):
-                    t = latency[model](n) * (1 + 0.01 * r)
-                    _add(store, metrics={**_timed(t, "latency_s", n, 1), "peak_bytes": 40 * n * 1024},
-                         scenario="forward_latency", model=model, seq_len=n, batch=1, round=r, repeats=10,
-                         min_seconds=0.3)
-        for n in (256, 512, 1024, 2048):
-            for model in ("lstm", "transformer"):
-                _add(store, metrics=_timed(3 * latency[model](n), "step_s", n, 1), scenario="train_step",
-                     model=model, seq_len=n, batch=1)
-        peaks = {("lstm", "infer"): 10_000, ("lstm", "train"): 20_000, ("transformer", "infer"): 15_000,
-                 ("transformer", "train"): 40_000}  # bytes per token
-        for (model, kind), per_token in peaks.items():
-            for n in (1024, 4096):
-                peak = 16 * MB + per_token * n
-                _add(store, metrics={"params": 1_000_116, "peak_bytes": peak, "trial_peak_bytes": peak},
-                     scenario="memory", model=model, kind=kind, seq_len=n, batch=1)
-            if (model, kind) != ("transformer", "train"):
-                peak = 16 * MB + per_token * 20_000
-                _add(store, metrics={"params": 1_000_116, "peak_bytes": peak, "trial_peak_bytes": peak},
-                     scenario="memory", model=model, kind=kind, seq_len=20_000, batch=1, memory_cap_mb=512)
-        _add(store, status="failed", reason="memory cap: RSS reached 513 MB above the trial's baseline (cap 512 MB)",
-             metrics={}, scenario="memory", model="transformer", kind="train", seq_len=20_000, batch=1,
-             memory_cap_mb=512)
-
+from tests.synthetic_store import add_recommender_row as _add
+from tests.synthetic_store import build_recommender_store as build_store
+from tests.synthetic_store import transformer_latency
 
 LATENCY_CRITICAL = {"seq_len": 50, "train_sequences": 5_000, "latency_budget_ms": 5, "batch": 1}
 LONG_CAPPED = {"seq_len": 20_000, "train_sequences": 5_000, "memory_cap_mb": 512, "cap_scope": "both"}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from seqarena.cli import main
-from tests.report.fixture_store import build_fixture_store
+from tests.synthetic_store import build_fixture_store
 
 
 @dataclasses.dataclass

@@ -65,3 +65,18 @@ def test_settings_a_scenario_does_not_use_do_not_change_its_identity():
     assert [t.spec_hash() for t in plain] == [t.spec_hash() for t in with_tokens]
     gen = expand("generation", ["lstm"], tokens=32, **SMALL)
     assert gen[0].spec_hash() != expand("generation", ["lstm"], tokens=33, **SMALL)[0].spec_hash()
+
+
+def test_the_sweep_defaults_cover_every_bench_scenario_with_the_clis_values():
+    """The run layer holds the bench defaults (run/defaults.py, as on main): the values the CLI has had."""
+    from seqarena import cli
+    from seqarena.run.defaults import DEFAULT_ROUNDS, DEFAULT_SEQ_LENS
+
+    assert set(DEFAULT_SEQ_LENS) == {"forward_latency", "throughput", "train_step", "memory", "generation"}
+    for scenario in DEFAULT_SEQ_LENS:  # every scenario expand() knows
+        assert expand(scenario, ["lstm"], seq_lens=DEFAULT_SEQ_LENS[scenario] or (256,), **SMALL)
+    clis = getattr(cli, "DEFAULT_SEQ_LENS", DEFAULT_SEQ_LENS)  # until the CLI imports ours, the values must agree
+    assert {s: tuple(int(n) for n in lens.split(",") if n) if isinstance(lens, str) else tuple(lens)
+            for s, lens in clis.items()} == DEFAULT_SEQ_LENS
+    assert set(DEFAULT_ROUNDS) == set(DEFAULT_SEQ_LENS)
+    assert DEFAULT_ROUNDS["memory"] == 1 and {DEFAULT_ROUNDS[s] for s in DEFAULT_ROUNDS if s != "memory"} == {2}

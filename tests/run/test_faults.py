@@ -213,7 +213,9 @@ def test_a_worker_killed_mid_trial_is_a_failure_named_by_its_signal_and_the_swee
     assert len(rows) == 5
     reason = rows[sleeper.spec_hash()]["reason"]
     assert failures.parse(reason) == (failures.SIGNAL, "SIGKILL"), reason
+    assert rows[sleeper.spec_hash()]["failure"] == failures.SIGNAL  # the kind is stored, typed, beside the text
     assert not failures.is_size_failure(reason)  # a kill is not an OOM without the cgroup's word for it
+    assert not failures.is_size_failure(rows[sleeper.spec_hash()]["failure"])
 
 
 def test_a_death_is_oom_only_with_evidence():
@@ -221,8 +223,12 @@ def test_a_death_is_oom_only_with_evidence():
     assert failures.parse(failures.death(-9, 3, 3)) == (failures.SIGNAL, "SIGKILL")
     assert failures.parse(failures.death(-9, None, None)) == (failures.SIGNAL, "SIGKILL")
     assert failures.parse(failures.death(1, 0, 0)) == (failures.EXIT, "exit code 1")
+    assert failures.death_failure(-9, 3, 4).kind == failures.OOM
     for kind in failures.KINDS:  # every kind round-trips through its stored text
         assert failures.parse(failures.reason(kind, "detail"))[0] == kind
+        assert failures.parse(str(failures.Failure(kind, "detail"))) == (kind, "detail")
+    with pytest.raises(ValueError, match="unknown failure kind"):
+        failures.Failure("exploded")  # type: ignore[arg-type]
 
 
 DISK_FULL = textwrap.dedent("""

@@ -82,6 +82,9 @@ def test_failures_are_stored_with_reasons_and_the_sweep_goes_on(swept):
     assert reasons["hog"].startswith("memory cap")  # caught by the exact peak after the trial, if not by polling
     assert reasons["hog_sleep"].startswith("memory cap: RSS reached")  # stopped by polling, long before the timeout
     assert reasons["nan"].startswith("non-finite")
+    kinds = {t.options.get("behaviour", t.model): swept.rows[t.spec_hash()]["failure"] for t in swept.trials}
+    assert kinds == {"lstm": None, "raise": "raised", "sleep": "timeout", "hog": "memory cap",
+                     "hog_sleep": "memory cap", "nan": "non-finite", "gru": None}  # typed, from the worker itself
     ok = swept.rows[swept.trials[-1].spec_hash()]  # the good trial after all the failures
     assert ok["metrics"]["latency_s"] > 0 and ok["metrics"]["trial_peak_bytes"] > 0
     for row in swept.rows.values():  # the fingerprint is stored even for trials the driver had to kill
@@ -102,6 +105,9 @@ def test_resume_skips_finished_trials_and_retry_failed_reruns(swept, tmp_path):
         again = run_sweep(swept.trials, store)  # stored failures are not retried by default ...
         assert (again.ok, again.failed, again.skipped) == (0, 0, 10)
         assert store.count() == 10
+        assert [r["failure"] for r in store.rows(failure="timeout")] == ["timeout"]
+        assert {r["failure"] for r in store.rows(failure=["memory cap", "raised"], status="failed")} == \
+            {"memory cap", "raised"}
         assert store.retry_failed() == 5
         assert store.count() == 5  # only the failed rows went
         failing = [_bad("raise")]

@@ -61,3 +61,26 @@ def test_export_round_trips_every_row(tmp_path, fmt):
     assert len(back) == 2 and set(back["spec_hash"]) == {"a", "b"}
     if fmt != "json":
         assert json.loads(back["decode_ms_by_position"].iloc[0]) == {"2": 1.0, "64": 2.0}
+
+
+def test_rows_filter_by_keyword_with_lists_and_failure_kinds(tmp_path):
+    with Store(tmp_path / "r.db") as store:
+        _add(store, "a", n=64)
+        _add(store, "b", n=128)
+        _add(store, "c", status="failed")  # reason "raised RuntimeError: boom": no "kind:" form, so no kind
+        store.add(spec_hash="d", spec={**SPEC, "model": "gru"}, status="failed", reason="timeout: after 4 s",
+                  failure="timeout")
+        store.add(spec_hash="e", spec=SPEC, status="failed", reason="memory cap: 513 MB")  # kind found in the text
+        assert [r["failure"] for r in store.rows()] == [None, None, None, "timeout", "memory cap"]
+        assert [r["spec_hash"] for r in store.rows(failure="timeout")] == ["d"]
+        assert [r["spec_hash"] for r in store.rows(failure=["memory cap", "timeout"], model="lstm")] == ["e"]
+        assert [r["spec_hash"] for r in store.rows(seq_len=[64, 128], status="ok", device="cpu")] == ["a", "b"]
+        assert [r["spec_hash"] for r in store.rows(spec_hash=("b", "d"), scenario="forward_latency")] == ["b", "d"]
+        assert len(list(store.rows(failure=None))) == 5  # None: no filter
+        with pytest.raises(ValueError, match="no column"):
+            next(store.rows(where="1=1"))
+        with pytest.raises(ValueError, match="unknown failure kind"):
+            store.add(spec_hash="f", spec=SPEC, status="failed", failure="exploded")
+        with pytest.raises(ValueError, match="no failure kind"):
+            store.add(spec_hash="f", spec=SPEC, status="ok", failure="timeout")
+    assert load(tmp_path / "r.db", status=None)["failure"].fillna("").tolist() == ["", "", "", "timeout", "memory cap"]

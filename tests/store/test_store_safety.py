@@ -84,7 +84,46 @@ def test_an_unversioned_seqarena_store_is_migrated_with_its_rows(tmp_path):
         assert [(r["spec_hash"], r["attempts"], r["contended"]) for r in rows] == [("old", 1, 0)]
         assert store.finished() == {"old"}
     columns = {r[1] for r in sqlite3.connect(db).execute("PRAGMA table_info(trials)")}
-    assert columns == {*V1_COLUMNS, "attempts", "contended"}
+    assert columns == {*V1_COLUMNS, "attempts", "contended", "failure"}
+
+
+def _version_2_store(db: Path) -> None:
+    """A store as seqarena wrote it at schema version 2 (before the ``failure`` column): reasons as text only."""
+    from seqarena.store.sqlite import _MIGRATIONS
+
+    conn = sqlite3.connect(db)
+    conn.executescript(_MIGRATIONS[1])
+    conn.executescript(_MIGRATIONS[2])
+    for h, status, reason in [("ok", "ok", None), ("cap", "failed", "memory cap: RSS reached 513 MB (cap 512 MB)"),
+                              ("slow", "failed", "timeout: still running after 4 s"),
+                              ("old", "failed", "worker died: killed by SIGKILL"), ("odd", "failed", "who knows")]:
+        conn.execute("INSERT INTO trials (spec_hash, scenario, model, status, reason, spec, finished_at, attempts) "
+                     "VALUES (?, 'memory', 'lstm', ?, ?, '{}', 'then', 2)", (h, status, reason))
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+
+
+KINDS_V2 = {"ok": None, "cap": "memory cap", "slow": "timeout", "old": "killed by signal", "odd": None}
+
+
+def test_a_version_2_store_gets_failure_kinds_back_filled_from_its_reasons(tmp_path):
+    db = tmp_path / "v2.db"
+    _version_2_store(db)
+    with Store(db, readonly=True) as store:  # a reader sees the kinds without writing anything
+        assert store.version == 2 and "failure" not in store.columns
+        assert {r["spec_hash"]: r["failure"] for r in store.rows()} == KINDS_V2
+        assert [r["spec_hash"] for r in store.rows(failure="timeout")] == ["slow"]
+    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == 2
+    with Store(db) as store:
+        assert store.version == SCHEMA_VERSION == 3
+        rows = list(store.rows())
+        assert {r["spec_hash"]: r["failure"] for r in rows} == KINDS_V2
+        assert {r["attempts"] for r in rows} == {2}  # the older columns keep their values
+        assert [r["spec_hash"] for r in store.rows(failure=["timeout", "memory cap"])] == ["cap", "slow"]
+    stored = dict(sqlite3.connect(db).execute("SELECT spec_hash, failure FROM trials"))
+    assert stored == KINDS_V2  # written into the file, not only derived on reading
 
 
 def test_a_store_from_a_newer_version_is_refused(tmp_path):

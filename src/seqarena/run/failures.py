@@ -1,9 +1,8 @@
-"""Why a trial failed, in one parseable form: ``"<kind>: <detail>"`` with the kind from a fixed list.
+"""Why a trial failed, as the driver finds out: deaths named by signal or exit code, OOM only with the cgroup's word.
 
-The store keeps the reason as text; :func:`parse` gives the kind back, so nothing matches failure text by ad-hoc
-prefixes (the architecture work turns the kind into a typed column). ``oom`` is said only with evidence: our own
-memory cap fired, torch raised an out-of-memory error, or the cgroup's ``memory.events`` oom_kill count rose while
-the trial ran; any other death is named by its signal or exit code.
+The vocabulary (the kinds, :func:`reason`, :func:`parse`, :func:`is_size_failure`) lives in
+:mod:`seqarena.store.failures`, because the store keeps the kind as a typed column; it is re-exported here so that
+``seqarena.run.failures`` stays the one import for code that runs trials.
 """
 
 from __future__ import annotations
@@ -12,43 +11,31 @@ import contextlib
 import signal
 from pathlib import Path
 
-CAP = "memory cap"  # our cap fired (polled RSS or the trial's exact peak)
-OOM = "out of memory"  # torch / the allocator / the kernel's OOM killer (seen in the cgroup's counters)
-SIGNAL = "killed by signal"  # the worker died of a signal with no sign of an OOM kill
-EXIT = "worker exited"  # the worker process ended by itself, mid-trial
-TIMEOUT = "timeout"
-NONFINITE = "non-finite"
-INVALID = "invalid"  # the spec cannot be built (a SpecError inside the worker)
-RAISED = "raised"  # any other exception in the trial: a bug to look at
-STARTUP = "worker did not start"
-INTERRUPTED = "interrupted"  # Ctrl-C: the trial is not stored (it runs again on resume)
+from seqarena.store.failures import (
+    CAP,
+    EXIT,
+    INTERRUPTED,
+    INVALID,
+    KINDS,
+    NONFINITE,
+    OOM,
+    RAISED,
+    SIGNAL,
+    SIZE_KINDS,
+    STARTUP,
+    TIMEOUT,
+    Failure,
+    FailureKind,
+    check_kind,
+    is_size_failure,
+    kind_of,
+    parse,
+    reason,
+)
 
-KINDS = (CAP, OOM, SIGNAL, EXIT, TIMEOUT, NONFINITE, INVALID, RAISED, STARTUP, INTERRUPTED)
-#: Kinds that mean "too big for this machine or cap": a larger n can only fail too, and memory is bounded below.
-SIZE_KINDS = frozenset({CAP, OOM})
-
-
-def reason(kind: str, detail: str = "") -> str:
-    """The stored text for a failure of ``kind``."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown failure kind {kind!r}")
-    return f"{kind}: {detail}" if detail else kind
-
-
-def parse(text: str | None) -> tuple[str | None, str]:
-    """(kind, detail) of a stored reason; kind None for text in no known form (e.g. rows of older versions)."""
-    text = text or ""
-    for kind in KINDS:
-        if text == kind or text.startswith(kind + ":") or text.startswith(kind + " ("):
-            return kind, text[len(kind):].lstrip(":").strip()
-    if text.startswith("worker died: killed by SIGKILL"):  # stores written before kinds existed
-        return SIGNAL, text
-    return None, text
-
-
-def is_size_failure(text: str | None) -> bool:
-    """True for failures that say the trial did not fit (cap or OOM), not a bug, a hang or a crash."""
-    return parse(text)[0] in SIZE_KINDS
+__all__ = ["CAP", "EXIT", "INTERRUPTED", "INVALID", "KINDS", "NONFINITE", "OOM", "RAISED", "SIGNAL", "SIZE_KINDS",
+           "STARTUP", "TIMEOUT", "Failure", "FailureKind", "check_kind", "death", "death_failure", "is_size_failure",
+           "kind_of", "oom_kills", "parse", "reason"]
 
 
 def oom_kills() -> int | None:
@@ -63,14 +50,19 @@ def oom_kills() -> int | None:
     return None
 
 
-def death(exitcode: int | None, oom_before: int | None, oom_after: int | None) -> str:
-    """The reason for a worker that died mid-trial: OOM only with the cgroup's word for it."""
+def death_failure(exitcode: int | None, oom_before: int | None, oom_after: int | None) -> Failure:
+    """Why a worker died mid-trial: OOM only with the cgroup's word for it, else its signal or exit code."""
     if oom_before is not None and oom_after is not None and oom_after > oom_before:
-        return reason(OOM, f"the kernel's OOM killer ended the worker (cgroup oom_kill {oom_before} -> {oom_after})")
+        return Failure(OOM, f"the kernel's OOM killer ended the worker (cgroup oom_kill {oom_before} -> {oom_after})")
     if exitcode is not None and exitcode < 0:
         try:
             name = signal.Signals(-exitcode).name
         except ValueError:
             name = f"signal {-exitcode}"
-        return reason(SIGNAL, name)
-    return reason(EXIT, f"exit code {exitcode}")
+        return Failure(SIGNAL, name)
+    return Failure(EXIT, f"exit code {exitcode}")
+
+
+def death(exitcode: int | None, oom_before: int | None, oom_after: int | None) -> str:
+    """The reason text for a worker that died mid-trial (:func:`death_failure` as stored)."""
+    return str(death_failure(exitcode, oom_before, oom_after))

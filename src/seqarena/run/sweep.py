@@ -21,8 +21,6 @@ from seqarena.run.worker import Runner, TrialResult
 from seqarena.store.sqlite import Store, now
 
 THROUGHPUT_BATCHES = (1, 2, 4, 8, 16, 32, 64)
-
-
 def parse_models(text: str | Sequence[str]) -> list[str]:
     """Split ``lstm,transformer:positions=alibi,d_ff=256`` into model strings: a comma item holding ``=`` but no
     ``:`` continues the previous model's field list."""
@@ -183,7 +181,7 @@ def run_sweep(
     for row in store.rows(scenario="memory", status="failed"):
         spec = TrialSpec(**row["spec"])
         # only size failures, and only this machine's (the hash includes the machine identity)
-        if failures.is_size_failure(row["reason"]) and spec.spec_hash() == row["spec_hash"]:
+        if failures.is_size_failure(row["failure"]) and spec.spec_hash() == row["spec_hash"]:
             key = _prune_key(spec)
             failed_at[key] = min(failed_at.get(key, spec.seq_len), spec.seq_len)
     with Runner(timeout_s=timeout_s) as runner:
@@ -217,7 +215,7 @@ def _run_each(trials: Sequence[TrialSpec], store: Store, runner: Runner, summary
         result = runner.run(spec)
         store.add(spec_hash=h, spec=spec.model_dump(mode="json"), status=result.status, metrics=result.metrics,
                   reason=result.reason, env=result.env, sweep=sweep, started_at=started,
-                  duration_s=result.duration_s, contended=result.contended)
+                  duration_s=result.duration_s, contended=result.contended, failure=result.failure)
         finished.add(h)
         summary.contended += result.contended
         if result.status == "ok":
@@ -225,7 +223,7 @@ def _run_each(trials: Sequence[TrialSpec], store: Store, runner: Runner, summary
         else:
             summary.failed += 1
             summary.failures.append((spec.label(), result.reason or ""))
-            if spec.scenario == "memory" and failures.is_size_failure(result.reason):
+            if spec.scenario == "memory" and failures.is_size_failure(result.failure):
                 failed_at[key] = min(failed_at.get(key, spec.seq_len), spec.seq_len)
         if on_done:
             on_done(spec, result)

@@ -45,7 +45,7 @@ def _prefer_me_for_oom_kill() -> None:
 
 
 def _worker_main(conn: Connection, parent_pid: int) -> None:
-    """Worker loop: receive a spec dict, run it, send back ('ok', metrics, peak) or ('failed', reason, peak).
+    """Worker loop: receive a spec dict, run it, send back ('ok', metrics, peak) or ('failed', Failure, peak).
 
     Every trial first reports ('started', baseline RSS, environment fingerprint), so the driver can enforce the cap
     against that baseline and store the fingerprint even for a trial it has to kill."""
@@ -86,19 +86,19 @@ def _worker_main(conn: Connection, parent_pid: int) -> None:
             metrics = run_trial(spec)
             outcome: tuple[str, Any] = ("ok", metrics)
         except NonFiniteError as e:
-            outcome = ("failed", failures.reason(failures.NONFINITE, str(e)))
+            outcome = ("failed", failures.Failure(failures.NONFINITE, str(e)))
         except torch.OutOfMemoryError as e:
-            outcome = ("failed", failures.reason(failures.OOM, f"{str(e).splitlines()[0]}{cap_note}"))
+            outcome = ("failed", failures.Failure(failures.OOM, f"{str(e).splitlines()[0]}{cap_note}"))
         except SpecError as e:
-            outcome = ("failed", failures.reason(failures.INVALID, str(e)))
+            outcome = ("failed", failures.Failure(failures.INVALID, str(e)))
         except Exception as e:
             text = str(e).splitlines()[0] if str(e) else ""
             if "DefaultCPUAllocator" in text:  # CPU allocation failure: out of memory, not a bug
-                outcome = ("failed", failures.reason(failures.OOM, f"{text}{cap_note}"))
+                outcome = ("failed", failures.Failure(failures.OOM, f"{text}{cap_note}"))
             else:
                 where = traceback.extract_tb(e.__traceback__)[-1]
-                outcome = ("failed", failures.reason(failures.RAISED, f"{type(e).__name__}: {text} "
-                                                                       f"({Path(where.filename).name}:{where.lineno})"))
+                outcome = ("failed", failures.Failure(failures.RAISED, f"{type(e).__name__}: {text} "
+                                                                        f"({Path(where.filename).name}:{where.lineno})"))
         peak = process_peak()
         if spec.device.startswith("cuda"):
             torch.cuda.empty_cache()
@@ -115,6 +115,13 @@ class TrialResult:
     env: dict[str, Any]
     duration_s: float
     contended: bool = False  # other processes kept the CPU busy while this timing trial ran (env["load"] says how)
+    failure: failures.FailureKind | None = None  # the kind of a failed trial (stored in the ``failure`` column)
+
+    @classmethod
+    def failed(cls, failure: failures.Failure, env: dict[str, Any], duration_s: float,
+               metrics: dict[str, Any] | None = None, contended: bool = False) -> TrialResult:
+        """A failed trial: its reason text and its kind, from one :class:`~seqarena.run.failures.Failure`."""
+        return cls("failed", metrics or {}, str(failure), env, duration_s, contended, failure.kind)
 
 
 def _process_rss(pid: int) -> int | None:
@@ -156,9 +163,9 @@ class Worker:
             self.process.join(timeout=10)
         self.kill()
 
-    def _death_reason(self, oom_before: int | None) -> str:
+    def _death(self, oom_before: int | None) -> failures.Failure:
         self.process.join(timeout=5)
-        return failures.death(self.process.exitcode, oom_before, failures.oom_kills())
+        return failures.death_failure(self.process.exitcode, oom_before, failures.oom_kills())
 
     def run(self, spec: TrialSpec, timeout_s: float | None, poll_s: float = 0.05) -> TrialResult:
         """Run one trial, enforcing the timeout and the memory cap. The cap is bytes above the worker's RSS when the
@@ -169,17 +176,17 @@ class Worker:
         t0 = time.perf_counter()
         oom_before = failures.oom_kills()
 
-        def failed(reason: str, env: dict | None = None) -> TrialResult:
-            return TrialResult("failed", {}, reason, env or {}, time.perf_counter() - t0)
+        def failed(failure: failures.Failure, env: dict | None = None) -> TrialResult:
+            return TrialResult.failed(failure, env or {}, time.perf_counter() - t0)
 
         try:
             self.conn.send(spec.model_dump(mode="json"))
             if not self.conn.poll(_STARTUP_TIMEOUT_S):
                 self.kill()
-                return failed(failures.reason(failures.STARTUP, f"no answer in {_STARTUP_TIMEOUT_S:g} s"))
+                return failed(failures.Failure(failures.STARTUP, f"no answer in {_STARTUP_TIMEOUT_S:g} s"))
             _, baseline, env = self.conn.recv()
         except (EOFError, OSError, BrokenPipeError):
-            return failed(self._death_reason(oom_before))
+            return failed(self._death(oom_before))
         probe = LoadProbe([os.getpid(), self.process.pid], threads=int(env.get("threads") or 1))
         cap = None if spec.memory_cap_mb is None else spec.memory_cap_mb * 2**20
         t0 = time.perf_counter()
@@ -190,19 +197,19 @@ class Worker:
                     msg = self.conn.recv()
                     break
             except (EOFError, OSError):
-                return failed(self._death_reason(oom_before), env)
+                return failed(self._death(oom_before), env)
             if not self.process.is_alive():
-                return failed(self._death_reason(oom_before), env)
+                return failed(self._death(oom_before), env)
             if deadline is not None and time.perf_counter() > deadline:
                 self.kill()
-                return failed(failures.reason(failures.TIMEOUT, f"still running after {timeout_s:g} s"), env)
+                return failed(failures.Failure(failures.TIMEOUT, f"still running after {timeout_s:g} s"), env)
             if cap is not None and spec.device == "cpu" and baseline is not None:
                 # early stop for a runaway allocation; short spikes between polls are caught exactly below (VmHWM)
                 rss = _process_rss(self.process.pid)
                 if rss is not None and rss - baseline > cap:
                     self.kill()
-                    return failed(failures.reason(failures.CAP, f"RSS reached {(rss - baseline) / 2**20:.0f} MB "
-                                                  f"above the trial's baseline (cap {spec.memory_cap_mb:g} MB)"), env)
+                    return failed(failures.Failure(failures.CAP, f"RSS reached {(rss - baseline) / 2**20:.0f} MB "
+                                                   f"above the trial's baseline (cap {spec.memory_cap_mb:g} MB)"), env)
         duration = time.perf_counter() - t0
         load = probe.read()
         contended = bool(load and load.contended and spec.timed and not load_ignored())
@@ -212,12 +219,12 @@ class Worker:
             payload["trial_peak_bytes"] = peak  # whole trial (model, data, measured calls) above the baseline
             if cap is not None and spec.device == "cpu" and peak is not None and peak > cap:
                 self.kill()
-                return TrialResult("failed", payload, failures.reason(
+                return TrialResult.failed(failures.Failure(
                     failures.CAP, f"the trial's peak RSS was {peak / 2**20:.0f} MB above its baseline "
-                                  f"(cap {spec.memory_cap_mb:g} MB)"), env, duration, contended)
+                                  f"(cap {spec.memory_cap_mb:g} MB)"), env, duration, payload, contended)
             return TrialResult("ok", payload, None, env, duration, contended)
         self.kill()
-        return TrialResult("failed", {"trial_peak_bytes": peak}, payload, env, duration, contended)
+        return TrialResult.failed(payload, env, duration, {"trial_peak_bytes": peak}, contended)
 
 
 class Runner:

@@ -3,7 +3,8 @@
 WAL mode, so a reader (the report, ``results export``) never blocks the sweep writing. ``spec_hash`` is UNIQUE and
 rows go in with an upsert: a re-run of the same sweep skips every finished trial (resume), and a driver killed
 between a trial and its write loses only that trial. Failed trials are rows too (status ``failed`` and a reason), so a
-sweep does not retry a crash forever; ``retry_failed`` deletes them for another try.
+sweep does not retry a crash forever; ``retry_failed`` deletes them for another try. A failed row's kind (timeout,
+memory cap, ...: :mod:`seqarena.store.failures`) is a column of its own, ``failure``, so nobody parses reason text.
 
 The file is checked before anything is measured and before anything is written to it: it must be a seqarena store
 (``PRAGMA application_id``; an older unversioned store whose ``trials`` table matches ours is migrated), of a schema
@@ -19,10 +20,11 @@ import datetime as dt
 import json
 import shutil
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from seqarena.store import failures
 from seqarena.store.errors import StoreError
 from seqarena.store.lock import WriterLock
 
@@ -31,7 +33,7 @@ DEFAULT_DB = Path("seqarena-results") / "results.db"
 #: "SQAR": marks a file as a seqarena store, so that no other program's SQLite file is mistaken for one.
 APPLICATION_ID = 0x53514152
 #: The schema version this code writes; :data:`_MIGRATIONS` takes any older one up to it.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Below this much free space on the store's disk no sweep starts (a trial's row is tens of kB; WAL needs room too).
 MIN_FREE_BYTES = 16 * 2**20
 #: A timing trial measured while other processes kept the CPU busy is measured again on the next run, until it has
@@ -68,15 +70,33 @@ CREATE INDEX IF NOT EXISTS trials_scenario ON trials (scenario, model);
 V1_COLUMNS = ("id", "spec_hash", "sweep", "scenario", "model", "status", "reason", "seq_len", "batch", "params",
               "device", "dtype", "threads", "spec", "metrics", "env", "started_at", "finished_at", "duration_s")
 
-#: version -> statements that take a store of the version before it to this one (each runs in one transaction).
-_MIGRATIONS: dict[int, str] = {
+
+def _add_failure_kinds(conn: sqlite3.Connection) -> None:
+    """Version 3: the kind of each failed trial as a column; older failed rows get the kind their reason text names
+    (NULL where it names none, e.g. text written before kinds existed)."""
+    conn.execute("ALTER TABLE trials ADD COLUMN failure TEXT")
+    rows = conn.execute("SELECT id, reason FROM trials WHERE status = 'failed'").fetchall()
+    conn.executemany("UPDATE trials SET failure = ? WHERE id = ?",
+                     [(failures.kind_of(reason), row_id) for row_id, reason in rows])
+
+
+#: version -> what takes a store of the version before it to this one: SQL statements, or a function of the
+#: connection where rows must be read to be rewritten. All of them together run in one transaction.
+_MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
     1: _SCHEMA_V1,
     # 2: how often a trial was measured, and whether other processes kept the CPU busy while it was (re-measured)
     2: "ALTER TABLE trials ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;\n"
        "ALTER TABLE trials ADD COLUMN contended INTEGER NOT NULL DEFAULT 0;",
+    3: _add_failure_kinds,
 }
 
-COLUMNS = (*V1_COLUMNS, "attempts", "contended")
+COLUMNS = (*V1_COLUMNS, "attempts", "contended", "failure")
+#: Columns an older store lacks, as :meth:`Store.rows` fills them in for a reader (readers never migrate).
+_DERIVED: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "attempts": lambda row: 1,
+    "contended": lambda row: 0,
+    "failure": lambda row: failures.kind_of(row["reason"]) if row["status"] == "failed" else None,
+}
 
 
 def now() -> str:
@@ -124,7 +144,8 @@ class Store:
         except BaseException:
             self.close()
             raise
-        self.columns = COLUMNS if self.version >= 2 else V1_COLUMNS
+        #: the columns this store's table has (an older store, open read-only, lacks the newer ones)
+        self.columns = tuple(c for c in COLUMNS if c in self._trials_columns())
 
     def _connect(self) -> sqlite3.Connection:
         if self.readonly:
@@ -176,7 +197,11 @@ class Store:
         conn.execute("BEGIN IMMEDIATE")
         try:
             for version in range(self.version + 1, SCHEMA_VERSION + 1):
-                for statement in filter(None, (s.strip() for s in _MIGRATIONS[version].split(";"))):
+                step = _MIGRATIONS[version]
+                if callable(step):
+                    step(conn)
+                    continue
+                for statement in filter(None, (s.strip() for s in step.split(";"))):
                     conn.execute(statement)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -222,15 +247,23 @@ class Store:
         started_at: str | None = None,
         duration_s: float | None = None,
         contended: bool = False,
+        failure: str | None = None,
     ) -> bool:
         """Store one finished trial; False when a row with this spec hash is already final (it is kept). A row that
-        :meth:`finished` leaves out (measured under load, attempts left) is replaced, its attempt count raised."""
+        :meth:`finished` leaves out (measured under load, attempts left) is replaced, its attempt count raised.
+
+        ``failure`` is a failed trial's kind (:data:`~seqarena.store.failures.KINDS`); when it is not given, the kind
+        the ``reason`` text names is stored, so every failed row written through here has one where it can."""
         metrics = metrics or {}
+        if status == "ok" and failure is not None:
+            raise ValueError(f"a trial that succeeded has no failure kind (got {failure!r})")
+        if status != "ok":
+            failure = failures.check_kind(failure) if failure is not None else failures.kind_of(reason)
         values = (spec_hash, sweep, spec["scenario"], spec["model"], status, reason, spec.get("seq_len"),
                   spec.get("batch"), metrics.get("params"), spec.get("device"), spec.get("dtype"),
                   (env or {}).get("threads", spec.get("threads")), json.dumps(spec, sort_keys=True),
                   json.dumps(metrics, allow_nan=True), json.dumps(env or {}), started_at, now(), duration_s,
-                  int(contended))
+                  int(contended), failure)
         names = [c for c in COLUMNS if c not in ("id", "attempts")]
         updates = ", ".join(f"{c} = excluded.{c}" for c in names if c != "spec_hash")
         cur = self._execute(
@@ -256,25 +289,33 @@ class Store:
         return n
 
     def rows(self, **filters: Any) -> Iterator[dict[str, Any]]:
-        """Rows as dicts with ``spec``, ``metrics`` and ``env`` decoded, filtered by column values: ``status="ok"``,
-        ``scenario=("memory", "train")`` (any of several), ``spec_hash=...`` (no SQL outside this package)."""
-        where, params = [], []
+        """Rows as dicts with ``spec``, ``metrics`` and ``env`` decoded, in the order they were stored, filtered by
+        column values: ``status="ok"``, ``scenario=("memory", "train")`` (any of several), ``spec_hash=...``,
+        ``device=``, ``model=``, ``failure="timeout"`` (a kind, or several); None means no filter. No SQL outside
+        this package. Every row has every column of :data:`COLUMNS`, a store of an older version included."""
+        where, params, derived = [], [], {}
         for column, value in filters.items():
-            if column not in self.columns:
-                raise ValueError(f"no column {column!r} in the store")
+            if column not in COLUMNS:
+                raise ValueError(f"no column {column!r} in the store; filter by one of: {', '.join(COLUMNS)}")
             if value is None:
                 continue
             values = [value] if isinstance(value, (str, int, float)) else list(value)
+            if column not in self.columns:  # an older store read as it is: filtered once the row is filled in
+                derived[column] = set(values)
+                continue
             where.append(f"{column} IN ({', '.join('?' * len(values))})")
             params += values
         sql = f"SELECT {', '.join(self.columns)} FROM trials {'WHERE ' + ' AND '.join(where) if where else ''} " \
               "ORDER BY id"
         for values in self._execute(sql, tuple(params)):
             row = dict(zip(self.columns, values))
+            for column in COLUMNS[len(V1_COLUMNS):]:
+                if column not in row:
+                    row[column] = _DERIVED[column](row)
+            if any(row[column] not in wanted for column, wanted in derived.items()):
+                continue
             for key in ("spec", "metrics", "env"):
                 row[key] = json.loads(row[key]) if row[key] else {}
-            row.setdefault("attempts", 1)
-            row.setdefault("contended", 0)
             yield row
 
     def count(self) -> int:
