@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+import os
 
 import pytest
 import torch
@@ -83,16 +84,20 @@ def _seed_and_threads():
     yield
 
 
-@pytest.fixture(autouse=True)
-def quiet_machine(request, monkeypatch):
+def pytest_configure(config) -> None:
     """Trials that tests run are never flagged for the machine's load, in-process or in the CLI processes they start
     (``SEQARENA_IGNORE_LOAD`` is inherited): a test must not pass or fail with the load of a neighbour (a timing trial
-    flagged under load is re-measured on the next run, which would change what a resume test counts). The load is
-    still sampled and stored. Tests of the load rule itself, marked ``real_load``, see the real rule."""
+    flagged under load is re-measured on the next run, which would change what a resume test counts). Set here, for
+    the whole session, so module- and session-scoped fixtures that measure are covered too. The load is still
+    sampled and stored."""
+    os.environ["SEQARENA_IGNORE_LOAD"] = "1"
+
+
+@pytest.fixture(autouse=True)
+def quiet_machine(request, monkeypatch):
+    """Tests of the load rule itself, marked ``real_load``, see the real rule."""
     if "real_load" in request.keywords:
         monkeypatch.delenv("SEQARENA_IGNORE_LOAD", raising=False)
-    else:
-        monkeypatch.setenv("SEQARENA_IGNORE_LOAD", "1")
     yield
 
 
