@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,6 +20,7 @@ from seqarena.bench.spec import TrialSpec, make_trial
 from seqarena.claims.suites import Suite
 from seqarena.claims.verdict import Verdict, decide
 from seqarena.essay import ATTN, RNN
+from seqarena.run.sweep import interleave
 
 GPU_CAVEAT = "the essay speaks of GPUs; measured here on {device}"
 SMOKE_CAVEAT = "smoke-sized (quick suite): a few hundred training steps; run --suite full for the robust verdict"
@@ -53,26 +53,12 @@ class Claim:
         return self.verdict(math.nan, None, [], [*caveats(df), why])
 
 
-def interleave(points: Sequence[dict[str, Any]], rounds: int, seed: int,
-               group: Callable[[dict[str, Any], int], list[TrialSpec]]) -> list[TrialSpec]:
-    """Per point, ``rounds`` rounds of ``group(point, round)`` (one trial per contender), each round in a freshly
-    shuffled order from one seeded generator, so drift of the machine hits all contenders alike. The same order as
-    :func:`seqarena.run.sweep.expand` builds (which cannot call this: run/ sits below claims/)."""
-    rng = random.Random(seed)
-    trials: list[TrialSpec] = []
-    for point in points:
-        for r in range(rounds):
-            members = group(point, r)
-            rng.shuffle(members)
-            trials += members
-    return trials
-
-
 def grid(scenario: str, models: Sequence[str | tuple[str, dict]], points: Sequence[dict[str, Any]], *,
          rounds: int = 1, seed: int = 0, **common: Any) -> list[TrialSpec]:
     """Trials for explicit points (``expand`` derives its points from the scenario instead, and gives every trial
     the shuffle seed as its seed: here a point may carry its own ``seed`` and ``options``), interleaved by
-    :func:`interleave`. A model is a name or (name, options); a point's options are merged under the model's."""
+    :func:`seqarena.run.sweep.interleave`. A model is a name or (name, options); a point's options are merged under
+    the model's."""
 
     def group(point: dict[str, Any], r: int) -> list[TrialSpec]:
         members = []

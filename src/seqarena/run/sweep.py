@@ -109,24 +109,37 @@ def expand(
     else:
         raise SpecError(f"unknown scenario {scenario!r}")
     points = [{**point, "params": p} for p in budgets for point in points]
+
+    def group(point: dict[str, Any], r: int) -> list[TrialSpec]:
+        members: list[TrialSpec] = []
+        for name, options in parsed:
+            modes: list[str | None] = [None]
+            if scenario == "generation":
+                cls = get_class(name)
+                if not getattr(cls, "causal", True):
+                    raise SpecError(f"{name} is not causal: it cannot generate")
+                modes = list(cls.generation_modes)
+            for mode in modes:
+                extra = {"mode": mode} if mode else {}
+                members.append(make_trial(scenario=scenario, model=name, options=dict(options), seed=seed,
+                                          round=r, **common, **point, **extra))
+        return members
+
+    return interleave(points, rounds, seed, group)
+
+
+def interleave(points: Sequence[dict[str, Any]], rounds: int, seed: int,
+               group: Callable[[dict[str, Any], int], list[TrialSpec]]) -> list[TrialSpec]:
+    """Per point, ``rounds`` rounds of ``group(point, round)`` (one trial per contender), each round in a freshly
+    shuffled order from one seeded generator, so drift of the machine hits all contenders alike. :func:`expand`
+    and the claims' explicit grids both order their trials with it."""
     rng = random.Random(seed)
     trials: list[TrialSpec] = []
     for point in points:
         for r in range(rounds):
-            group: list[TrialSpec] = []
-            for name, options in parsed:
-                modes: list[str | None] = [None]
-                if scenario == "generation":
-                    cls = get_class(name)
-                    if not getattr(cls, "causal", True):
-                        raise SpecError(f"{name} is not causal: it cannot generate")
-                    modes = list(cls.generation_modes)
-                for mode in modes:
-                    extra = {"mode": mode} if mode else {}
-                    group.append(make_trial(scenario=scenario, model=name, options=dict(options), seed=seed,
-                                            round=r, **common, **point, **extra))
-            rng.shuffle(group)
-            trials.extend(group)
+            members = group(point, r)
+            rng.shuffle(members)
+            trials += members
     return trials
 
 
