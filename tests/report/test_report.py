@@ -24,7 +24,8 @@ from seqarena.report.data import ReportData, label_contenders
 from seqarena.report.figures import is_placeholder, quality_series, render_all
 from seqarena.report.html import render_html
 from seqarena.report.markdown import render_markdown
-from seqarena.report.tables import Table, failures_table, performance, settings_table, trials_table
+from seqarena.report.performance import performance
+from seqarena.report.tables import Table, failures_table, settings_table, trials_table
 
 MB = 2**20
 

@@ -48,6 +48,7 @@ from typing import Any
 
 import pandas as pd
 
+from seqarena.analysis.labels import fmt_estimate, fmt_mb, fmt_ms, model_label
 from seqarena.bench.spec import machine_identity
 from seqarena.essay import DEFAULT_CANDIDATES, LITTLE_DATA
 from seqarena.models import SpecError, get_class, parse_model_string
@@ -83,20 +84,11 @@ class Candidate:
     options: dict[str, Any]
 
 
-def _norm(v: Any) -> Any:
-    return int(v) if isinstance(v, float) and v.is_integer() else v
-
-
-def _label(name: str, options: dict[str, Any]) -> str:
-    fields = ",".join(f"{k}={_norm(v)}" for k, v in sorted(options.items()))
-    return f"{name}:{fields}" if fields else name
-
-
 def candidate(text: str) -> Candidate:
     """Parse and validate a candidate model string; one-line SpecError when unknown."""
     name, options = parse_model_string(text.strip())
     get_class(name)
-    return Candidate(_label(name, options), name, options)
+    return Candidate(model_label(name, options), name, options)
 
 
 def family(name: str) -> str | None:
@@ -182,7 +174,7 @@ def _rows(db: Path, profile: Profile) -> list[dict[str, Any]]:
                                            or spec.get("layers") != SETTINGS["layers"]
                                            or spec.get("vocab_size") != SETTINGS["vocab_size"]):
             continue  # training on a task: the task fixes the vocabulary, and quality is compared across sizes
-        row["label"] = _label(row["model"], spec.get("options") or {})
+        row["label"] = model_label(row["model"], spec.get("options") or {})
         out.append(row)
     return out
 
@@ -372,35 +364,6 @@ def _cite(rows: Sequence[int], limit: int = 4) -> str:
     shown = ", ".join(f"#{r}" for r in rows[:limit])
     more = f" +{len(rows) - limit} more" if len(rows) > limit else ""
     return f"trial{'s' if len(rows) > 1 else ''} {shown}{more}"
-
-
-def fmt_ms(seconds: float | None) -> str:
-    if seconds is None or not math.isfinite(seconds):
-        return "?"
-    ms = seconds * 1e3
-    return f"{ms:.3g} ms" if ms < 1000 else f"{ms:,.0f} ms"
-
-
-def fmt_mb(nbytes: float | None) -> str:
-    if nbytes is None or not math.isfinite(nbytes):
-        return "?"
-    return f"{nbytes / 2**20:,.0f} MB" if nbytes >= 10 * 2**20 else f"{nbytes / 2**20:.2g} MB"
-
-
-def fmt_estimate(est: Estimate, unit: Callable[[float | None], str]) -> str:
-    """"1.62 ms [1.55, 1.70]", "> 512 MB", "—"."""
-    if not est.known:
-        return "—"
-    if est.value is None:
-        if math.isinf(est.high):
-            return f"> {unit(est.low)}"
-        return f"< {unit(est.high)}"
-    if est.low == est.high == est.value:  # a single measured number
-        return unit(est.value)
-    # bounds 100x away from the value say "no useful bound" (a slope interval from a few noisy lengths)
-    low = unit(est.low).split()[0] if est.low > est.value / 100 else "0"
-    high = unit(est.high).split()[0] if est.high < est.value * 100 else "unbounded"
-    return f"{unit(est.value)} [{low}, {high}]"
 
 
 # --- the recommendation -------------------------------------------------------------------------------------------

@@ -21,9 +21,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogFormatter
 
+from seqarena.analysis.labels import fmt_compact, plain, present
 from seqarena.analysis.scaling import fit_loglog
 from seqarena.essay import ESSAY_CONTENDERS
-from seqarena.report.data import ReportData, label_contenders, medians, numeric, plain, present
+from seqarena.report.data import ReportData, label_contenders, medians, numeric
 
 NO_DATA = "no-data"  # the label of a placeholder figure
 DPI = 110
@@ -139,22 +140,11 @@ def _legend(ax: Axes, **kw: Any) -> None:
         ax.legend(fontsize=7.5, **kw)
 
 
-def compact(v: float) -> str:
-    """16 -> '16', 1024 -> '1,024', 60000 -> '60k', 3e6 -> '3M', 0.003 -> '0.003'."""
-    if v >= 1e6:
-        return f"{v / 1e6:g}M"
-    if v >= 1e4:
-        return f"{v / 1e3:g}k"
-    if v >= 1:
-        return f"{v:,.0f}"
-    return f"{v:g}"
-
-
 class _Compact(LogFormatter):
     """Matplotlib's choice of which log ticks get a label, written as plain numbers instead of 10^3."""
 
     def _num_to_string(self, x: float, vmin: float, vmax: float) -> str:
-        return compact(x)
+        return fmt_compact(x)
 
 
 def _int_axis(axis: Any, base: float = 10) -> None:
