@@ -21,10 +21,13 @@ from seqarena.essay import BANDS
 from seqarena.report import FIGURE_IDS, FIGURES
 from seqarena.report.content import ReportContent, normalize_recommendations
 from seqarena.report.data import ReportData, label_contenders
-from seqarena.report.figures import is_placeholder, quality_series, render_all
+from seqarena.report.figure_data import quality_series
+from seqarena.report.figures import render_all
 from seqarena.report.html import render_html
 from seqarena.report.markdown import render_markdown
-from seqarena.report.tables import Table, failures_table, performance, settings_table, trials_table
+from seqarena.report.performance import performance
+from seqarena.report.plotting import is_placeholder
+from seqarena.report.tables import Table, failures_table, settings_table, trials_table
 
 MB = 2**20
 

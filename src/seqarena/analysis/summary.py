@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from seqarena.analysis.scaling import find_crossovers, fit_loglog
+from seqarena.analysis.labels import row_label
+from seqarena.analysis.scaling import Crossover, SlopeFit, find_crossovers, fit_loglog
 
 #: The headline metric of each scenario (lower is better), the column it lives in and its display name.
 HEADLINE = {
@@ -19,17 +23,11 @@ HEADLINE = {
 }
 
 
-def _model_label(row: pd.Series) -> str:
-    # spec options arrive flattened as spec.options.<field> columns (NaN where a row has no such option)
-    extra = [f"{k.removeprefix('spec.options.')}={row[k]}" for k in row.index
-             if k.startswith("spec.options.") and pd.notna(row[k])]
-    return f"{row['model']}:{','.join(sorted(extra))}" if extra else str(row["model"])
-
-
 def with_labels(df: pd.DataFrame) -> pd.DataFrame:
     """Add a ``label`` column: model plus its spec options (two transformer variants are two contenders)."""
     df = df.copy()
-    df["label"] = [_model_label(r) for _, r in df.iterrows()] if len(df) else []
+    # values as stored (a NaN-padded option column writes 128.0): the CLI's tables have always shown them so
+    df["label"] = [row_label(r, whole_numbers=False) for _, r in df.iterrows()] if len(df) else []
     return df
 
 
@@ -64,16 +62,52 @@ def _prepare(df: pd.DataFrame, metric: str | None) -> tuple[pd.DataFrame | None,
     return df, metric, _groups(df)
 
 
+def fit_groups(df: pd.DataFrame, by: Sequence[str], metric: str) -> list[tuple[tuple[Any, ...], SlopeFit]]:
+    """The log-log fit of ``metric`` vs ``seq_len`` in each ``by`` group (sorted; a group without two distinct
+    lengths is left out). Every row is a point: rounds narrow the interval."""
+    out = []
+    for key, g in df.groupby(list(by), dropna=False, sort=True):
+        fit = fit_loglog(list(g["seq_len"]), list(pd.to_numeric(g[metric], errors="coerce")))
+        if fit is not None:
+            out.append((key if isinstance(key, tuple) else (key,), fit))
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class PairCrossings:
+    """Two contenders compared at the lengths both were measured at."""
+
+    a: str
+    b: str
+    n: pd.Index  # the common lengths
+    crossings: list[Crossover]  # where the better one changes (empty: never in range)
+    better: str | None  # the one better at every common length; None when neither is
+
+
+def pair_crossovers(per: Mapping[str, pd.Series], *, higher_is_better: bool = False) -> list[PairCrossings]:
+    """Every pair of contenders (sorted) with at least two common lengths: where the better one changes, from each
+    contender's value per length (``per``: contender -> Series indexed by n)."""
+    out = []
+    for a, b in itertools.combinations(sorted(per), 2):
+        common = per[a].index.intersection(per[b].index)
+        if len(common) < 2:
+            continue
+        ya, yb = per[a][common], per[b][common]
+        if higher_is_better:  # find_crossovers looks for the smaller y: compare 1/y
+            ya, yb = 1 / ya, 1 / yb
+        found = find_crossovers(list(common), list(ya), list(yb))
+        better = a if (ya < yb).all() else b if (yb < ya).all() else None
+        out.append(PairCrossings(a, b, common, found, better))
+    return out
+
+
 def slopes(df: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
     """Log-log slope of the scenario's headline metric vs n per contender (and batch / memory kind)."""
     df, metric, keys = _prepare(df, metric)
     if df is None:
         return pd.DataFrame()
     rows = []
-    for key, g in df.groupby(["label", *keys], dropna=False):
-        fit = fit_loglog(g["seq_len"], g[metric])
-        if fit is None:
-            continue
+    for key, fit in fit_groups(df, ["label", *keys], metric):
         kind = key[1 + keys.index("spec.kind")] if "spec.kind" in keys else None
         rows.append({"label": key[0], "batch": key[1], "kind": kind,
                      "slope": fit.slope, "ci_low": fit.ci_low, "ci_high": fit.ci_high, "r2": fit.r2,
@@ -91,21 +125,16 @@ def crossovers(df: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
     for key, g in df.groupby(keys, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
         per = {label: s.groupby("seq_len")[metric].median() for label, s in g.groupby("label")}
-        for a, b in itertools.combinations(sorted(per), 2):
-            common = per[a].index.intersection(per[b].index)
-            if len(common) < 2:
-                continue
-            ya, yb = per[a][common], per[b][common]
-            found = find_crossovers(list(common), list(ya), list(yb))
-            kind = key[keys.index("spec.kind")] if "spec.kind" in keys else None
-            base = {"a": a, "b": b, "batch": key[0], "kind": kind,
-                    "n_from": float(common.min()), "n_to": float(common.max())}
-            if not found:
-                winner = a if (ya < yb).all() else b if (yb < ya).all() else "tie"
+        kind = key[keys.index("spec.kind")] if "spec.kind" in keys else None
+        for pair in pair_crossovers(per):
+            base = {"a": pair.a, "b": pair.b, "batch": key[0], "kind": kind,
+                    "n_from": float(pair.n.min()), "n_to": float(pair.n.max())}
+            if not pair.crossings:
+                winner = pair.better or "tie"
                 rows.append({**base, "crossover_n": math.nan, "below": winner, "above": winner})
-            for c in found:
-                rows.append({**base, "crossover_n": c.n, "below": a if c.a_below else b,
-                             "above": b if c.a_below else a})
+            for c in pair.crossings:
+                below, above = (pair.a, pair.b) if c.a_below else (pair.b, pair.a)
+                rows.append({**base, "crossover_n": c.n, "below": below, "above": above})
     return pd.DataFrame(rows)
 
 

@@ -24,7 +24,8 @@ from seqarena.report.data import load_data, settings_line
 from seqarena.report.figures import render_all
 from seqarena.report.html import render_html
 from seqarena.report.markdown import render_markdown
-from seqarena.report.tables import claim_rows, failures_table, performance, settings_table, trials_table
+from seqarena.report.performance import performance
+from seqarena.report.tables import claim_rows, failures_table, settings_table, trials_table
 from seqarena.store import export
 from seqarena.store.errors import StoreError
 from seqarena.store.outputs import atomic_dir, check_output_dir

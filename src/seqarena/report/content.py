@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from seqarena.report.figures import RenderedFigure
-from seqarena.report.tables import ClaimRow, Performance, Table
+from seqarena.report.performance import Performance
+from seqarena.report.tables import ClaimRow, Table
 
 
 @dataclasses.dataclass

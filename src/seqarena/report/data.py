@@ -15,12 +15,13 @@ from typing import Any
 
 import pandas as pd
 
+from seqarena.analysis.labels import fmt_count, present, row_label
 from seqarena.store import load
 
 #: Settings that make two measurements of one model different contenders (never pooled, never compared as one).
 #: (column, how a value is written in a label)
 SETTING_COLUMNS: tuple[tuple[str, Callable[[Any], str]], ...] = (
-    ("spec.params", lambda v: f"{count(v)} params"),
+    ("spec.params", lambda v: f"{fmt_count(v)} params"),
     ("spec.dtype", str),
     ("spec.device", str),
     ("env.threads", lambda v: f"{int(v)} threads"),
@@ -34,27 +35,6 @@ TAGS: tuple[tuple[str, Callable[[Any], str]], ...] = (
     ("spec.tbptt", lambda v: f"TBPTT {int(v)}"),
     ("spec.checkpointing", lambda v: "checkpointing" if bool(v) else ""),
 )
-
-
-def count(v: Any) -> str:
-    """200000 -> '200k', 1000000 -> '1M', 1500000 -> '1.5M'."""
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return str(v)
-    if not math.isfinite(x):
-        return str(v)
-    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= div:
-            return f"{x / div:.3g}{suffix}"
-    return f"{x:.3g}"
-
-
-def present(v: Any) -> bool:
-    """A cell holds a value (not None / NaN)."""
-    if v is None:
-        return False
-    return not (isinstance(v, float) and math.isnan(v))
 
 
 def numeric(df: pd.DataFrame, col: str) -> pd.Series:
@@ -110,7 +90,7 @@ def label_contenders(df: pd.DataFrame, extra: Iterable[tuple[str, Callable[[Any]
         df["label"] = []
         df["contender"] = []
         return df
-    df["label"] = [model_label(r) for _, r in df.iterrows()]
+    df["label"] = [row_label(r) for _, r in df.iterrows()]
     parts: list[pd.Series] = []
     for col, fmt in (*SETTING_COLUMNS, *extra):
         if col in df and df[col].map(_key).nunique() > 1:
@@ -124,20 +104,6 @@ def label_contenders(df: pd.DataFrame, extra: Iterable[tuple[str, Callable[[Any]
         labels = labels + p.map(lambda x: f" · {x}" if x else "")
     df["contender"] = labels
     return df
-
-
-def plain(v: Any) -> str:
-    # options arrive as floats where other rows lack them (NaN-padded columns): 128.0 -> 128
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
-
-
-def model_label(row: pd.Series) -> str:
-    """The model with its spec options, e.g. ``transformer:attn_impl=math`` (options come as ``spec.options.*``)."""
-    extra = sorted(f"{k.removeprefix('spec.options.')}={plain(row[k])}" for k in row.index
-                   if k.startswith("spec.options.") and present(row[k]))
-    return f"{row['model']}:{','.join(extra)}" if extra else str(row["model"])
 
 
 def _key(v: Any) -> str:
@@ -170,7 +136,7 @@ def settings_line(df: pd.DataFrame) -> str:
     bits = []
     params = _values(df, "spec.params")
     if params:
-        bits.append(" / ".join(count(p) for p in params) + " params")
+        bits.append(" / ".join(fmt_count(p) for p in params) + " params")
     for col in ("spec.dtype", "spec.device"):
         vals = _values(df, col)
         if vals:
