@@ -8,6 +8,7 @@ from typing import Any
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from seqarena.analysis.labels import fmt_estimate, fmt_mb, fmt_ms, fmt_number
 from seqarena.bench.spec import TrialSpec
 from seqarena.cli.app import err, out
 from seqarena.demo import DemoRow
@@ -16,13 +17,6 @@ from seqarena.measure import load
 from seqarena.recommender import Recommendation
 from seqarena.run import SweepSummary, TrialResult
 from seqarena.store import MAX_ATTEMPTS
-
-
-def fmt(v: object, spec: str = ",.0f") -> str:
-    """A number with ``spec``, or an em dash for a missing one (None or NaN)."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "—"
-    return format(v, spec)
 
 
 def progress_bar() -> Progress:
@@ -224,13 +218,14 @@ def print_training(spec: TrialSpec, m: dict[str, Any], reused: bool) -> None:
     base_value = base.get(metric, base.get("accuracy"))
     out.print(f"  status {m['train_status']}" + (f" ({m['train_reason']})" if m.get("train_reason") else "")
               + f", {m['steps']:,} steps in {m['wall_s']:.1f} s", highlight=False)
-    out.print(f"  val {metric} {fmt(m['val_metric'], '.4f')}, test {metric} {fmt(m['test_metric'], '.4f')}; "
-              f"baseline ({base.get('name')}) {fmt(base_value, '.4f')}", highlight=False)
+    val, test, baseline = (fmt_number(v, ".4f") for v in (m["val_metric"], m["test_metric"], base_value))
+    out.print(f"  val {metric} {val}, test {metric} {test}; baseline ({base.get('name')}) {baseline}",
+              highlight=False)
     if m.get("time_to_target_s") is not None:
         out.print(f"  target reached after {m['steps_to_target']:,} steps, {m['time_to_target_s']:.1f} s",
                   highlight=False)
     if m.get("lr_grid"):
-        grid = ", ".join(f"{g['lr']:g}: {fmt(g['val'], '.4f')}"
+        grid = ", ".join(f"{g['lr']:g}: {fmt_number(g['val'], '.4f')}"
                          + (" (diverged)" if g["status"] == "diverged" else "") for g in m["lr_grid"])
         out.print(f"  lr grid (val {metric}): {grid}", highlight=False)
     out.print(f"  {spec.device} ({m['task']['task']}), threads {m['threads']}, seed {spec.seed}", highlight=False)
@@ -240,8 +235,6 @@ def print_training(spec: TrialSpec, m: dict[str, Any], reused: bool) -> None:
 
 def print_recommendation(rec: Recommendation, streaming: bool) -> None:
     """The ranking table, the top choice and the explanation lines."""
-    from seqarena.recommender.rank import fmt_estimate, fmt_mb, fmt_ms  # TODO: the shared labels module
-
     latency = "decode/token" if streaming else "forward"
     table = Table(title=f"recommend: {rec.profile.describe()} (ranked by {rec.cost_metric})", title_justify="left")
     for col in ("#", "model", f"{latency} [interval]", "train step", "infer peak", "train peak", "budget", "cap",
@@ -250,7 +243,7 @@ def print_recommendation(rec: Recommendation, streaming: bool) -> None:
     for i, r in enumerate(rec.ranking, 1):
         table.add_row(str(i), r.model, fmt_estimate(r.latency, fmt_ms), fmt_estimate(r.train_step, fmt_ms),
                       fmt_estimate(r.infer_peak, fmt_mb), fmt_estimate(r.train_peak, fmt_mb), r.fits_latency,
-                      r.fits_memory, fmt(r.score, ".2f") if math.isfinite(r.score) else "—")
+                      r.fits_memory, fmt_number(r.score, ".2f") if math.isfinite(r.score) else "—")
     out.print(table)
     out.print(f"top: {rec.top}", highlight=False)
     for line in rec.lines:

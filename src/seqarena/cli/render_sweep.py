@@ -7,14 +7,9 @@ import math
 import pandas as pd
 from rich.table import Table
 
+from seqarena.analysis.labels import fmt_mb_cell, fmt_number
 from seqarena.analysis.summary import HEADLINE, crossovers, generation_table, pooled_points, slopes, with_labels
 from seqarena.cli.app import out
-from seqarena.cli.render import fmt
-
-
-def mb(v: object) -> str:
-    """Bytes as MB with one decimal, or an em dash."""
-    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v / 2**20:,.1f}"
 
 
 def print_sweep(scenario: str, df: pd.DataFrame) -> None:
@@ -52,9 +47,8 @@ def _print_generation(ok: pd.DataFrame) -> None:
         table.add_column(h, justify="left" if h in ("model", "mode") else "right",
                          no_wrap=h in ("model", "mode", "state bytes"))
     for _, r in gt.iterrows():
-        table.add_row(r["label"], r["mode"], fmt(r["prefill_ms"], ".3f"), fmt(r["decode_ms_median"], ".3f"),
-                      *(fmt(r[c], ".3f") for c in positions), fmt(r["total_s"], ".3f"),
-                      fmt(r["state_bytes"], ",.0f"), mb(r["peak_bytes"]))
+        ms = [fmt_number(r[c], ".3f") for c in ("prefill_ms", "decode_ms_median", *positions, "total_s")]
+        table.add_row(r["label"], r["mode"], *ms, fmt_number(r["state_bytes"], ",.0f"), fmt_mb_cell(r["peak_bytes"]))
     out.print(table)
 
 
@@ -71,13 +65,14 @@ def _print_points(scenario: str, df: pd.DataFrame) -> None:
         if memory:
             kind = r.get("spec.kind")
             acc = r.get("saved_bytes") if kind == "train" else r.get("state_bytes")
-            cells += [str(kind), mb(r.get("peak_bytes")), mb(acc)]
+            cells += [str(kind), fmt_mb_cell(r.get("peak_bytes")), fmt_mb_cell(acc)]
         else:
             med = r.get("median_s", math.nan)
             tokens = r["batch"] * r["seq_len"]
-            cells += [fmt(1e3 * med, ",.3f"), fmt(100 * r.get("iqr_rel", math.nan), ".0f"),
-                      fmt(tokens / med if med == med else None), fmt(r["batch"] / med if med == med else None, ",.1f"),
-                      mb(r.get("peak_bytes")), fmt(100 * r.get("mfu", math.nan), ".1f")]
+            tok_s, seq_s = (tokens / med, r["batch"] / med) if med == med else (None, None)
+            cells += [fmt_number(1e3 * med, ",.3f"), fmt_number(100 * r.get("iqr_rel", math.nan), ".0f"),
+                      fmt_number(tok_s, ",.0f"), fmt_number(seq_s, ",.1f"),
+                      fmt_mb_cell(r.get("peak_bytes")), fmt_number(100 * r.get("mfu", math.nan), ".1f")]
         table.add_row(*cells, str(r["rounds"]), r["failed"])
     out.print(table)
 

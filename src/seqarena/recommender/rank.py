@@ -43,7 +43,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from seqarena.analysis.labels import fmt_estimate, fmt_mb, fmt_ms
 from seqarena.bench.spec import machine_identity
 from seqarena.essay import DEFAULT_CANDIDATES
 from seqarena.models import SpecError
@@ -58,8 +57,7 @@ from seqarena.recommender.result import Ranked, Recommendation
 from seqarena.run.sweep import SweepSummary
 from seqarena.store import DEFAULT_DB
 
-# fmt_estimate, fmt_mb and fmt_ms live in seqarena.analysis.labels; re-exported here until the CLI imports them there
-__all__ = ["Ranked", "Recommendation", "fmt_estimate", "fmt_mb", "fmt_ms", "recommend"]
+__all__ = ["Ranked", "Recommendation", "recommend"]
 
 
 def recommend(
