@@ -15,12 +15,23 @@ from seqarena.models import rnn as _rnn  # noqa: F401  (registers "elman", "lstm
 from seqarena.models import ssm as _ssm  # noqa: F401  (registers "ssm")
 from seqarena.models import transformer_xl as _transformer_xl  # noqa: F401  (registers "transformer_xl")
 from seqarena.models.attention import KVCache, Transformer, TransformerSpec, TransformerState
-from seqarena.models.base import ModelSpec, SequenceModel, SpecError, State, allocated_nbytes, logical_nbytes
+from seqarena.models.base import (
+    FAMILIES,
+    Family,
+    ModelSpec,
+    SequenceModel,
+    SpecError,
+    State,
+    allocated_nbytes,
+    logical_nbytes,
+)
 from seqarena.models.generate import Generation, generate
 from seqarena.models.registry import (
     available,
     build,
     count_params,
+    families,
+    family_of,
     get_class,
     make_spec,
     parse_model_string,
@@ -30,9 +41,11 @@ from seqarena.models.registry import (
 from seqarena.models.rnn import GRU, LSTM, Elman, RNNSpec, RNNState
 
 __all__ = [
+    "FAMILIES",
     "GRU",
     "LSTM",
     "Elman",
+    "Family",
     "Generation",
     "KVCache",
     "ModelSpec",
@@ -48,6 +61,8 @@ __all__ = [
     "available",
     "build",
     "count_params",
+    "families",
+    "family_of",
     "generate",
     "get_class",
     "logical_nbytes",

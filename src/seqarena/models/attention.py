@@ -222,6 +222,7 @@ class Transformer(SequenceModel):
     """
 
     Spec = TransformerSpec
+    family = "attention"
     generation_modes = ("recompute", "cache")
     supports_checkpointing = True
     test_variants = tuple({"positions": p} for p in POSITION_SCHEMES)

@@ -15,11 +15,16 @@ feature projection, learned position tables, mixers and the head (a tied head is
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import Tensor, nn
+
+#: What kind of sequence mixer a model is: what the report colours by and the recommender reasons about.
+Family = Literal["recurrent", "attention", "hybrid"]
+#: The valid values of :data:`Family`, in that order.
+FAMILIES: tuple[str, ...] = get_args(Family)
 
 
 class SpecError(ValueError):
@@ -154,6 +159,7 @@ class SequenceModel(nn.Module):
 
     - ``causal``: outputs at t depend only on inputs <= t (step / generation are defined only then).
     - ``generation_modes``: the modes :func:`seqarena.models.generate` accepts for this model.
+    - ``family``: ``recurrent``, ``attention`` or ``hybrid`` (:data:`Family`); ``@register`` requires it.
     - ``test_variants``: spec variants the generic tests run besides the default spec.
     - ``impl_version``: bump it when a change alters what this family computes or how fast (part of every trial's
       identity, so rows measured by the older code are not reused as if nothing changed).
@@ -161,6 +167,8 @@ class SequenceModel(nn.Module):
 
     Spec: ClassVar[type[ModelSpec]] = ModelSpec
     name: ClassVar[str] = ""
+    #: The kind of mixer; None here so that a registered class must choose (see ``registry.register``).
+    family: ClassVar[Family | None] = None
     causal: bool = True
     generation_modes: ClassVar[tuple[str, ...]] = ("state",)
     impl_version: ClassVar[int] = 1

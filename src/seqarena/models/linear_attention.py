@@ -71,6 +71,7 @@ class LinearAttention(SequenceModel):
     """Causal linear attention (elu+1 features; Katharopoulos et al. 2020): O(n) time, constant-size state."""
 
     Spec = LinearAttentionSpec
+    family = "attention"
     generation_modes = ("state",)
     test_variants = ({"form": "parallel"}, {"form": "recurrent"})
 

@@ -42,6 +42,7 @@ class Linformer(SequenceModel):
     """Linformer (low-rank projection of keys/values along the length): bidirectional encoder, O(n k)."""
 
     Spec = LinformerSpec
+    family = "attention"
     causal = False
     generation_modes = ()
 

@@ -62,6 +62,7 @@ class LocalAttention(SequenceModel):
     """Sliding-window attention (window w, blockwise O(n w)); KV cache bounded by w."""
 
     Spec = LocalSpec
+    family = "attention"
     generation_modes = ("cache",)
     test_variants = ({"window": 4}, {"window": 5, "naive": True})
 

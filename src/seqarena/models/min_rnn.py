@@ -68,6 +68,7 @@ class _MinLayer(nn.Module):
 
 class _MinRNN(SequenceModel):
     Spec = MinRNNSpec
+    family = "recurrent"
     generation_modes = ("state",)
     gates = 1
 

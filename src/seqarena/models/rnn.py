@@ -39,6 +39,7 @@ class RNNSpec(ModelSpec):
 
 class _Recurrent(SequenceModel):
     Spec = RNNSpec
+    family = "recurrent"
     generation_modes = ("state",)
     module: ClassVar[type[nn.RNNBase]]
     has_cell: ClassVar[bool] = False

@@ -91,6 +91,7 @@ class SSM(SequenceModel):
     """Mamba-style selective SSM (input-dependent dt, B, C; causal conv; gating), chunked scan; constant state."""
 
     Spec = SSMSpec
+    family = "recurrent"
     generation_modes = ("state",)
     test_variants = ({"chunk": 3}, {"naive": True, "d_state": 4})
 

@@ -93,6 +93,7 @@ class TransformerXL(SequenceModel):
     """Transformer-XL: segment recurrence with memory (no gradient through it), relative positions; bounded state."""
 
     Spec = XLSpec
+    family = "attention"
     generation_modes = ("state",)
     test_variants = ({"segment": 5, "mem_len": 3}, {"segment": 4, "mem_len": 0})
 
