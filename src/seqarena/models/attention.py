@@ -280,15 +280,11 @@ class Transformer(SequenceModel):
         allocator reserves the whole capacity at once.
         """
         self._require_causal("init_state")
-        p = next(self.parameters())
-        device, dtype = device or p.device, dtype or p.dtype
+        kw = self.state_kwargs(device, dtype)
         capacity = max_len or self.spec.max_len
         H, Dh = self.spec.n_heads, self.spec.d_model // self.spec.n_heads
         caches = [
-            KVCache(
-                empty_buffer(batch_size, H, capacity, Dh, device=device, dtype=dtype),
-                empty_buffer(batch_size, H, capacity, Dh, device=device, dtype=dtype),
-            )
+            KVCache(empty_buffer(batch_size, H, capacity, Dh, **kw), empty_buffer(batch_size, H, capacity, Dh, **kw))
             for _ in self.blocks
         ]
         return TransformerState(caches)

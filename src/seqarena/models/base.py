@@ -15,6 +15,7 @@ feature projection, learned position tables, mixers and the head (a tied head is
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any, ClassVar, Literal, get_args
 
 import torch
@@ -130,17 +131,16 @@ class State:
 
     def clone(self) -> State:
         """A deep copy: continuing from the copy leaves this state untouched (caches are filled in place)."""
-        changes = {
-            f.name: getattr(self, f.name).clone()
-            for f in dataclasses.fields(self)
-            if isinstance(getattr(self, f.name), Tensor)
-        }
-        return dataclasses.replace(self, **changes)
+        return self._map_tensors(Tensor.clone)
 
     def detach(self) -> State:
         """A copy that shares memory but carries no autograd history (for truncated BPTT)."""
+        return self._map_tensors(Tensor.detach)
+
+    def _map_tensors(self, fn: Callable[[Tensor], Tensor]) -> State:
+        """A copy with ``fn`` applied to every tensor field (other fields, such as lengths, are kept)."""
         changes = {
-            f.name: getattr(self, f.name).detach()
+            f.name: fn(getattr(self, f.name))
             for f in dataclasses.fields(self)
             if isinstance(getattr(self, f.name), Tensor)
         }
@@ -277,6 +277,11 @@ class SequenceModel(nn.Module):
     def embedding_parameters(self) -> list[nn.Parameter]:
         """Parameters that are lookup tables rather than computation (token and position embeddings)."""
         return list(self.embed.parameters())
+
+    def state_kwargs(self, device: torch.device | str | None, dtype: torch.dtype | None) -> dict[str, Any]:
+        """``device`` and ``dtype`` for new state tensors (what :meth:`init_state` was given, else the model's)."""
+        p = next(self.parameters())
+        return {"device": device or p.device, "dtype": dtype or p.dtype}
 
     def _check_can_continue(self) -> None:
         if self.spec.head == "classify" and self.pooling == "mean":

@@ -98,9 +98,8 @@ class LinearAttention(SequenceModel):
 
     def init_state(self, batch_size: int, *, device=None, dtype=None, max_len: int | None = None):
         """Zero sums; ``max_len`` is ignored (the state does not grow)."""
-        p = next(self.parameters())
         H, Dh = self.spec.n_heads, self.spec.d_model // self.spec.n_heads
         Dk = getattr(self.spec, "features", Dh)  # the feature dimension of keys
-        kw = {"device": device or p.device, "dtype": dtype or p.dtype}
+        kw = self.state_kwargs(device, dtype)
         return LinearAttentionState(torch.zeros(self.spec.layers, batch_size, H, Dk, Dh, **kw),
                                     torch.zeros(self.spec.layers, batch_size, H, Dk, **kw))

@@ -84,7 +84,6 @@ class LocalAttention(SequenceModel):
         return h, LocalState(torch.stack(ks), torch.stack(vs), offset + h.shape[1])
 
     def init_state(self, batch_size: int, *, device=None, dtype=None, max_len: int | None = None) -> LocalState:
-        p = next(self.parameters())
         H, Dh = self.spec.n_heads, self.spec.d_model // self.spec.n_heads
-        empty = torch.zeros(self.spec.layers, batch_size, H, 0, Dh, device=device or p.device, dtype=dtype or p.dtype)
+        empty = torch.zeros(self.spec.layers, batch_size, H, 0, Dh, **self.state_kwargs(device, dtype))
         return LocalState(empty, empty.clone(), 0)

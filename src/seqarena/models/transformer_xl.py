@@ -129,7 +129,5 @@ class TransformerXL(SequenceModel):
         return torch.cat(outs, dim=1), XLState(torch.stack(mem), torch.stack(cur), length)
 
     def init_state(self, batch_size: int, *, device=None, dtype=None, max_len: int | None = None) -> XLState:
-        p = next(self.parameters())
-        empty = torch.zeros(self.spec.layers, batch_size, 0, self.spec.d_model, device=device or p.device,
-                            dtype=dtype or p.dtype)
+        empty = torch.zeros(self.spec.layers, batch_size, 0, self.spec.d_model, **self.state_kwargs(device, dtype))
         return XLState(empty, empty.clone(), 0)
