@@ -41,6 +41,7 @@ class MLP(nn.Module):
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x: Tensor) -> Tensor:
+        """(..., D) -> (..., D)."""
         return self.fc2(self.drop(F.gelu(self.fc1(x))))
 
 
@@ -68,6 +69,7 @@ class PreNormBlock(nn.Module):
         return self.mixer(self.ln1(x), *args, **kwargs)
 
     def forward(self, x: Tensor, *args, **kwargs) -> Tensor | tuple:
+        """(B, T, D) -> (B, T, D) [, the mixer's extra outputs]; ``args`` go to the mixer (a cache, a state ...)."""
         out = self.attend(x, *args, **kwargs)
         y, extra = (out, ()) if isinstance(out, Tensor) else (out[0], tuple(out[1:]))
         x = x + self.drop(y)  # (B, T, D)

@@ -29,6 +29,7 @@ class LinformerAttention(HeadsProjection):
     """Bidirectional attention whose keys and values are projected along the length by E (k, max_len)."""
 
     def forward(self, x: Tensor, E: Tensor) -> Tensor:
+        """x (B, T, D) normed input, E (k, max_len) the shared length projection -> (B, T, D)."""
         T = x.shape[1]
         q, k, v = self.heads(x)  # (B, H, T, Dh) each
         k = k.transpose(-1, -2) @ E[:, :T].T  # (B, H, Dh, k): each projected key mixes all positions

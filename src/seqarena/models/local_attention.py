@@ -48,6 +48,8 @@ class SlidingWindowAttention(HeadsProjection):
         self.rotary = Rotary(self.head_dim)
 
     def forward(self, x: Tensor, k_prev: Tensor | None, v_prev: Tensor | None, offset: int):
+        """x (B, T, D) normed input at absolute positions offset.., with the kept keys/values (B, H, <=w, Dh) of the
+        positions before -> output (B, T, D) and the last w keys and values."""
         q, k, v = self.heads(x)
         q, k = self.rotary(q, offset), self.rotary(k, offset)  # (B, H, T, Dh)
         attend = local_attention_naive if self.naive else local_attention_blockwise
