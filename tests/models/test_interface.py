@@ -3,6 +3,10 @@
 The invariants: step-by-step == parallel forward; continuing from a state == one pass over the concatenation;
 causality; every generation mode gives the same tokens. Sizes follow the foundation issue: B > 1, T not a multiple of
 any chunk / segment / window and >= 3x it, split points off those boundaries, and a nonzero starting state.
+
+Each check is a plain function of a model name and spec fields (``check_*``), so a model registered elsewhere (the toy
+model of ``test_toy_registration.py``) runs the same checks through :func:`run_interface_checks`; the ``test_*``
+functions here parametrize them over the registry.
 """
 
 from __future__ import annotations
@@ -32,17 +36,15 @@ def _io_fields(io: str) -> dict:
     return {"vocab_size": None, "input_dim": 5, "head": "regression"}
 
 
-def _causal(name: str, fields: dict, **extra):
+def _causal(name: str, fields: dict | None, **extra):
     model = small_model(name, fields, **extra)
     if not model.causal:
         pytest.skip(f"{name} is not causal")
     return model
 
 
-@pytest.mark.parametrize("io", ["tokens", "features"])
-@pytest.mark.parametrize(("name", "fields"), model_cases())
 @torch.no_grad()
-def test_step_equals_parallel_forward(name, fields, io):
+def check_step_equals_parallel_forward(name: str, fields: dict | None = None, io: str = "tokens") -> None:
     model = _causal(name, fields, **_io_fields(io))
     x = _inputs(io)
     y_full, _ = model(x)  # (B, T, V|F)
@@ -52,9 +54,14 @@ def test_step_equals_parallel_forward(name, fields, io):
         torch.testing.assert_close(y_t, y_full[:, t], atol=ATOL, rtol=0, msg=f"position {t}")
 
 
+@pytest.mark.parametrize("io", ["tokens", "features"])
 @pytest.mark.parametrize(("name", "fields"), model_cases())
+def test_step_equals_parallel_forward(name, fields, io):
+    check_step_equals_parallel_forward(name, fields, io)
+
+
 @torch.no_grad()
-def test_step_from_nonzero_state(name, fields):
+def check_step_from_nonzero_state(name: str, fields: dict | None = None) -> None:
     """Start from the state a random prefix left behind: steps == forward from that state == forward over all."""
     model = _causal(name, fields)
     prefix, x = _inputs("tokens", length=9), _inputs("tokens")
@@ -68,10 +75,13 @@ def test_step_from_nonzero_state(name, fields):
         torch.testing.assert_close(y_t, y_all[:, 9 + t], atol=ATOL, rtol=0, msg=f"position {t}")
 
 
-@pytest.mark.parametrize("io", ["tokens", "features"])
 @pytest.mark.parametrize(("name", "fields"), model_cases())
+def test_step_from_nonzero_state(name, fields):
+    check_step_from_nonzero_state(name, fields)
+
+
 @torch.no_grad()
-def test_chunked_continuation(name, fields, io):
+def check_chunked_continuation(name: str, fields: dict | None = None, io: str = "tokens") -> None:
     """model(x2, state=model(x1)[1]) == model(cat(x1, x2)), with splits off every chunk boundary, in 3 chunks,
     starting from nothing, from an empty state, and from the nonzero state a random prefix left."""
     model = _causal(name, fields, **_io_fields(io))
@@ -89,9 +99,14 @@ def test_chunked_continuation(name, fields, io):
         torch.testing.assert_close(torch.cat(ys, dim=1), y_full, atol=ATOL, rtol=0)
 
 
+@pytest.mark.parametrize("io", ["tokens", "features"])
 @pytest.mark.parametrize(("name", "fields"), model_cases())
+def test_chunked_continuation(name, fields, io):
+    check_chunked_continuation(name, fields, io)
+
+
 @torch.no_grad()
-def test_classify_last_pooling_matches_step(name, fields):
+def check_classify_last_pooling_matches_step(name: str, fields: dict | None = None) -> None:
     model = _causal(name, fields, head="classify", output_dim=4)
     x = _inputs("tokens")
     y_pooled, _ = model(x)  # (B, C)
@@ -103,8 +118,12 @@ def test_classify_last_pooling_matches_step(name, fields):
 
 
 @pytest.mark.parametrize(("name", "fields"), model_cases())
+def test_classify_last_pooling_matches_step(name, fields):
+    check_classify_last_pooling_matches_step(name, fields)
+
+
 @torch.no_grad()
-def test_causality(name, fields):
+def check_causality(name: str, fields: dict | None = None) -> None:
     """Changing inputs after position t never changes outputs at positions <= t."""
     model = _causal(name, fields)
     x = _inputs("tokens")
@@ -118,7 +137,11 @@ def test_causality(name, fields):
 
 
 @pytest.mark.parametrize(("name", "fields"), model_cases())
-def test_generation_modes_agree(name, fields):
+def test_causality(name, fields):
+    check_causality(name, fields)
+
+
+def check_generation_modes_agree(name: str, fields: dict | None = None) -> None:
     model = _causal(name, fields)
     prompt = _inputs("tokens", length=5)
     runs = {mode: generate(model, prompt, 19, mode) for mode in model.generation_modes}
@@ -130,7 +153,11 @@ def test_generation_modes_agree(name, fields):
 
 
 @pytest.mark.parametrize(("name", "fields"), model_cases())
-def test_generation_follows_forward_argmax(name, fields):
+def test_generation_modes_agree(name, fields):
+    check_generation_modes_agree(name, fields)
+
+
+def check_generation_follows_forward_argmax(name: str, fields: dict | None = None) -> None:
     """Greedy tokens are the argmax of the parallel forward over prompt + generated tokens (teacher forcing)."""
     model = _causal(name, fields)
     prompt = _inputs("tokens", length=4)
@@ -141,7 +168,11 @@ def test_generation_follows_forward_argmax(name, fields):
 
 
 @pytest.mark.parametrize(("name", "fields"), model_cases())
-def test_sampled_generation_agrees_across_modes_with_one_seed(name, fields):
+def test_generation_follows_forward_argmax(name, fields):
+    check_generation_follows_forward_argmax(name, fields)
+
+
+def check_sampled_generation_agrees_across_modes_with_one_seed(name: str, fields: dict | None = None) -> None:
     model = _causal(name, fields)
     prompt = _inputs("tokens", length=5)
     runs = [
@@ -152,3 +183,22 @@ def test_sampled_generation_agrees_across_modes_with_one_seed(name, fields):
         assert torch.equal(run.tokens, runs[0].tokens)
     greedy = generate(model, prompt, 12)
     assert not torch.equal(runs[0].tokens, greedy.tokens), "sampling at temperature 0.8 should leave the argmax path"
+
+
+@pytest.mark.parametrize(("name", "fields"), model_cases())
+def test_sampled_generation_agrees_across_modes_with_one_seed(name, fields):
+    check_sampled_generation_agrees_across_modes_with_one_seed(name, fields)
+
+
+def run_interface_checks(name: str, fields: dict | None = None) -> None:
+    """Every generic check above on one model (token and feature inputs where a check takes both)."""
+    for io in ("tokens", "features"):
+        check_step_equals_parallel_forward(name, fields, io)
+    check_step_from_nonzero_state(name, fields)
+    for io in ("tokens", "features"):
+        check_chunked_continuation(name, fields, io)
+    check_classify_last_pooling_matches_step(name, fields)
+    check_causality(name, fields)
+    check_generation_modes_agree(name, fields)
+    check_generation_follows_forward_argmax(name, fields)
+    check_sampled_generation_agrees_across_modes_with_one_seed(name, fields)

@@ -173,6 +173,8 @@ class _EMAState(State):
 class _EMA(SequenceModel):
     """A user model: a per-channel exponential moving average, h_t = a * h_{t-1} + (1 - a) * W x_t."""
 
+    family = "recurrent"
+
     def __init__(self, spec):
         super().__init__(spec)
         self.inp = nn.Linear(spec.d_model, spec.d_model)

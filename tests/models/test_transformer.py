@@ -47,7 +47,7 @@ def _reference_logits(model, x):
     visible = p[None, :] <= p[:, None]  # key j visible to query i
     for blk in model.blocks:
         a = _layer_norm(h, blk.ln1)
-        qkv = a @ blk.attn.qkv.weight.T + blk.attn.qkv.bias
+        qkv = a @ blk.mixer.qkv.weight.T + blk.mixer.qkv.bias
         q, k, v = (t.reshape(*t.shape[:2], H, Dh).transpose(1, 2) for t in qkv.split(D, dim=-1))
         if spec.positions == "rope":  # rotate pairs (x_i, x_{i+Dh/2}) by angle p * 10000^(-2i/Dh), as complex numbers
             theta = p[:, None] * 10000 ** (-2 * torch.arange(Dh // 2, dtype=torch.float64) / Dh)
@@ -66,10 +66,10 @@ def _reference_logits(model, x):
             scores = scores.masked_fill(~visible, float("-inf"))
         o = torch.softmax(scores, dim=-1) @ v
         o = o.transpose(1, 2).reshape(*h.shape)
-        h = h + o @ blk.attn.proj.weight.T + blk.attn.proj.bias
-        m = _layer_norm(h, blk.ln2) @ blk.fc1.weight.T + blk.fc1.bias
+        h = h + o @ blk.mixer.proj.weight.T + blk.mixer.proj.bias
+        m = _layer_norm(h, blk.ln2) @ blk.mlp.fc1.weight.T + blk.mlp.fc1.bias
         m = 0.5 * m * (1 + torch.erf(m / math.sqrt(2)))
-        h = h + m @ blk.fc2.weight.T + blk.fc2.bias
+        h = h + m @ blk.mlp.fc2.weight.T + blk.mlp.fc2.bias
     return _layer_norm(h, model.norm) @ model.head.weight.T
 
 
@@ -88,11 +88,11 @@ def test_block_equals_torch_encoder_layer(causal):
     model = small_model("transformer", positions="none", causal=causal, d_ff=48)
     blk = model.blocks[0]
     ref = nn.TransformerEncoderLayer(32, 4, 48, dropout=0.0, activation="gelu", batch_first=True, norm_first=True)
-    ref.self_attn.in_proj_weight.copy_(blk.attn.qkv.weight)
-    ref.self_attn.in_proj_bias.copy_(blk.attn.qkv.bias)
-    ref.self_attn.out_proj.load_state_dict(blk.attn.proj.state_dict())
-    ref.linear1.load_state_dict(blk.fc1.state_dict())
-    ref.linear2.load_state_dict(blk.fc2.state_dict())
+    ref.self_attn.in_proj_weight.copy_(blk.mixer.qkv.weight)
+    ref.self_attn.in_proj_bias.copy_(blk.mixer.qkv.bias)
+    ref.self_attn.out_proj.load_state_dict(blk.mixer.proj.state_dict())
+    ref.linear1.load_state_dict(blk.mlp.fc1.state_dict())
+    ref.linear2.load_state_dict(blk.mlp.fc2.state_dict())
     ref.norm1.load_state_dict(blk.ln1.state_dict())
     ref.norm2.load_state_dict(blk.ln2.state_dict())
     ref.eval()

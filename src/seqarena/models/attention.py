@@ -20,7 +20,8 @@ from torch import Tensor, nn
 from torch.nn.attention.bias import CausalBias, causal_lower_right
 from torch.utils.checkpoint import checkpoint
 
-from seqarena.models.base import ModelSpec, SequenceModel, SpecError, State
+from seqarena.models.base import HeadsSpec, SequenceModel, SpecError, State
+from seqarena.models.blocks import HeadsProjection, PreNormBlock, gpt2_init
 from seqarena.models.positions import (
     POSITION_SCHEMES,
     AbsolutePositions,
@@ -137,27 +138,19 @@ class TransformerState(State):
         return self.caches
 
 
-class TransformerSpec(ModelSpec):
+class TransformerSpec(HeadsSpec):
     """Pre-norm transformer: d_model, layers, n_heads, d_ff (MLP width), positions, causal or bidirectional."""
 
-    n_heads: int = Field(4, ge=1, description="attention heads")
-    d_ff: int | None = Field(None, ge=1, description="MLP hidden width; null: 4 x d_model")
     positions: PositionScheme = Field("rope", description="none | sinusoidal | learned | rope | alibi")
     causal: bool = Field(True, description="causal decoder; false: bidirectional encoder (no generation)")
     max_len: int = Field(2048, ge=1, description="learned-position table size; default KV cache capacity")
     attn_impl: Literal["sdpa", "math"] = Field(
         "sdpa", description="sdpa (fused kernels) | math (softmax(QK^T)V written out: holds the n^2 x heads scores)")
 
-    budget_fields = ("d_model", "d_ff")
-
     def width_multiple(self) -> int:
         # rope rotates pairs within a head; sinusoidal interleaves sin/cos pairs across the width
         head_multiple = self.n_heads * (2 if self.positions == "rope" else 1)
         return math.lcm(head_multiple, 2 if self.positions == "sinusoidal" else 1)
-
-    @property
-    def ff_width(self) -> int:
-        return self.d_ff if self.d_ff is not None else 4 * self.d_model
 
 
 def attention_mask(
@@ -189,53 +182,35 @@ def math_attention(q: Tensor, k: Tensor, v: Tensor, mask: object, is_causal: boo
     return weights @ v
 
 
-class SelfAttention(nn.Module):
+class SelfAttention(HeadsProjection):
     """Multi-head self-attention with a fused qkv projection, SDPA, and an optional KV cache."""
 
     def __init__(self, spec: TransformerSpec) -> None:
-        super().__init__()
-        d, self.n_heads = spec.d_model, spec.n_heads
-        self.head_dim = d // spec.n_heads
+        super().__init__(spec.d_model, spec.n_heads)
         self.causal, self.dropout, self.impl = spec.causal, spec.dropout, spec.attn_impl
-        self.qkv = nn.Linear(d, 3 * d)
-        self.proj = nn.Linear(d, d)
         self.rotary = Rotary(self.head_dim) if spec.positions == "rope" else None
         slopes = alibi_slopes(spec.n_heads) if spec.positions == "alibi" else None
         self.register_buffer("slopes", slopes, persistent=False)
 
     def forward(self, x: Tensor, cache: KVCache | None) -> Tensor:
-        B, T, D = x.shape
-        q, k, v = self.qkv(x).view(B, T, 3, self.n_heads, self.head_dim).permute(2, 0, 3, 1, 4)  # (B, H, T, Dh) each
+        q, k, v = self.heads(x)  # (B, H, T, Dh) each
         offset = cache.length if cache is not None else 0
         if self.rotary is not None:
             q, k = self.rotary(q, offset), self.rotary(k, offset)
         if cache is not None:
             k, v = cache.append(k, v)  # (B, H, offset + T, Dh)
-        mask, is_causal = attention_mask(T, k.shape[2], self.causal, self.slopes, q.dtype)
+        mask, is_causal = attention_mask(q.shape[2], k.shape[2], self.causal, self.slopes, q.dtype)
         dropout = self.dropout if self.training else 0.0
         if self.impl == "math":
             y = math_attention(q, k, v, mask, is_causal, dropout)
         else:
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=is_causal, dropout_p=dropout)
-        # y: (B, H, T, Dh)
-        return self.proj(y.transpose(1, 2).reshape(B, T, D))
+        return self.merge(y)  # y: (B, H, T, Dh) -> (B, T, D)
 
 
-class Block(nn.Module):
+def transformer_block(spec: TransformerSpec) -> PreNormBlock:
     """x + Attn(LN(x)), then x + MLP(LN(x)) (pre-norm; the layout of nn.TransformerEncoderLayer(norm_first=True))."""
-
-    def __init__(self, spec: TransformerSpec) -> None:
-        super().__init__()
-        self.ln1 = nn.LayerNorm(spec.d_model)
-        self.attn = SelfAttention(spec)
-        self.ln2 = nn.LayerNorm(spec.d_model)
-        self.fc1 = nn.Linear(spec.d_model, spec.ff_width)
-        self.fc2 = nn.Linear(spec.ff_width, spec.d_model)
-        self.drop = nn.Dropout(spec.dropout)
-
-    def forward(self, x: Tensor, cache: KVCache | None) -> Tensor:
-        x = x + self.drop(self.attn(self.ln1(x), cache))
-        return x + self.drop(self.fc2(self.drop(F.gelu(self.fc1(self.ln2(x))))))
+    return PreNormBlock(spec.d_model, SelfAttention(spec), spec.ff_width, spec.dropout)
 
 
 @register("transformer")
@@ -247,6 +222,7 @@ class Transformer(SequenceModel):
     """
 
     Spec = TransformerSpec
+    family = "attention"
     generation_modes = ("recompute", "cache")
     supports_checkpointing = True
     test_variants = tuple({"positions": p} for p in POSITION_SCHEMES)
@@ -259,16 +235,8 @@ class Transformer(SequenceModel):
             if spec.positions in ("sinusoidal", "learned")
             else None
         )
-        self.blocks = nn.ModuleList(Block(spec) for _ in range(spec.layers))
-        self.apply(self._init_weights)
-
-    @staticmethod
-    def _init_weights(m: nn.Module) -> None:
-        # GPT-2 style: N(0, 0.02) weights, zero biases
-        if isinstance(m, (nn.Linear, nn.Embedding)):
-            nn.init.normal_(m.weight, std=0.02)
-            if getattr(m, "bias", None) is not None:
-                nn.init.zeros_(m.bias)
+        self.blocks = nn.ModuleList(transformer_block(spec) for _ in range(spec.layers))
+        self.apply(gpt2_init)
 
     def embedding_parameters(self) -> list[nn.Parameter]:
         extra = list(self.abs_pos.parameters()) if self.abs_pos is not None else []
@@ -312,15 +280,11 @@ class Transformer(SequenceModel):
         allocator reserves the whole capacity at once.
         """
         self._require_causal("init_state")
-        p = next(self.parameters())
-        device, dtype = device or p.device, dtype or p.dtype
+        kw = self.state_kwargs(device, dtype)
         capacity = max_len or self.spec.max_len
         H, Dh = self.spec.n_heads, self.spec.d_model // self.spec.n_heads
         caches = [
-            KVCache(
-                empty_buffer(batch_size, H, capacity, Dh, device=device, dtype=dtype),
-                empty_buffer(batch_size, H, capacity, Dh, device=device, dtype=dtype),
-            )
+            KVCache(empty_buffer(batch_size, H, capacity, Dh, **kw), empty_buffer(batch_size, H, capacity, Dh, **kw))
             for _ in self.blocks
         ]
         return TransformerState(caches)

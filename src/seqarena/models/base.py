@@ -15,11 +15,17 @@ feature projection, learned position tables, mixers and the head (a tied head is
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar, Literal
+from collections.abc import Callable
+from typing import Any, ClassVar, Literal, get_args
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import Tensor, nn
+
+#: What kind of sequence mixer a model is: what the report colours by and the recommender reasons about.
+Family = Literal["recurrent", "attention", "hybrid"]
+#: The valid values of :data:`Family`, in that order.
+FAMILIES: tuple[str, ...] = get_args(Family)
 
 
 class SpecError(ValueError):
@@ -125,17 +131,16 @@ class State:
 
     def clone(self) -> State:
         """A deep copy: continuing from the copy leaves this state untouched (caches are filled in place)."""
-        changes = {
-            f.name: getattr(self, f.name).clone()
-            for f in dataclasses.fields(self)
-            if isinstance(getattr(self, f.name), Tensor)
-        }
-        return dataclasses.replace(self, **changes)
+        return self._map_tensors(Tensor.clone)
 
     def detach(self) -> State:
         """A copy that shares memory but carries no autograd history (for truncated BPTT)."""
+        return self._map_tensors(Tensor.detach)
+
+    def _map_tensors(self, fn: Callable[[Tensor], Tensor]) -> State:
+        """A copy with ``fn`` applied to every tensor field (other fields, such as lengths, are kept)."""
         changes = {
-            f.name: getattr(self, f.name).detach()
+            f.name: fn(getattr(self, f.name))
             for f in dataclasses.fields(self)
             if isinstance(getattr(self, f.name), Tensor)
         }
@@ -154,6 +159,7 @@ class SequenceModel(nn.Module):
 
     - ``causal``: outputs at t depend only on inputs <= t (step / generation are defined only then).
     - ``generation_modes``: the modes :func:`seqarena.models.generate` accepts for this model.
+    - ``family``: ``recurrent``, ``attention`` or ``hybrid`` (:data:`Family`); ``@register`` requires it.
     - ``test_variants``: spec variants the generic tests run besides the default spec.
     - ``impl_version``: bump it when a change alters what this family computes or how fast (part of every trial's
       identity, so rows measured by the older code are not reused as if nothing changed).
@@ -161,6 +167,8 @@ class SequenceModel(nn.Module):
 
     Spec: ClassVar[type[ModelSpec]] = ModelSpec
     name: ClassVar[str] = ""
+    #: The kind of mixer; None here so that a registered class must choose (see ``registry.register``).
+    family: ClassVar[Family | None] = None
     causal: bool = True
     generation_modes: ClassVar[tuple[str, ...]] = ("state",)
     impl_version: ClassVar[int] = 1
@@ -269,6 +277,11 @@ class SequenceModel(nn.Module):
     def embedding_parameters(self) -> list[nn.Parameter]:
         """Parameters that are lookup tables rather than computation (token and position embeddings)."""
         return list(self.embed.parameters())
+
+    def state_kwargs(self, device: torch.device | str | None, dtype: torch.dtype | None) -> dict[str, Any]:
+        """``device`` and ``dtype`` for new state tensors (what :meth:`init_state` was given, else the model's)."""
+        p = next(self.parameters())
+        return {"device": device or p.device, "dtype": dtype or p.dtype}
 
     def _check_can_continue(self) -> None:
         if self.spec.head == "classify" and self.pooling == "mean":

@@ -86,6 +86,7 @@ class Hybrid(SequenceModel):
     """A stack of different mixers (e.g. LSTM layers below attention layers); state = the per-layer states."""
 
     Spec = HybridSpec
+    family = "hybrid"
     generation_modes = ("state",)
     test_variants = ({"stack": "gru,transformer,lstm"}, {"stack": "min_gru,local,linear_attention"})
 

@@ -7,7 +7,6 @@ recurrent), all three tested equal (``models/ops/linear_attention.py``).
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import torch
 import torch.nn.functional as F
@@ -15,6 +14,7 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from seqarena.models.base import HeadsSpec, SequenceModel, State
+from seqarena.models.blocks import HeadsProjection, PreNormBlock, gpt2_scaled_init
 from seqarena.models.ops.linear_attention import (
     linear_attention_chunked,
     linear_attention_naive,
@@ -43,33 +43,27 @@ def feature_map(x: Tensor) -> Tensor:
     return F.elu(x) + 1
 
 
-class _Block(nn.Module):
+class LinearAttentionMixer(HeadsProjection):
+    """Causal linear attention of one layer: (B, T, D) normed input and running sums (S, z) -> output and new sums."""
+
     def __init__(self, spec: LinearAttentionSpec, layer: int = 0) -> None:
-        super().__init__()
-        d = spec.d_model
-        self.n_heads, self.head_dim = spec.n_heads, d // spec.n_heads
-        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
-        self.qkv = nn.Linear(d, 3 * d)
-        self.proj = nn.Linear(d, d)
-        self.fc1, self.fc2 = nn.Linear(d, spec.ff_width), nn.Linear(spec.ff_width, d)
-        self.drop = nn.Dropout(spec.dropout)
+        super().__init__(spec.d_model, spec.n_heads)
+        self.form, self.chunk = spec.form, spec.chunk
 
     def features(self, q: Tensor, k: Tensor) -> tuple[Tensor, Tensor]:
         """The positive feature map applied to queries and keys (elu + 1 here; FAVOR+ in the performer)."""
         return feature_map(q), feature_map(k)
 
-    def forward(self, x: Tensor, S: Tensor | None, z: Tensor | None, form: str, chunk: int):
-        B, T, D = x.shape
-        q, k, v = self.qkv(self.ln1(x)).view(B, T, 3, self.n_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+    def forward(self, x: Tensor, S: Tensor | None, z: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
+        q, k, v = self.heads(x)
         q, k = self.features(q, k)  # (B, H, T, Dh or m)
-        if form == "parallel":
+        if self.form == "parallel":
             y, S, z = linear_attention_parallel(q, k, v, S, z)
-        elif form == "chunked":
-            y, S, z = linear_attention_chunked(q, k, v, S, z, chunk)
+        elif self.form == "chunked":
+            y, S, z = linear_attention_chunked(q, k, v, S, z, self.chunk)
         else:
             y, S, z = linear_attention_naive(q, k, v, S, z)
-        x = x + self.drop(self.proj(y.transpose(1, 2).reshape(B, T, D)))
-        return x + self.drop(self.fc2(self.drop(F.gelu(self.fc1(self.ln2(x)))))), S, z
+        return self.merge(y), S, z  # (B, T, D), (B, H, Dk, Dh), (B, H, Dk)
 
 
 @register("linear_attention")
@@ -77,34 +71,35 @@ class LinearAttention(SequenceModel):
     """Causal linear attention (elu+1 features; Katharopoulos et al. 2020): O(n) time, constant-size state."""
 
     Spec = LinearAttentionSpec
+    family = "attention"
     generation_modes = ("state",)
     test_variants = ({"form": "parallel"}, {"form": "recurrent"})
 
-    block_class: type[_Block] = _Block
+    #: The attention of one layer (the performer swaps in FAVOR+ features).
+    mixer_class: type[LinearAttentionMixer] = LinearAttentionMixer
 
     def __init__(self, spec: LinearAttentionSpec) -> None:
         super().__init__(spec)
-        self.blocks = nn.ModuleList(self.block_class(spec, i) for i in range(spec.layers))
-        for name, p in self.named_parameters():  # GPT-2 style: small init, residual projections scaled by depth
-            if p.ndim == 2 and "embed" not in name:
-                std = 0.02 / math.sqrt(2 * spec.layers) if name.endswith(("proj.weight", "fc2.weight")) else 0.02
-                nn.init.normal_(p, std=std)
+        self.blocks = nn.ModuleList(
+            PreNormBlock(spec.d_model, self.mixer_class(spec, i), spec.ff_width, spec.dropout)
+            for i in range(spec.layers)
+        )
+        gpt2_scaled_init(self, spec.layers)
 
     def mix(self, h: Tensor, state: LinearAttentionState | None) -> tuple[Tensor, LinearAttentionState]:
         Ss, zs = [], []
         for i, block in enumerate(self.blocks):
             S = state.S[i] if state is not None else None
             z = state.z[i] if state is not None else None
-            h, S, z = block(h, S, z, self.spec.form, self.spec.chunk)
+            h, S, z = block(h, S, z)
             Ss.append(S)
             zs.append(z)
         return h, LinearAttentionState(torch.stack(Ss), torch.stack(zs))
 
     def init_state(self, batch_size: int, *, device=None, dtype=None, max_len: int | None = None):
         """Zero sums; ``max_len`` is ignored (the state does not grow)."""
-        p = next(self.parameters())
         H, Dh = self.spec.n_heads, self.spec.d_model // self.spec.n_heads
         Dk = getattr(self.spec, "features", Dh)  # the feature dimension of keys
-        kw = {"device": device or p.device, "dtype": dtype or p.dtype}
+        kw = self.state_kwargs(device, dtype)
         return LinearAttentionState(torch.zeros(self.spec.layers, batch_size, H, Dk, Dh, **kw),
                                     torch.zeros(self.spec.layers, batch_size, H, Dk, **kw))

@@ -14,6 +14,7 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from seqarena.models.base import HeadsSpec, SequenceModel, SpecError
+from seqarena.models.blocks import HeadsProjection, PreNormBlock
 from seqarena.models.registry import register
 
 
@@ -24,24 +25,17 @@ class LinformerSpec(HeadsSpec):
     max_len: int = Field(512, ge=1, description="longest sequence (size of the length projection)")
 
 
-class _Block(nn.Module):
-    def __init__(self, spec: LinformerSpec) -> None:
-        super().__init__()
-        d = spec.d_model
-        self.n_heads, self.head_dim = spec.n_heads, d // spec.n_heads
-        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
-        self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
-        self.fc1, self.fc2 = nn.Linear(d, spec.ff_width), nn.Linear(spec.ff_width, d)
-        self.drop = nn.Dropout(spec.dropout)
+class LinformerAttention(HeadsProjection):
+    """Bidirectional attention whose keys and values are projected along the length by E (k, max_len)."""
 
     def forward(self, x: Tensor, E: Tensor) -> Tensor:
-        B, T, D = x.shape
-        q, k, v = self.qkv(self.ln1(x)).view(B, T, 3, self.n_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        """x (B, T, D) normed input, E (k, max_len) the shared length projection -> (B, T, D)."""
+        T = x.shape[1]
+        q, k, v = self.heads(x)  # (B, H, T, Dh) each
         k = k.transpose(-1, -2) @ E[:, :T].T  # (B, H, Dh, k): each projected key mixes all positions
         v = v.transpose(-1, -2) @ E[:, :T].T
         y = F.scaled_dot_product_attention(q, k.transpose(-1, -2), v.transpose(-1, -2))  # (B, H, T, Dh)
-        x = x + self.drop(self.proj(y.transpose(1, 2).reshape(B, T, D)))
-        return x + self.drop(self.fc2(self.drop(F.gelu(self.fc1(self.ln2(x))))))
+        return self.merge(y)
 
 
 @register("linformer")
@@ -49,12 +43,16 @@ class Linformer(SequenceModel):
     """Linformer (low-rank projection of keys/values along the length): bidirectional encoder, O(n k)."""
 
     Spec = LinformerSpec
+    family = "attention"
     causal = False
     generation_modes = ()
 
     def __init__(self, spec: LinformerSpec) -> None:
         super().__init__(spec)
-        self.blocks = nn.ModuleList(_Block(spec) for _ in range(spec.layers))
+        self.blocks = nn.ModuleList(
+            PreNormBlock(spec.d_model, LinformerAttention(spec.d_model, spec.n_heads), spec.ff_width, spec.dropout)
+            for _ in range(spec.layers)
+        )
         self.E = nn.Linear(spec.max_len, spec.k, bias=False)  # length -> k
 
     def mix(self, h: Tensor, state: None) -> tuple[Tensor, None]:

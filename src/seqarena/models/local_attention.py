@@ -9,11 +9,11 @@ from __future__ import annotations
 import dataclasses
 
 import torch
-import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor, nn
 
 from seqarena.models.base import HeadsSpec, SequenceModel, State
+from seqarena.models.blocks import HeadsProjection, PreNormBlock
 from seqarena.models.ops.local_attention import local_attention_blockwise, local_attention_naive
 from seqarena.models.positions import Rotary
 from seqarena.models.registry import register
@@ -38,28 +38,25 @@ class LocalSpec(HeadsSpec):
         return 2 * self.n_heads  # rotary pairs within each head
 
 
-class _Block(nn.Module):
+class SlidingWindowAttention(HeadsProjection):
+    """Causal attention to the last ``window`` positions, rotary positions; returns the window of keys and values
+    to keep for the next call."""
+
     def __init__(self, spec: LocalSpec) -> None:
-        super().__init__()
-        d = spec.d_model
-        self.n_heads, self.head_dim, self.window, self.naive = spec.n_heads, d // spec.n_heads, spec.window, spec.naive
-        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
-        self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
-        self.fc1, self.fc2 = nn.Linear(d, spec.ff_width), nn.Linear(spec.ff_width, d)
+        super().__init__(spec.d_model, spec.n_heads)
+        self.window, self.naive = spec.window, spec.naive
         self.rotary = Rotary(self.head_dim)
-        self.drop = nn.Dropout(spec.dropout)
 
     def forward(self, x: Tensor, k_prev: Tensor | None, v_prev: Tensor | None, offset: int):
-        B, T, D = x.shape
-        q, k, v = self.qkv(self.ln1(x)).view(B, T, 3, self.n_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        """x (B, T, D) normed input at absolute positions offset.., with the kept keys/values (B, H, <=w, Dh) of the
+        positions before -> output (B, T, D) and the last w keys and values."""
+        q, k, v = self.heads(x)
         q, k = self.rotary(q, offset), self.rotary(k, offset)  # (B, H, T, Dh)
         attend = local_attention_naive if self.naive else local_attention_blockwise
         y = attend(q, k, v, self.window, k_prev, v_prev)
-        x = x + self.drop(self.proj(y.transpose(1, 2).reshape(B, T, D)))
-        x = x + self.drop(self.fc2(self.drop(F.gelu(self.fc1(self.ln2(x))))))
         keep_k = k if k_prev is None else torch.cat([k_prev, k], dim=2)
         keep_v = v if v_prev is None else torch.cat([v_prev, v], dim=2)
-        return x, keep_k[:, :, -self.window :], keep_v[:, :, -self.window :]
+        return self.merge(y), keep_k[:, :, -self.window :], keep_v[:, :, -self.window :]
 
 
 @register("local")
@@ -67,12 +64,16 @@ class LocalAttention(SequenceModel):
     """Sliding-window attention (window w, blockwise O(n w)); KV cache bounded by w."""
 
     Spec = LocalSpec
+    family = "attention"
     generation_modes = ("cache",)
     test_variants = ({"window": 4}, {"window": 5, "naive": True})
 
     def __init__(self, spec: LocalSpec) -> None:
         super().__init__(spec)
-        self.blocks = nn.ModuleList(_Block(spec) for _ in range(spec.layers))
+        self.blocks = nn.ModuleList(
+            PreNormBlock(spec.d_model, SlidingWindowAttention(spec), spec.ff_width, spec.dropout)
+            for _ in range(spec.layers)
+        )
 
     def mix(self, h: Tensor, state: LocalState | None) -> tuple[Tensor, LocalState]:
         offset = state.length if state is not None else 0
@@ -85,7 +86,6 @@ class LocalAttention(SequenceModel):
         return h, LocalState(torch.stack(ks), torch.stack(vs), offset + h.shape[1])
 
     def init_state(self, batch_size: int, *, device=None, dtype=None, max_len: int | None = None) -> LocalState:
-        p = next(self.parameters())
         H, Dh = self.spec.n_heads, self.spec.d_model // self.spec.n_heads
-        empty = torch.zeros(self.spec.layers, batch_size, H, 0, Dh, device=device or p.device, dtype=dtype or p.dtype)
+        empty = torch.zeros(self.spec.layers, batch_size, H, 0, Dh, **self.state_kwargs(device, dtype))
         return LocalState(empty, empty.clone(), 0)

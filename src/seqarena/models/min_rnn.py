@@ -68,6 +68,7 @@ class _MinLayer(nn.Module):
 
 class _MinRNN(SequenceModel):
     Spec = MinRNNSpec
+    family = "recurrent"
     generation_modes = ("state",)
     gates = 1
 
@@ -108,9 +109,8 @@ class _MinRNN(SequenceModel):
 
     def init_state(self, batch_size: int, *, device=None, dtype=None, max_len: int | None = None) -> MinRNNState:
         """Zeros (L, B, D): the scan treats them as log 0 = -inf."""
-        p = next(self.parameters())
-        return MinRNNState(torch.zeros(self.spec.layers, batch_size, self.spec.d_model, device=device or p.device,
-                                       dtype=dtype or p.dtype))
+        kw = self.state_kwargs(device, dtype)
+        return MinRNNState(torch.zeros(self.spec.layers, batch_size, self.spec.d_model, **kw))
 
 
 @register("min_gru")

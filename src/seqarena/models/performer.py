@@ -16,7 +16,7 @@ import torch
 from pydantic import Field
 from torch import Tensor
 
-from seqarena.models.linear_attention import LinearAttention, LinearAttentionSpec, _Block
+from seqarena.models.linear_attention import LinearAttention, LinearAttentionMixer, LinearAttentionSpec
 from seqarena.models.registry import register
 
 
@@ -48,7 +48,9 @@ class PerformerSpec(LinearAttentionSpec):
     feature_seed: int = Field(0, description="seed of the random feature matrices")
 
 
-class _PerformerBlock(_Block):
+class PerformerMixer(LinearAttentionMixer):
+    """Linear attention with FAVOR+ features; the layer's random feature matrix ``w`` (m, Dh) is a saved buffer."""
+
     def __init__(self, spec: PerformerSpec, layer: int) -> None:
         super().__init__(spec, layer)
         gen = torch.Generator().manual_seed(spec.feature_seed * 1000 + layer)
@@ -64,4 +66,4 @@ class Performer(LinearAttention):
 
     Spec = PerformerSpec
     test_variants = ({"form": "recurrent", "features": 8},)
-    block_class = _PerformerBlock
+    mixer_class = PerformerMixer

@@ -1,7 +1,8 @@
 """The model registry, spec validation and the parameter-budget constructor.
 
-Adding a model is one ``@register("name")`` line on a :class:`SequenceModel` subclass. A user's own class can also
-be built by import path, ``build("mypkg.models:MyModel")``.
+Adding a model is one ``@register("name")`` line on a :class:`SequenceModel` subclass that sets its ``family``
+(``recurrent``, ``attention`` or ``hybrid``); a new module in ``seqarena/models/`` is imported, and so registered,
+by the package itself. A user's own class can also be built by import path, ``build("mypkg.models:MyModel")``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import torch
 from pydantic import ValidationError
 
-from seqarena.models.base import ModelSpec, SequenceModel, SpecError
+from seqarena.models.base import FAMILIES, ModelSpec, SequenceModel, SpecError
 
 _REGISTRY: dict[str, type[SequenceModel]] = {}
 
@@ -22,11 +23,17 @@ BUDGET_TOLERANCE = 0.05
 
 
 def register(name: str):
-    """Class decorator: make a :class:`SequenceModel` subclass buildable as ``build(name, ...)``."""
+    """Class decorator: make a :class:`SequenceModel` subclass buildable as ``build(name, ...)``.
+
+    The class must set ``family`` to one of ``recurrent``, ``attention``, ``hybrid`` (a TypeError says so).
+    """
 
     def deco(cls: type[SequenceModel]) -> type[SequenceModel]:
         if not (isinstance(cls, type) and issubclass(cls, SequenceModel)):
             raise TypeError(f"{cls!r} must subclass seqarena.models.SequenceModel")
+        if getattr(cls, "family", None) not in FAMILIES:
+            raise TypeError(f"cannot register {cls.__qualname__} as {name!r}: set the class attribute family to one of "
+                            f"{', '.join(map(repr, FAMILIES))} (got {getattr(cls, 'family', None)!r})")
         if name in _REGISTRY and _REGISTRY[name] is not cls:
             raise ValueError(f"model name {name!r} is already registered to {_REGISTRY[name].__qualname__}")
         cls.name = name
@@ -39,6 +46,18 @@ def register(name: str):
 def available() -> list[str]:
     """Names of the registered models, in registration order."""
     return list(_REGISTRY)
+
+
+def family_of(name: str) -> str | None:
+    """The family (``recurrent``, ``attention``, ``hybrid``) of a registered model or an import-path class; None for
+    an import-path class that sets no valid family. Unknown names raise :class:`SpecError`, as in :func:`get_class`."""
+    family = getattr(get_class(name), "family", None)
+    return family if family in FAMILIES else None
+
+
+def families() -> dict[str, str]:
+    """Every registered model's family, by name, in registration order."""
+    return {name: cls.family for name, cls in _REGISTRY.items()}
 
 
 def get_class(name: str) -> type[SequenceModel]:

@@ -39,6 +39,7 @@ class RNNSpec(ModelSpec):
 
 class _Recurrent(SequenceModel):
     Spec = RNNSpec
+    family = "recurrent"
     generation_modes = ("state",)
     module: ClassVar[type[nn.RNNBase]]
     has_cell: ClassVar[bool] = False
@@ -93,9 +94,8 @@ class _Recurrent(SequenceModel):
         max_len: int | None = None,
     ) -> RNNState:
         """Zero hidden (and cell) state, (L, B, D). ``max_len`` is ignored: the state does not grow."""
-        p = next(self.parameters())
-        shape = (self.spec.layers, batch_size, self.spec.d_model)
-        zeros = lambda: torch.zeros(shape, device=device or p.device, dtype=dtype or p.dtype)  # noqa: E731
+        kw = self.state_kwargs(device, dtype)
+        zeros = lambda: torch.zeros(self.spec.layers, batch_size, self.spec.d_model, **kw)  # noqa: E731  (L, B, D)
         return RNNState(zeros(), zeros() if self.has_cell else None)
 
 

@@ -91,6 +91,7 @@ class SSM(SequenceModel):
     """Mamba-style selective SSM (input-dependent dt, B, C; causal conv; gating), chunked scan; constant state."""
 
     Spec = SSMSpec
+    family = "recurrent"
     generation_modes = ("state",)
     test_variants = ({"chunk": 3}, {"naive": True, "d_state": 4})
 
@@ -108,8 +109,7 @@ class SSM(SequenceModel):
         return h, SSMState(torch.stack(convs), torch.stack(ssms))
 
     def init_state(self, batch_size: int, *, device=None, dtype=None, max_len: int | None = None) -> SSMState:
-        p = next(self.parameters())
-        kw = {"device": device or p.device, "dtype": dtype or p.dtype}
+        kw = self.state_kwargs(device, dtype)
         blk = self.blocks[0]
         return SSMState(torch.zeros(self.spec.layers, batch_size, blk.K - 1, blk.conv_dim, **kw),
                         torch.zeros(self.spec.layers, batch_size, blk.heads, blk.P, blk.N, **kw))

@@ -24,6 +24,7 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from seqarena.models.base import HeadsSpec, SequenceModel, State
+from seqarena.models.blocks import HeadsProjection, PreNormBlock, normal_matrix_init
 from seqarena.models.positions import sinusoidal_table
 from seqarena.models.registry import register
 
@@ -48,37 +49,43 @@ class XLSpec(HeadsSpec):
         return math.lcm(self.n_heads, 2)  # sinusoidal distance encoding: sin/cos pairs
 
 
-class _Block(nn.Module):
+class RelativeAttention(HeadsProjection):
+    """Attention of the n newest positions to the whole context, scored with relative positions (Dai et al. 2019)."""
+
     def __init__(self, spec: XLSpec) -> None:
-        super().__init__()
-        d = spec.d_model
-        self.n_heads, self.head_dim = spec.n_heads, d // spec.n_heads
-        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
-        self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
-        self.r = nn.Linear(d, d, bias=False)  # W_r: projects the distance encoding per head
+        super().__init__(spec.d_model, spec.n_heads)
+        self.r = nn.Linear(spec.d_model, spec.d_model, bias=False)  # W_r: projects the distance encoding per head
         self.u = nn.Parameter(torch.zeros(spec.n_heads, self.head_dim))
         self.v = nn.Parameter(torch.zeros(spec.n_heads, self.head_dim))
-        self.fc1, self.fc2 = nn.Linear(d, spec.ff_width), nn.Linear(spec.ff_width, d)
-        self.drop = nn.Dropout(spec.dropout)
 
-    def forward(self, x: Tensor, context: Tensor) -> Tensor:
-        """x (B, n, D): the new positions; context (B, m + c, D): the memory and earlier positions of the segment."""
-        B, n, D = x.shape
+    def forward(self, full: Tensor, n: int) -> Tensor:
+        """full (B, K, D): the normed memory, earlier positions of the segment and the n new positions, in that
+        order; returns the outputs of the n new positions (B, n, D)."""
+        B, K, D = full.shape
         H, Dh = self.n_heads, self.head_dim
-        full = torch.cat([context, x], dim=1)  # (B, K, D), K = m + c + n
-        K = full.shape[1]
-        qkv = self.qkv(self.ln1(full)).view(B, K, 3, H, Dh).permute(2, 0, 3, 1, 4)  # (3, B, H, K, Dh)
-        q, k, v = qkv[0][:, :, K - n :], qkv[1], qkv[2]
+        q, k, v = self.heads(full)  # (B, H, K, Dh) each
+        q = q[:, :, K - n :]  # only the new positions ask
         # distance of query i (key index K - n + i) to key j: (K - n + i) - j, from 0 to K - 1
-        dist = (torch.arange(K - n, K, device=x.device)[:, None] - torch.arange(K, device=x.device)).clamp(min=-1)
-        R = sinusoidal_table(torch.arange(K, device=x.device), D).to(x.dtype)  # (K, D): distances 0..K-1
+        dist = (torch.arange(K - n, K, device=full.device)[:, None] - torch.arange(K, device=full.device)).clamp(min=-1)
+        R = sinusoidal_table(torch.arange(K, device=full.device), D).to(full.dtype)  # (K, D): distances 0..K-1
         r = self.r(R).view(K, H, Dh).transpose(0, 1)  # (H, K, Dh)
         bd = (q + self.v[:, None]) @ r.transpose(-1, -2)  # (B, H, n, K): query i against every distance
         bias = bd.gather(-1, dist.clamp(min=0).expand(B, H, n, K)) / math.sqrt(Dh)
         bias = bias.masked_fill(dist < 0, float("-inf"))  # keys after the query
         y = F.scaled_dot_product_attention(q + self.u[:, None], k, v, attn_mask=bias)  # (B, H, n, Dh)
-        x = x + self.drop(self.proj(y.transpose(1, 2).reshape(B, n, D)))
-        return x + self.drop(self.fc2(self.drop(F.gelu(self.fc1(self.ln2(x))))))
+        return self.merge(y)
+
+
+class XLBlock(PreNormBlock):
+    """The pre-norm block whose attention also reads the context (memory and earlier positions of the segment)."""
+
+    def __init__(self, spec: XLSpec) -> None:
+        super().__init__(spec.d_model, RelativeAttention(spec), spec.ff_width, spec.dropout)
+
+    def attend(self, x: Tensor, context: Tensor) -> Tensor:
+        """x (B, n, D): the new positions; context (B, m + c, D): the memory and earlier positions of the segment.
+        Both pass through the same pre-norm, in one call over the joined sequence (B, K, D), K = m + c + n."""
+        return self.mixer(self.ln1(torch.cat([context, x], dim=1)), x.shape[1])
 
 
 @register("transformer_xl")
@@ -86,15 +93,14 @@ class TransformerXL(SequenceModel):
     """Transformer-XL: segment recurrence with memory (no gradient through it), relative positions; bounded state."""
 
     Spec = XLSpec
+    family = "attention"
     generation_modes = ("state",)
     test_variants = ({"segment": 5, "mem_len": 3}, {"segment": 4, "mem_len": 0})
 
     def __init__(self, spec: XLSpec) -> None:
         super().__init__(spec)
-        self.blocks = nn.ModuleList(_Block(spec) for _ in range(spec.layers))
-        for name, p in self.named_parameters():
-            if p.ndim == 2 and "embed" not in name:
-                nn.init.normal_(p, std=0.02)
+        self.blocks = nn.ModuleList(XLBlock(spec) for _ in range(spec.layers))
+        normal_matrix_init(self)  # the relative-position biases u, v (matrices per head) included
 
     def mix(self, h: Tensor, state: XLState | None) -> tuple[Tensor, XLState]:
         B, T, _ = h.shape
@@ -123,7 +129,5 @@ class TransformerXL(SequenceModel):
         return torch.cat(outs, dim=1), XLState(torch.stack(mem), torch.stack(cur), length)
 
     def init_state(self, batch_size: int, *, device=None, dtype=None, max_len: int | None = None) -> XLState:
-        p = next(self.parameters())
-        empty = torch.zeros(self.spec.layers, batch_size, 0, self.spec.d_model, device=device or p.device,
-                            dtype=dtype or p.dtype)
+        empty = torch.zeros(self.spec.layers, batch_size, 0, self.spec.d_model, **self.state_kwargs(device, dtype))
         return XLState(empty, empty.clone(), 0)
