@@ -20,12 +20,17 @@ import numpy as np
 
 from seqarena.bench.scenarios import generation_positions
 from seqarena.bench.spec import TrialSpec
+from seqarena.models import family_of
 
 MB = 2**20
 PEAK_FLOPS = 2.0e13  # so that MFU lands at a few percent, as on a CPU
 CALLS = 20  # per-call timing samples per trial
-ATTENTION = {"transformer", "linformer", "transformer_xl", "local", "performer", "linear_attention", "hybrid"}
 QUADRATIC = {"transformer", "linformer"}
+
+
+def attends(model: str) -> bool:
+    """Attention laws for every model that is not recurrent (hybrids hold KV caches too): read from its family."""
+    return family_of(model) != "recurrent"
 
 #: model -> factor on its latencies and decode times (see :func:`slowed`); empty: the laws as they are
 _SLOWDOWN: dict[str, float] = {}
@@ -55,7 +60,7 @@ def latency_ms(model: str, n: int, batch: int = 1) -> float:
     """The fixture's law for one forward: linear for recurrences, a quadratic term for softmax attention."""
     if model in QUADRATIC:
         ms = (0.5 + 0.0005 * n + 1.5e-6 * n * n) * (0.8 + 0.2 * batch)
-    elif model in ATTENTION:
+    elif attends(model):
         ms = (0.45 + 0.0012 * n) * (0.8 + 0.2 * batch)
     else:
         ms = (0.3 + 0.004 * n) * (0.7 + 0.3 * batch)
@@ -85,7 +90,7 @@ def _forward(spec: TrialSpec, rng: np.random.Generator) -> dict[str, Any]:
     flops = 2.0 * (spec.params or 1e6) * n * b + (4.0 * n * n * 128 * spec.layers * b if quadratic else 0.0)
     return {**_common(spec), "time": timing, "latency_s": med, "tokens_per_s": b * n / med, "sequences_per_s": b / med,
             "memory": {"peak_bytes": peak, "peak_method": "VmHWM after clear_refs", "baseline_bytes": 460 * MB},
-            "peak_bytes": peak, "state_bytes": 672 if spec.model not in ATTENTION else 2 * 4 * 128 * n * spec.layers,
+            "peak_bytes": peak, "state_bytes": 672 if not attends(spec.model) else 2 * 4 * 128 * n * spec.layers,
             "flops": flops, "flops_per_s": flops / med, "peak_flops_per_s": PEAK_FLOPS,
             "mfu": flops / med / PEAK_FLOPS}
 
@@ -98,7 +103,7 @@ def train_peak_bytes(model: str, n: int, batch: int) -> int:
 
 def _train_step(spec: TrialSpec, rng: np.random.Generator) -> dict[str, Any]:
     n, b = spec.seq_len, spec.batch
-    factor = 3.0 if spec.model in ATTENTION else 4.5  # the RNN's backward is the sequential part
+    factor = 3.0 if attends(spec.model) else 4.5  # the RNN's backward is the sequential part
     timing = _timing(factor * latency_ms(spec.model, n, b) / 1e3, rng)
     med = timing["median"]
     flops = 6.0 * (spec.params or 1e6) * n * b
@@ -116,7 +121,7 @@ def decode_ms(model: str, mode: str, position: int) -> float:
     elif mode == "cache":
         ms = 0.5 + 0.0004 * position
     else:
-        ms = 0.4 if model not in ATTENTION else 0.45
+        ms = 0.4 if not attends(model) else 0.45
     return ms * _SLOWDOWN.get(model, 1)
 
 
@@ -149,7 +154,7 @@ def _memory(spec: TrialSpec, rng: np.random.Generator) -> tuple[str, dict[str, A
         accounted = {"saved_bytes": peak // 2}
     else:
         peak = int(3e5 + 2000 * n * b + 0.5 * n * n * b) if spec.model in QUADRATIC else int(2e5 + 600 * n * b)
-        accounted = {"state_bytes": 672 if spec.model not in ATTENTION else 2 * 4 * 128 * n * spec.layers}
+        accounted = {"state_bytes": 672 if not attends(spec.model) else 2 * 4 * 128 * n * spec.layers}
     peak = int(peak * math.exp(rng.normal(0.0, 0.01)))
     if spec.memory_cap_mb is not None and peak > spec.memory_cap_mb * MB:
         return "failed", {}, (f"memory cap: the trial's peak RSS was {peak / MB:.0f} MB above its baseline "
@@ -176,13 +181,13 @@ def quality(model: str, task: str, params: dict[str, Any], lr: float, seed: int)
     lr_factor = math.exp(-0.5 * (math.log10(lr / best) / 0.6) ** 2)
     noise = 0.01 * ((seed * 7919) % 5 - 2)
     if task == "forecast":
-        return (0.30 if model not in ATTENTION else 0.34) / max(lr_factor, 0.2) + noise / 10
+        return (0.30 if not attends(model) else 0.34) / max(lr_factor, 0.2) + noise / 10
     if not higher:
         return 2.0 - 0.3 * lr_factor + noise
     chance = 0.125
     distance = float(params.get("distance", 32))
-    reach = 150.0 if model not in ATTENTION else 3000.0
-    data = 1 - math.exp(-float(params.get("n_train", 4096)) / (600.0 if model in ATTENTION else 250.0))
+    reach = 150.0 if not attends(model) else 3000.0
+    data = 1 - math.exp(-float(params.get("n_train", 4096)) / (600.0 if attends(model) else 250.0))
     return chance + (0.98 - chance) * math.exp(-distance / reach) * data * lr_factor + noise
 
 

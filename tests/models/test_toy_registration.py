@@ -1,9 +1,11 @@
 """Adding a model is one file with one ``@register`` line: a toy recurrent model, written to a temporary module,
-is listed, meets a parameter budget and passes the same generic interface checks as the built-in models."""
+is listed (``seqarena list``), meets a parameter budget, passes the same generic interface checks as the built-in
+models, gets its family's colour in the figures and its family's data-size prior in the recommender."""
 
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 import textwrap
 
@@ -12,6 +14,10 @@ import pytest
 from seqarena.models import available, build, families, family_of
 from seqarena.models import registry as registry_module
 from seqarena.models.registry import BUDGET_TOLERANCE
+from seqarena.recommender.candidates import candidate
+from seqarena.recommender.candidates import family as prior_family
+from seqarena.report.plotting import _PALETTES, Styler, colour_for
+from tests.conftest import run_cli
 from tests.models.test_interface import run_interface_checks
 
 TOY_NAME = "toy_rnn"
@@ -71,9 +77,11 @@ def toy_registered(tmp_path, monkeypatch):
 
 
 def test_toy_model_is_one_file_and_passes_the_generic_checks(toy_registered):
-    # One test on purpose: it is extended later to check that the toy also gets a figure colour (report) and a
-    # recommender family, so every place a new model must reach is checked from this one registration.
+    # One test on purpose: every place a new model must reach is checked from this one registration, with no other
+    # edit anywhere.
     assert TOY_NAME in available()
+    listed = run_cli("list", "--json")
+    assert listed.returncode == 0 and TOY_NAME in json.loads(listed.stdout)
     assert family_of(TOY_NAME) == "recurrent" == families()[TOY_NAME]
 
     budget = 30_000
@@ -82,6 +90,11 @@ def test_toy_model_is_one_file_and_passes_the_generic_checks(toy_registered):
     assert abs(model.num_params() - budget) <= BUDGET_TOLERANCE * budget
 
     run_interface_checks(TOY_NAME)
+
+    # the figures colour it as a recurrent model, apart from the LSTM; the recommender gives it the RNN prior
+    assert colour_for(TOY_NAME) in _PALETTES["recurrent"] and colour_for(TOY_NAME) != colour_for("lstm")
+    assert Styler()(f"{TOY_NAME} · 1M params")["color"] == colour_for(TOY_NAME)
+    assert candidate(TOY_NAME).name == TOY_NAME and prior_family(TOY_NAME) == "rnn"
 
 
 def test_toy_model_is_gone_after_its_test():

@@ -21,6 +21,11 @@ from seqarena.tasks import available_tasks, task_class
 AsJson = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
 
 
+def summary(cls: type) -> str:
+    """The first line of a class's docstring ('' without one: a user's model need not have it)."""
+    return next(iter((cls.__doc__ or "").strip().splitlines()), "")
+
+
 @app.command("list")
 def list_models(as_json: AsJson = False) -> None:
     """List the registered models with their spec fields and defaults."""
@@ -28,7 +33,7 @@ def list_models(as_json: AsJson = False) -> None:
     for name in available():
         cls = get_class(name)
         registry[name] = {
-            "summary": (cls.__doc__ or "").strip().splitlines()[0],
+            "summary": summary(cls),
             "causal": "varies (spec field causal)" if "causal" in cls.Spec.model_fields else cls.causal,
             "generation_modes": list(cls.generation_modes),
             "fields": cls.describe(),
@@ -46,7 +51,7 @@ def list_tasks(as_json: AsJson = False) -> None:
     for name in available_tasks():
         cls = task_class(name)
         info[name] = {
-            "summary": (cls.__doc__ or "").strip().splitlines()[0],
+            "summary": summary(cls),
             "metric": cls.metric,
             "params": {k: {"default": f.default, "description": f.description or ""}
                        for k, f in cls.Params.model_fields.items()},

@@ -6,12 +6,10 @@ import dataclasses
 from typing import Any
 
 from seqarena.analysis.labels import model_label
-from seqarena.models import get_class, parse_model_string
+from seqarena.models import family_of, get_class, parse_model_string
 
-# TODO(family): these two sets go once every model has a ``family`` class attribute; family() then calls
-# seqarena.models.family_of(name) (mapping "recurrent" -> "rnn"; "hybrid" favoured by neither prior)
-RECURRENT = frozenset({"elman", "lstm", "gru", "min_gru", "min_lstm", "ssm"})
-ATTENTION = frozenset({"transformer", "transformer_xl", "local", "linformer", "performer", "linear_attention"})
+#: The essay's two families, as the data-size prior names them; a hybrid is favoured by neither.
+_PRIOR_FAMILY = {"recurrent": "rnn", "attention": "attention"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,7 +29,6 @@ def candidate(text: str) -> Candidate:
 
 
 def family(name: str) -> str | None:
-    """"rnn", "attention" or None (neither): the essay's two families, for its data-size prior. The only place the
-    recommender reads RECURRENT / ATTENTION."""
-    # TODO(family): return {"recurrent": "rnn", "attention": "attention"}.get(family_of(name)) once models have one
-    return "rnn" if name in RECURRENT else "attention" if name in ATTENTION else None
+    """"rnn", "attention" or None (neither): the essay's two families, for its data-size prior, from the model's own
+    ``family`` (so a newly registered recurrent model gets the prior too)."""
+    return _PRIOR_FAMILY.get(family_of(name) or "")

@@ -16,27 +16,41 @@ from matplotlib.ticker import LogFormatter
 
 from seqarena.analysis.labels import fmt_compact
 from seqarena.analysis.scaling import fit_loglog
+from seqarena.essay import ATTN, RNN
+from seqarena.models import SpecError, families, family_of
 from seqarena.report.data import medians, numeric
 
 NO_DATA = "no-data"  # the label of a placeholder figure
 DPI = 110
 
 #: Stable colours per model family, so a model has one colour in every figure.
-_COLOURS = {"lstm": "#1f77b4", "transformer": "#ff7f0e", "gru": "#2ca02c", "elman": "#9467bd", "ssm": "#d62728",
-            "min_gru": "#8c564b", "min_lstm": "#e377c2", "linear_attention": "#17becf", "performer": "#bcbd22",
-            "local": "#7f7f7f", "transformer_xl": "#aec7e8", "linformer": "#ffbb78", "hybrid": "#98df8a"}
-_EXTRA = ["#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d", "#31a354"]
+#: One palette per model family (recurrent: blues and greens, attention: oranges and reds, hybrid: greys and
+#: olives), so a figure reads by family at a glance; within a family, the essay's contender comes first, then the
+#: registered models in order. A model of no known family (a user's class without one) gets a stable pick of _OTHER.
+_PALETTES = {
+    "recurrent": ["#1f77b4", "#2ca02c", "#17becf", "#9467bd", "#393b79", "#637939", "#3182bd", "#31a354"],
+    "attention": ["#ff7f0e", "#d62728", "#e377c2", "#8c564b", "#bcbd22", "#e6550d", "#843c39", "#ffbb78"],
+    "hybrid": ["#7f7f7f", "#98df8a", "#8c6d31", "#7b4173"],
+}
+_OTHER = ["#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d", "#31a354"]
 STYLES = ["-", "--", ":", "-."]
 MODE_STYLE = {"state": "-", "cache": "--", "recompute": ":"}
 
 
 def colour_for(model: str) -> str:
-    """The colour of a model: its own, or a stable pick for unknown models. Every colour lookup goes through here."""
-    # TODO(family): colour by seqarena.models.family_of(model) (one hue per family, shades within) once models have
-    # a family; _COLOURS keyed by model name is the stand-in
-    if model in _COLOURS:
-        return _COLOURS[model]
-    return _EXTRA[sum(map(ord, model)) % len(_EXTRA)]
+    """The colour of a model, from its family's palette. Every colour lookup goes through here."""
+    try:
+        fam = family_of(model)
+    except SpecError:  # a label that names no model (e.g. a baseline): a stable pick
+        fam = None
+    if fam not in _PALETTES:
+        return _OTHER[sum(map(ord, model)) % len(_OTHER)]
+    members = [m for m in (RNN, ATTN) if family_of(m) == fam]
+    members += [m for m, f in families().items() if f == fam and m not in members]
+    palette = _PALETTES[fam]
+    # a model outside the registry (import path) gets a stable shade of its family
+    index = members.index(model) if model in members else sum(map(ord, model))
+    return palette[index % len(palette)]
 
 
 def colour(label: str) -> str:
