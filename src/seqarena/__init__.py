@@ -1,8 +1,8 @@
 """seqarena: Transformer or RNN? Measured on your own hardware."""
 
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
 
+from seqarena.lazy import lazy_exports
 from seqarena.models import available, build, generate, register
 
 try:
@@ -14,16 +14,7 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 _LAZY = {"recommend": "seqarena.recommender", "Profile": "seqarena.recommender"}
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'seqarena' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_exports("seqarena", _LAZY, globals())
 
 
 __all__ = ["Profile", "__version__", "available", "build", "generate", "recommend", "register"]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -26,6 +27,15 @@ def summary(cls: type) -> str:
     return next(iter((cls.__doc__ or "").strip().splitlines()), "")
 
 
+def show(catalogue: dict[str, dict[str, Any]], as_json: bool, render: Callable[[dict[str, dict[str, Any]]], None]
+         ) -> None:
+    """A catalogue (models, tasks) as JSON or as rich tables."""
+    if as_json:
+        print(json.dumps(catalogue, indent=2, default=str))
+    else:
+        render(catalogue)
+
+
 @app.command("list")
 def list_models(as_json: AsJson = False) -> None:
     """List the registered models with their spec fields and defaults."""
@@ -34,14 +44,12 @@ def list_models(as_json: AsJson = False) -> None:
         cls = get_class(name)
         registry[name] = {
             "summary": summary(cls),
+            "family": cls.family,
             "causal": "varies (spec field causal)" if "causal" in cls.Spec.model_fields else cls.causal,
             "generation_modes": list(cls.generation_modes),
             "fields": cls.describe(),
         }
-    if as_json:
-        print(json.dumps(registry, indent=2, default=str))
-    else:
-        print_registry(registry)
+    show(registry, as_json, print_registry)
 
 
 @app.command("tasks")
@@ -56,10 +64,7 @@ def list_tasks(as_json: AsJson = False) -> None:
             "params": {k: {"default": f.default, "description": f.description or ""}
                        for k, f in cls.Params.model_fields.items()},
         }
-    if as_json:
-        print(json.dumps(info, indent=2, default=str))
-    else:
-        print_tasks(info)
+    show(info, as_json, print_tasks)
 
 
 @app.command()

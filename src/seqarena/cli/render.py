@@ -160,7 +160,7 @@ def print_registry(registry: dict[str, dict[str, Any]]) -> None:
         for field, meta in info["fields"].items():
             table.add_row(field, repr(meta["default"]), meta["description"])
         out.print(table)
-        out.print(f"  generation modes: {', '.join(info['generation_modes'])}\n")
+        out.print(f"  family: {info['family']}; generation modes: {', '.join(info['generation_modes'])}\n")
 
 
 def print_tasks(info: dict[str, dict[str, Any]]) -> None:

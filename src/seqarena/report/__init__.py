@@ -5,22 +5,14 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from seqarena.lazy import lazy_exports
 
 #: Served lazily, so the report's matplotlib-free parts (data, tables, figure_data) import without matplotlib.
 _LAZY = {"build_report": "seqarena.report.build", "default_out_dir": "seqarena.report.build",
          "FIGURES": "seqarena.report.figures", "FIGURE_IDS": "seqarena.report.figures"}
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'seqarena.report' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_exports("seqarena.report", _LAZY, globals())
 
 
 __all__ = ["FIGURES", "FIGURE_IDS", "build_report", "default_out_dir"]
