@@ -47,8 +47,10 @@ system-deps:
 	else echo "note: missing$$missing (sudo apt-get install$$missing); the speech task and the report's browser test will be skipped"; fi
 
 ## test: ruff, the import-layer contract, then the test suite
+## test: the suite in two processes (pytest-xdist): most of its time is single-threaded (spawning workers, importing
+## torch), so two processes fit a 2-core machine; every test passes with another process busy beside it.
 test: install-test system-deps lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 lint: install-test
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -128,7 +128,7 @@ def gather(rows: list[dict[str, Any]], label: str, profile: Profile) -> Observat
         # a failure at a batch >= the profile's still proves "too big" only at that batch: keep the exact batch
         failures[kind] = [(r["seq_len"], r["spec"].get("memory_cap_mb"), r["id"], r["env"].get("ram_bytes"))
                           for r in mine if r["status"] == "failed" and r["batch"] == profile.batch
-                          and is_size_failure(r["reason"])]
+                          and is_size_failure(r["failure"])]
         exact[f"{kind} memory"] = note is None and bool(ok)
     noisy = {r["id"] for r in fwd + steps if (r["metrics"].get("time") or {}).get("noisy")}
     return Observations(latency, decode, mode, train_step, memory, failures, exact, notes, noisy)
