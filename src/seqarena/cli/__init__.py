@@ -9,10 +9,23 @@ Every user error (unknown model or spec field, bad option value) is one line on 
 - :mod:`~seqarena.cli.commands` (show, rebuild) and :mod:`~seqarena.cli.measure` (measure): the commands
 """
 
-from seqarena.cli import commands as _commands  # noqa: F401  (registers list, tasks, demo, report, results)
-from seqarena.cli import measure as _measure  # noqa: F401  (registers bench, train, claims, run, recommend)
-from seqarena.cli.app import app, main
-from seqarena.cli.parsing import parse_budget, parse_count
-from seqarena.cli.render import report_contended, warn_if_busy
+from __future__ import annotations
 
-__all__ = ["app", "main", "parse_budget", "parse_count", "report_contended", "warn_if_busy"]
+from seqarena.cli.parsing import parse_budget, parse_count
+from seqarena.lazy import lazy_exports
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point (:func:`seqarena.cli.app.main`). The commands, and the whole API they call (scipy, pandas,
+    matplotlib), are imported when the CLI runs, not when this package is imported: every trial worker is started
+    with ``spawn``, which re-imports the console script's module, and must not pay for them (~2 s per worker here)."""
+    from seqarena.cli import commands, measure  # noqa: F401  (register the commands on the app)
+    from seqarena.cli.app import main as run
+
+    run(argv)
+
+
+_LAZY = {"warn_if_busy": "seqarena.cli.render", "report_contended": "seqarena.cli.render"}
+__getattr__, __dir__ = lazy_exports("seqarena.cli", _LAZY, globals())
+
+__all__ = ["main", "parse_budget", "parse_count", "report_contended", "warn_if_busy"]
