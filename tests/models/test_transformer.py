@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seqarena.measure.memory import release_free_memory
 from seqarena.models import SpecError, build, generate
 from seqarena.models.attention import attention_mask
 from seqarena.models.positions import POSITION_SCHEMES
@@ -237,10 +238,14 @@ def test_preallocated_cache_stays_uncommitted_with_deterministic_algorithms():
     size = 1 << 26  # 64 MiB per buffer
     torch.use_deterministic_algorithms(True)
     try:
+        assert torch.utils.deterministic.fill_uninitialized_memory  # what makes torch.empty commit its pages
+        # freed heap pages an earlier test left resident would be reused without growing the RSS: return them first
+        release_free_memory()
         before = _rss_bytes()
         control = torch.empty(size // 4)  # the behaviour we avoid: NaN-filled, so committed
         assert _rss_bytes() - before > size // 2
         del control
+        release_free_memory()
         before = _rss_bytes()
         state = model.init_state(1, max_len=size // (4 * 32))  # k and v: 64 MiB each
         assert model.state_nbytes(state, allocated=True) == 2 * size
