@@ -84,3 +84,28 @@ def ratio_of_ratios_ci(a1: Sequence[float], a0: Sequence[float], b1: Sequence[fl
     tail = (1 - confidence) / 2
     effect = (meds[0] / meds[1]) / (meds[2] / meds[3])
     return float(effect), (float(np.quantile(ratio, tail)), float(np.quantile(ratio, 1 - tail)))
+
+
+def round_interval(per_round: Sequence[float], *, log: bool = True, confidence: float = 0.95
+                   ) -> tuple[float, tuple[float, float] | None]:
+    """The estimate and t-interval over per-round values (the round is the unit of replication: per-call samples
+    inside one round share its machine state and are not independent evidence). ``log``: the values are positive
+    ratios, averaged on the log scale (a geometric mean) and the interval transformed back. One round: no interval.
+    A t-interval rather than a bootstrap because rounds are few (t = 12.7 at 2 rounds, 4.30 at 3)."""
+    v = [x for x in per_round if x is not None and math.isfinite(x) and (x > 0 or not log)]
+    if not v:
+        return math.nan, None
+    mean, ci = t_interval([math.log(x) for x in v] if log else v, confidence)
+    if not log:
+        return mean, ci
+    return math.exp(mean), (math.exp(ci[0]), math.exp(ci[1])) if ci is not None else None
+
+
+def paired_round_ratio(a: dict[int, Sequence[float]], b: dict[int, Sequence[float]], *, confidence: float = 0.95
+                       ) -> tuple[float, tuple[float, float] | None, list[float]]:
+    """median(a) / median(b) per round, over the rounds both have (measured in the same interleaved round), with
+    the t-interval over rounds of the log-ratios: (geometric mean, interval, per-round ratios)."""
+    rounds = sorted(set(a) & set(b))
+    ratios = [float(np.median(a[r]) / np.median(b[r])) for r in rounds if len(a[r]) and len(b[r])]
+    effect, ci = round_interval(ratios, confidence=confidence)
+    return effect, ci, ratios

@@ -18,7 +18,8 @@ import pandas as pd
 
 from seqarena.bench.spec import TrialSpec, make_trial
 from seqarena.claims.suites import Suite
-from seqarena.claims.verdict import Verdict, decide
+from seqarena.claims.verdict import FAILED, MISSING, UNTESTED, Verdict, decide, zone_bounds
+from seqarena.store.failures import is_size_failure, kind_of
 from seqarena.essay import ATTN, RNN
 from seqarena.run.sweep import interleave
 
@@ -39,18 +40,36 @@ class Claim:
     trials: Callable[[Suite, Claim], list[TrialSpec]]
     judge: Callable[[pd.DataFrame, Claim], Verdict]
     conditions: str = ""
+    zone: float = 0.0  # equivalence zone around the threshold (relative; absolute when the threshold is 0)
+    tie_supports: bool = False  # "competitive with or better": an interval inside the zone supports the claim
+    check: bool = False  # holds by construction: a check of the implementation, not evidence about the essay
     adaptive: bool = False  # timing / memory: repeat more rounds while the interval straddles the threshold
     training: bool = False  # trains models (smoke-sized in the quick suite)
     rnn: str = RNN
     attn: str = ATTN
 
-    def verdict(self, effect: float, ci: tuple[float, float] | None, evidence: list[dict], caveats: list[str]
-                ) -> Verdict:
-        return Verdict(self.id, decide(ci, effect, self.threshold, self.direction), effect, ci, self.threshold,
-                       self.direction, self.effect_name, evidence, caveats)
+    def verdict(self, effect: float, ci: tuple[float, float] | None, evidence: list[dict], caveats: list[str], *,
+                floor: float | None = None) -> Verdict:
+        """The verdict of ``effect`` and its interval (None: a point estimate, which decides only beyond a measured
+        noise ``floor``) against the threshold and its zone."""
+        status, reason = decide(ci, effect, self.threshold, self.direction, zone=self.zone,
+                                tie_supports=self.tie_supports, floor=floor)
+        if floor is not None:
+            caveats = [*caveats, f"point estimate judged against a measured noise floor of {floor:.3g}"]
+        return Verdict(self.id, status, effect, ci, self.threshold, self.direction, self.effect_name, evidence,
+                       caveats, reason=reason, zone=zone_bounds(self.threshold, self.zone) if self.zone else None,
+                       check=self.check)
 
-    def no_data(self, df: pd.DataFrame, why: str = "no successful trials for this claim") -> Verdict:
-        return self.verdict(math.nan, None, [], [*caveats(df), why])
+    def no_data(self, df: pd.DataFrame, why: str = f"{MISSING}: no successful trials for this claim",
+                evidence: list[dict] | None = None) -> Verdict:
+        """Inconclusive for ``why`` (missing or failed rows: never evidence)."""
+        v = self.verdict(math.nan, None, evidence or [], caveats(df))
+        v.reason = why
+        return v
+
+    def untested(self, df: pd.DataFrame, why: str, evidence: list[dict] | None = None) -> Verdict:
+        """Inconclusive because the measured sizes do not reach the regime the claim speaks of."""
+        return self.no_data(df, f"{UNTESTED}: {why}", evidence)
 
 
 def grid(scenario: str, models: Sequence[str | tuple[str, dict]], points: Sequence[dict[str, Any]], *,
@@ -74,9 +93,14 @@ def grid(scenario: str, models: Sequence[str | tuple[str, dict]], points: Sequen
 
 def ok_rows(df: pd.DataFrame, **match: Any) -> pd.DataFrame:
     """Successful rows whose columns equal the given values (``spec.kind="infer"``: use the dotted column name)."""
+    return matching(df, "ok", **match)
+
+
+def matching(df: pd.DataFrame, status: str | None = "ok", **match: Any) -> pd.DataFrame:
+    """Rows of ``status`` (None: any) whose columns equal the given values."""
     if not len(df) or "status" not in df:
         return df.iloc[0:0]
-    keep = df["status"] == "ok"
+    keep = df["status"] == status if status is not None else df["status"].notna()
     for col, value in match.items():
         col = col.replace("__", ".")
         if col not in df:
@@ -89,6 +113,37 @@ def _same(v: Any, want: Any) -> bool:
     if want is None:
         return v is None or (isinstance(v, float) and math.isnan(v))
     return v == want
+
+
+def missing(df: pd.DataFrame, *, size_ok: bool = False, **match: Any) -> str | None:
+    """None when successful rows match; otherwise why not, in words: the failed rows' kind and detail, or that
+    no row exists. ``size_ok``: a cap / out-of-memory failure is a result (the caller reads it), not missing data."""
+    if len(ok_rows(df, **match)):
+        return None
+    what = ", ".join(f"{k.replace('__', '.')}={v}" for k, v in match.items())
+    failed = matching(df, "failed", **match)
+    if size_ok and len(failed) and all(is_size_failure(_failure(r)) for _, r in failed.iterrows()):
+        return None
+    if len(failed):
+        row = failed.iloc[0]
+        return f"{FAILED}: {what}: {row.get('reason') or kind_of(_failure(row)) or 'failed'}"[:200]
+    return f"{MISSING}: no row for {what}"
+
+
+def _failure(row: pd.Series) -> str | None:
+    f = row.get("failure")
+    return f if isinstance(f, str) and f else row.get("reason")
+
+
+def by_round(df: pd.DataFrame, model: str, n: int, batch: int = 1, **match: Any) -> dict[int, list[float]]:
+    """The per-call timing samples of ``model`` at (n, batch), per round (the unit of replication)."""
+    out: dict[int, list[float]] = {}
+    rows = ok_rows(df, model=model, seq_len=n, batch=batch, **match)
+    for _, row in rows.iterrows():
+        s = row.get("time.samples")
+        if isinstance(s, list) and s:
+            out.setdefault(int(row.get("spec.round", 0) or 0), []).extend(s)
+    return out
 
 
 def samples(df: pd.DataFrame, model: str, n: int, batch: int = 1) -> list[float]:
