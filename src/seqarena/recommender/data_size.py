@@ -1,13 +1,30 @@
-"""The data-size step: which candidates the amount of training data favours, from measured quality where the store
-has it, else the essay's rule (RNNs with fewer than 10,000 sequences, transformers with plenty) as a stated prior."""
+"""The data-size step: which candidates the amount of training data favours, and how much that is worth.
+
+The evidence, best first:
+
+1. **measured quality** near the profile's data size: ``train`` rows of several candidates trained on a quarter to
+   4x the profile's number of sequences; the best validation metric is favoured;
+2. **claim 9 as measured on this machine** (the essay's "fewer than 10,000 training sequences" rule, judged from the
+   store by the claims engine): supported -> the rule applies, measured here; refuted -> no data-size factor at
+   all (the rule the factor stands for did not hold here); inconclusive -> the essay's rule, with that caveat;
+3. **the essay's rule** as a stated prior (RNNs below 10,000 sequences, transformers above), not a measurement.
+
+Whatever its source, the factor is worth at most :data:`FAVOUR` (x0.8 on training-priority profiles: 20%; x0.95 on
+latency-critical ones: 5%) and only multiplies the favoured candidates' scores, so it reorders contenders within
+that effect of each other and never a measured gap larger than it.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import statistics
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from seqarena.claims.engine import judge_claims
+from seqarena.claims.verdict import Verdict
 from seqarena.essay import LITTLE_DATA
 from seqarena.recommender.candidates import Candidate, family
 from seqarena.recommender.observe import cite
@@ -15,9 +32,47 @@ from seqarena.recommender.observe import cite
 #: Score multipliers for the family the data-size evidence favours (lower score ranks first).
 FAVOUR = {"training": 0.8, "latency": 0.95}
 
+#: The suites whose claim-9 trials the store may hold, the more robust first.
+_SUITES = ("full", "quick")
 
-def data_evidence(rows: list[dict[str, Any]], cands: Sequence[Candidate], k: int) -> tuple[set[str], str, set[int]]:
-    """Which candidates the data size favours: measured quality where the store has it, else the essay's prior."""
+
+@dataclasses.dataclass(frozen=True)
+class DataEvidence:
+    """What the data size favours, why (one line), how much it is worth, and the store rows behind it."""
+
+    favoured: frozenset[str]  # candidate labels whose score is multiplied by ``factor``
+    line: str  # "data (measured): ...", "data (claim 9 supported here, ...)", "data (prior, not a measurement ...)"
+    source: str  # quality | claim 9 | essay | none (claim 9 refuted here: no factor)
+    factor: float  # the favoured candidates' score multiplier (1.0: none)
+    rows: frozenset[int] = frozenset()
+
+    @property
+    def effect(self) -> float:
+        """The largest relative gap the factor can reorder: 0.2 for x0.8 (a contender 20% faster stays ahead)."""
+        return 1.0 - self.factor
+
+    @property
+    def what(self) -> str:
+        """How the explanation names the factor: 'the essay's data-size prior', 'claim 9 (measured here)', ..."""
+        return {"quality": "the measured quality at this data size", "claim 9": "the data-size prior (claim 9, "
+                "measured here)", "essay": "the essay's data-size prior (not measured here)"}.get(self.source, "")
+
+
+def claim_9(db: Path, device: str, rows: list[dict[str, Any]]) -> tuple[Verdict, str] | None:
+    """This store's verdict on claim 9 and the suite it was judged in, or None when the store holds none of its
+    trials (this machine's rows, ``rows``, have no selective-copy training). A decided verdict of the full suite
+    wins over the quick one's; then any verdict that found data."""
+    if not any(r["scenario"] == "train" and r["spec"].get("task") == "selective_copy" for r in rows):
+        return None
+    judged = [(judge_claims(s, only=["9"], db=db, device=device)[0], s) for s in _SUITES]
+    decided = [(v, s) for v, s in judged if v.status in ("supported", "refuted")]
+    with_data = [(v, s) for v, s in judged if v.evidence]
+    return (decided or with_data or judged)[0]
+
+
+def _measured_quality(rows: list[dict[str, Any]], cands: Sequence[Candidate], k: int
+                      ) -> tuple[set[str], str, set[int]] | None:
+    """The best validation metric among the candidates trained on k/4 ... 4k sequences (None: no such rows)."""
     labels = {c.label for c in cands}
     by_task: dict[str, dict[str, list[tuple[float, int, bool, str, int]]]] = {}
     for r in rows:
@@ -47,17 +102,46 @@ def data_evidence(rows: list[dict[str, Any]], cands: Sequence[Candidate], k: int
         rows_cited = cite(sorted({v[1] for vals in per.values() for v in vals}))
         evidence.append(f"{json.loads(key)[0]} with {size:,} training sequences: {best} val {metric} "
                         f"{med[best]:.3f} vs {others} ({rows_cited})")
-    if wins:
-        top = max(wins.values())
-        favoured = {label for label, w in wins.items() if w == top}
-        return favoured, "data (measured): " + "; ".join(evidence[:2]), used
+    if not wins:
+        return None
+    top = max(wins.values())
+    return {label for label, w in wins.items() if w == top}, "data (measured): " + "; ".join(evidence[:2]), used
+
+
+def _verdict_words(verdict: Verdict, suite: str) -> str:
+    ci = f", 95% CI [{verdict.ci[0]:+.3f}, {verdict.ci[1]:+.3f}]" if verdict.ci else ""
+    effect = f"LSTM - transformer accuracy {verdict.effect:+.3f}{ci} vs {verdict.threshold:+g}"
+    return f"claim 9 {verdict.status} on this machine ({suite} suite: {effect})"
+
+
+def data_evidence(rows: list[dict[str, Any]], cands: Sequence[Candidate], k: int, priority: str, *,
+                  db: Path | None = None, device: str = "cpu") -> DataEvidence:
+    """Which candidates the data size favours and by what factor (see the module docstring for the order)."""
+    factor = FAVOUR[priority]
+    quality = _measured_quality(rows, cands, k)
+    if quality is not None:
+        favoured, line, used = quality
+        return DataEvidence(frozenset(favoured), line, "quality", factor, frozenset(used))
+    little = k < LITTLE_DATA
     cls = {c.label: family(c.name) for c in cands}
-    if k < LITTLE_DATA:
-        favoured = {label for label, f in cls.items() if f == "rnn"}
-        line = (f"data (prior, not a measurement here): {k:,} training sequences < {LITTLE_DATA:,}, where the essay "
-                "says RNNs can match or beat transformers")
-    else:
-        favoured = {label for label, f in cls.items() if f == "attention"}
-        line = (f"data (prior, not a measurement here): {k:,} training sequences >= {LITTLE_DATA:,}, where the "
-                "essay says transformers win with plenty of data")
-    return favoured, line, set()
+    favoured = frozenset(label for label, f in cls.items() if f == ("rnn" if little else "attention"))
+    side = (f"{k:,} training sequences < {LITTLE_DATA:,}, where the essay says RNNs can match or beat transformers"
+            if little else f"{k:,} training sequences >= {LITTLE_DATA:,}, where the essay says transformers win "
+                           "with plenty of data")
+    judged = claim_9(db, device, rows) if db is not None else None
+    if judged is None:
+        return DataEvidence(favoured, f"data (prior, not a measurement here: the essay's rule; the store holds no "
+                                      f"claim 9 verdict): {side}", "essay", factor)
+    verdict, suite = judged
+    words = _verdict_words(verdict, suite)
+    if verdict.status == "refuted":
+        return DataEvidence(frozenset(), f"data: no data-size prior ({words}: the essay's 10,000-sequence rule "
+                                         f"did not hold here, so it is not applied; {k:,} training sequences)",
+                            "none", 1.0)
+    if verdict.status == "supported" and little:
+        return DataEvidence(favoured, f"data (prior measured here: {words}): {side}", "claim 9", factor)
+    # inconclusive, or supported on the < 10,000 side only while the profile has plenty of data
+    why = (f"{words}, which speaks of fewer than {LITTLE_DATA:,} sequences only" if verdict.status == "supported"
+           else f"{words}: {verdict.reason or 'undecided'}")
+    return DataEvidence(favoured, f"data (prior, not a measurement here: the essay's rule; {why}): {side}", "essay",
+                        factor)

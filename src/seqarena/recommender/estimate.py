@@ -3,8 +3,11 @@
 Every metric used here (latency, step time, peak memory, decode time per token) grows with n, so the rules lean on
 monotonicity where a fit would claim more than the data hold:
 
-- at a measured n: the median over rounds; the interval spans the rounds' interquartile ranges (per-call times) or,
-  for single numbers such as peak memory, the rounds' spread;
+- at a measured n: with two or more rounds of a timing, the geometric mean of the per-round medians and the
+  t-interval over rounds (:func:`~seqarena.analysis.stats.round_interval`: the round is the unit of replication, the
+  per-call times inside one round are not independent evidence); with one round, its per-call interquartile range
+  (a spread, not an interval: said so in ``how``); for single numbers such as peak memory, the median and the
+  rounds' spread;
 - between two measured n: linear interpolation in log n / log y; the interval runs from the lower point's low to the
   upper point's high (monotone: the truth lies between the neighbours);
 - outside the measured range: the log-log slope from :func:`~seqarena.analysis.scaling.fit_loglog` over the nearest
@@ -23,6 +26,7 @@ import statistics
 from collections.abc import Sequence
 
 from seqarena.analysis.scaling import fit_loglog
+from seqarena.analysis.stats import round_interval
 
 #: Farthest extrapolation (as a ratio of n to the nearest measured n) that still gets a point estimate.
 MAX_EXTRAPOLATION = 16.0
@@ -37,6 +41,7 @@ class Obs:
     low: float
     high: float
     row: int
+    round: int | None = None  # the timing trial's round (spec.round); None for single numbers such as peak memory
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,13 +73,36 @@ class Estimate:
 NO_DATA = Estimate(None, 0.0, math.inf, "no data")
 
 
-def _pooled(obs: Sequence[Obs]) -> dict[float, tuple[float, float, float, tuple[int, ...]]]:
-    """Per distinct n: (median value, lowest low, highest high, row ids)."""
+def _pooled(obs: Sequence[Obs]) -> dict[float, tuple[float, float, float, tuple[int, ...], str]]:
+    """Per distinct n: (value, low, high, row ids, how the interval was made)."""
     out = {}
     for n in sorted({o.n for o in obs}):
         at = [o for o in obs if o.n == n]
-        out[n] = (statistics.median(o.value for o in at), min(o.low for o in at), max(o.high for o in at),
-                  tuple(sorted(o.row for o in at)))
+        rows = tuple(sorted(o.row for o in at))
+        by_round: dict[int, list[float]] = {}
+        for o in at:
+            if o.round is not None:
+                by_round.setdefault(o.round, []).append(o.value)
+        if len(by_round) >= 2:
+            value, ci = round_interval([statistics.median(v) for v in by_round.values()])
+            if ci is not None:
+                out[n] = (value, min(ci[0], value), max(ci[1], value), rows,
+                          f"{len(by_round)} rounds, t-interval over rounds")
+                continue
+        spread = "1 round, no interval over rounds" if len(by_round) == 1 else f"{len(at)} rounds"
+        out[n] = (statistics.median(o.value for o in at), min(o.low for o in at), max(o.high for o in at), rows,
+                  spread if len(at) > 1 or by_round else "")
+    return out
+
+
+def by_round(obs: Sequence[Obs], n: float) -> dict[int, float]:
+    """The metric at ``n`` estimated from each round's observations alone (round -> value; rounds without a point
+    estimate at n left out): what :func:`~seqarena.analysis.stats.paired_round_ratio` pairs across contenders."""
+    out = {}
+    for r in sorted({o.round for o in obs if o.round is not None}):
+        est = estimate([o for o in obs if o.round == r], n)
+        if est.value is not None:
+            out[r] = est.value
     return out
 
 
@@ -86,21 +114,19 @@ def estimate(obs: Sequence[Obs], n: float) -> Estimate:
     points = _pooled(obs)
     ns = sorted(points)
     if n in points:
-        value, low, high, rows = points[n]
-        rounds = len(rows)
-        return Estimate(value, low, high, f"measured at n={n:,.0f}" + (f", {rounds} rounds" if rounds > 1 else ""),
-                        rows)
+        value, low, high, rows, spread = points[n]
+        return Estimate(value, low, high, f"measured at n={n:,.0f}" + (f", {spread}" if spread else ""), rows)
     if ns[0] < n < ns[-1]:
         lo = max(m for m in ns if m < n)
         hi = min(m for m in ns if m > n)
-        (y0, low0, high0, rows0), (y1, low1, high1, rows1) = points[lo], points[hi]
+        (y0, low0, high0, rows0, _), (y1, low1, high1, rows1, _) = points[lo], points[hi]
         t = (math.log(n) - math.log(lo)) / (math.log(hi) - math.log(lo))
         value = math.exp(math.log(y0) + t * (math.log(y1) - math.log(y0)))
         return Estimate(value, min(low0, low1), max(high0, high1),
                         f"interpolated between n={lo:,.0f} and n={hi:,.0f}", rows0 + rows1)
     above = n > ns[-1]
     edge = ns[-1] if above else ns[0]
-    y_edge, low_edge, high_edge, edge_rows = points[edge]
+    y_edge, low_edge, high_edge, edge_rows, _ = points[edge]
     if above:
         fit = fit_loglog([o.n for o in obs], [o.value for o in obs])
     else:  # the lower part of the range: fixed overheads flatten small n, so fit where we extrapolate

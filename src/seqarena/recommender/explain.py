@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from seqarena.analysis.labels import fmt_estimate, fmt_mb, fmt_ms, fmt_ratio
-from seqarena.recommender.data_size import FAVOUR
+from seqarena.analysis.labels import fmt_estimate, fmt_mb, fmt_ms
+from seqarena.recommender.compare import Comparison
+from seqarena.recommender.data_size import DataEvidence
 from seqarena.recommender.observe import Observations, cite
 from seqarena.recommender.profile import Profile
 from seqarena.recommender.result import Ranked
@@ -39,10 +40,30 @@ def impossible(profile: Profile, ranked: list[Ranked]) -> str:
             f"{why_not(best, profile)}")
 
 
-def explain(profile: Profile, ranked: list[Ranked], data: dict[str, Observations], priority: str, cost_metric: str,
-             evidence: str, summary: SweepSummary | None) -> list[str]:
-    """3-5 lines: the choice and its number; memory under the cap; the others and why they rank below; data size;
-    a caveat (extrapolation, nearest batch, the probe) when there is one."""
+def _versus(top: Ranked, rival: Ranked, comparison: Comparison | None, decided_by: str, evidence: DataEvidence,
+            profile: Profile) -> str:
+    """Why ``top`` ranks above ``rival``, with the gap said as decisive, unreplicated or a tie."""
+    if comparison is None:
+        verdict = "no prediction for it"
+    elif decided_by == "data size":
+        verdict = (f"{comparison.gap()}; {evidence.what} decided the ranking: it is worth up to {evidence.effect:.0%} "
+                   f"and favours {top.model}")
+    elif decided_by == "tie":
+        verdict = f"{comparison.gap()}; ordered by the point estimate"
+    else:
+        verdict = comparison.gap()
+    if decided_by == "constraints":
+        verdict += f"; it ranks below on the constraints: it {why_not(rival, profile)}"
+    cost = f"{fmt_estimate(rival.cost, fmt_ms)} ({rival.cost.how}; {cite(rival.cost.rows)})"
+    return f"next: {rival.model} {cost}: {verdict}"
+
+
+def explain(profile: Profile, ranked: list[Ranked], data: dict[str, Observations], cost_metric: str,
+            evidence: DataEvidence, summary: SweepSummary | None, rival: Ranked | None = None,
+            comparison: Comparison | None = None, decided_by: str = "") -> list[str]:
+    """3-5 lines: the choice and its number; memory under the cap; the rival and why it ranks below (decisively, on
+    one round, as a tie, or by the data-size factor); data size; a caveat (extrapolation, nearest batch, the probe)
+    when there is one."""
     n, b = profile.seq_len, profile.batch
     top = ranked[0]
     metric = cost_metric.split(" (")[0]
@@ -62,28 +83,20 @@ def explain(profile: Profile, ranked: list[Ranked], data: dict[str, Observations
                      f"{fmt_estimate(top.infer_peak, fmt_mb)} in inference ({top.infer_peak.how}) and "
                      f"{fmt_estimate(top.train_peak, fmt_mb)} in a training step ({top.train_peak.how}; "
                      f"{cite(set(top.infer_peak.rows) | set(top.train_peak.rows))})")
-    others = []
-    feasible_others = [r for r in ranked[1:] if r.feasible != "no"]
-    if feasible_others:
-        r2 = feasible_others[0]
-        if r2.cost.value is not None and top.cost.value is not None:
-            ratio = r2.cost.value / top.cost.value
-            verdict = (f"{top.model} is {fmt_ratio(ratio, 'x')} faster" if ratio >= 1
-                       else f"{r2.model} is {fmt_ratio(1 / ratio, 'x')} faster, {top.model} wins on the data-size "
-                            "factor")
-        else:
-            verdict = "no prediction for it"
-        others.append(f"next: {r2.model} {fmt_estimate(r2.cost, fmt_ms)} ({r2.cost.how}; {cite(r2.cost.rows)}): "
-                      f"{verdict}")
-    for r in [r for r in ranked[1:] if r.feasible == "no"][:2]:
+    others = [_versus(top, rival, comparison, decided_by, evidence, profile)] if rival is not None else []
+    for r in [r for r in ranked[1:] if r.feasible == "no" and r is not rival][:2]:
         others.append(f"{r.model} ranks below: it {why_not(r, profile)}")
     unknown = [r.model for r in ranked[1:] if not r.cost.known]
     if unknown:
         others.append(f"no {metric} data for {', '.join(unknown)}")
     if others:
         lines.append("; ".join(others))
-    use = f"score x{FAVOUR[priority]:g} for {', '.join(r.model for r in ranked if r.favoured) or 'no candidate'}"
-    lines.append(f"{evidence}: {use}")
+    if evidence.factor != 1.0:
+        favoured = ", ".join(r.model for r in ranked if r.favoured) or "no candidate"
+        lines.append(f"{evidence.line}: score x{evidence.factor:g} for {favoured} (worth at most "
+                     f"{evidence.effect:.0%}: it reorders only contenders within {evidence.effect:.0%} of each other)")
+    else:
+        lines.append(evidence.line)
     caveats = []
     extrapolated = [r.model for r in ranked[:2] if r.cost.extrapolated]
     if extrapolated:

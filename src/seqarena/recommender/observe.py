@@ -61,7 +61,12 @@ def _timed(row: dict[str, Any], key: str) -> Obs:
     m = row["metrics"]
     t = m.get("time") or {}
     value = m[key]
-    return Obs(row["seq_len"], value, t.get("p25", value), t.get("p75", value), row["id"])
+    return Obs(row["seq_len"], value, t.get("p25", value), t.get("p75", value), row["id"], _round(row))
+
+
+def _round(row: dict[str, Any]) -> int:
+    """The trial's round: the unit of replication of a timing (see :mod:`seqarena.recommender.estimate`)."""
+    return int(row["spec"].get("round") or 0)
 
 
 def _ok(rows: list[dict[str, Any]], label: str, *scenarios: str) -> list[dict[str, Any]]:
@@ -111,7 +116,7 @@ def gather(rows: list[dict[str, Any]], label: str, profile: Profile) -> Observat
         for r in by_mode[mode]:
             prompt = r["spec"].get("prompt_len", PROMPT_LEN)
             for pos, ms in (r["metrics"].get("decode_ms_by_position") or {}).items():
-                decode.append(Obs(prompt + int(pos), ms / 1e3, ms / 1e3, ms / 1e3, r["id"]))
+                decode.append(Obs(prompt + int(pos), ms / 1e3, ms / 1e3, ms / 1e3, r["id"], _round(r)))
     memory: dict[str, list[Obs]] = {}
     failures: dict[str, list[tuple[int, float | None, int, float | None]]] = {}
     for kind in ("infer", "train"):

@@ -20,11 +20,15 @@ The rules, in the order they apply (kept simple on purpose: every step shows up 
 4. **Priority** within each group: latency-critical profiles (a latency budget, or streaming at batch 1) rank by
    predicted latency; the others by predicted training step time (the forward latency stands in, said so, when the
    store has no training steps). The score is that cost relative to the best candidate's.
-5. **Data size.** The essay: with fewer than 10,000 training sequences RNNs can match or beat transformers; with
-   plenty of data transformers win. When the store holds ``train`` rows of several candidates trained on a similar
-   amount of data (a quarter to 4x the profile's), the best validation metric there is the evidence; otherwise the
-   essay's rule is applied as a stated prior, not a measurement. The favoured family's score is multiplied by 0.8 on
-   training-priority profiles, by 0.95 (a tie-break within 5%) on latency-critical ones.
+5. **Data size** (:mod:`seqarena.recommender.data_size`): measured quality near the profile's data size, else this
+   machine's verdict on claim 9 (the essay's "fewer than 10,000 training sequences" rule; refuted here: no factor),
+   else the essay's rule as a stated prior. The favoured family's score is multiplied by 0.8 on training-priority
+   profiles, by 0.95 on latency-critical ones: the factor reorders contenders within 20% (5%) of each other, never a
+   measured gap larger than that, and the explanation says when it decided the ranking.
+6. **How decisive** (:mod:`seqarena.recommender.compare`): the top choice against the next is a ratio paired by
+   round with a t-interval over rounds; an interval that does not exclude "equal within +-5%" is said as a tie (too
+   close to call), ordered by the next criterion, which the explanation names; one round is no interval, and its
+   lead is said as unreplicated, never as a decisive win.
 
 When the store cannot answer (no rows for a candidate, or the profile's n is far outside what was measured, or the
 memory verdict is uncertain), a short targeted probe runs first (``probe=True``): forward latency or training steps
@@ -47,8 +51,9 @@ from seqarena.bench.spec import machine_identity
 from seqarena.essay import DEFAULT_CANDIDATES
 from seqarena.models import SpecError
 from seqarena.recommender.candidates import Candidate, candidate
-from seqarena.recommender.data_size import FAVOUR, data_evidence
-from seqarena.recommender.estimate import NO_DATA, estimate
+from seqarena.recommender.compare import Comparison, compare
+from seqarena.recommender.data_size import data_evidence
+from seqarena.recommender.estimate import NO_DATA, Obs, estimate
 from seqarena.recommender.explain import explain, impossible
 from seqarena.recommender.observe import Observations, gather, memory_estimate, read_rows
 from seqarena.recommender.probe import probe_needs, run_probe
@@ -147,17 +152,57 @@ def _rank(profile: Profile, cands: Sequence[Candidate], rows: list[dict[str, Any
             raise SpecError(f"{missing}; allow the probe (drop --no-probe) to measure them")
         why = "; ".join(f"{label}: {reason}" for label, reason in summary.failures[:2])
         raise SpecError(f"{missing}: the probe could not measure them ({why or 'nothing ran'})")
-    favoured, evidence, evidence_rows = data_evidence(rows, cands, profile.train_sequences)
+    evidence = data_evidence(rows, cands, profile.train_sequences, priority, db=db, device=profile.device)
     best = min((r.cost.value for r in ranked if r.cost.value is not None), default=None)
     for r in ranked:
-        r.favoured = r.model in favoured
+        r.favoured = r.model in evidence.favoured
         if r.cost.value is not None and best:
-            r.score = r.cost.value / best * (FAVOUR[priority] if r.favoured else 1.0)
+            # a multiplier, so the favoured overtake only contenders within the factor's effect of their own cost
+            r.score = r.cost.value / best * (evidence.factor if r.favoured else 1.0)
     order = {"yes": 0, "uncertain": 1, "no": 2}
-    ranked.sort(key=lambda r: (order[r.feasible], r.score, r.model))
+    # equal scores (a gap exactly the factor's effect): the favoured first, the factor breaks ties within its effect
+    ranked.sort(key=lambda r: (order[r.feasible], r.score, not r.favoured, r.model))
     if all(r.feasible == "no" for r in ranked):
         raise SpecError(impossible(profile, ranked))
-    rows_used = sorted(set().union(*(r.rows for r in ranked)) | evidence_rows)
-    lines = explain(profile, ranked, data, priority, cost_metric, evidence, summary)
-    return Recommendation(profile, ranked, ranked[0].model, lines, rows_used, priority, cost_metric, evidence,
-                          summary, str(db))
+    cost_obs = {c.label: _cost_obs(data[c.label], key) for c in cands}
+    rival, comparison, decided_by = _decision(ranked, cost_obs, n)
+    rows_used = sorted(set().union(*(r.rows for r in ranked)) | evidence.rows)
+    lines = explain(profile, ranked, data, cost_metric, evidence, summary, rival, comparison, decided_by)
+    return Recommendation(profile, ranked, ranked[0].model, lines, rows_used, priority, cost_metric, evidence.line,
+                          summary, str(db), decided_by, comparison, evidence)
+
+
+def _cost_obs(d: Observations, key: str) -> list[Obs]:
+    """The observations behind the cost metric named ``key`` ("latency", "decode" or "train step")."""
+    return {"latency": d.latency, "decode": d.decode, "train step": d.train_step}[key]
+
+
+def _decision(ranked: list[Ranked], cost_obs: dict[str, list[Obs]], n: float
+              ) -> tuple[Ranked | None, Comparison | None, str]:
+    """The candidate the top choice is explained against, their comparison, and what put the top first:
+
+    - "constraints": the rival fits the constraints less surely (it ranks in a lower feasibility group);
+    - "data size": the top is slower than the rival on the cost, and the data-size factor lifted it;
+    - "tie": too close to call, ordered by the point estimate; "unreplicated": ahead on one round;
+    - "measured": ahead with the interval clear of equal within +-5%; "no prediction": the rival has no cost.
+
+    The rival is the fastest other candidate of the top's feasibility group when it is faster than the top (the one
+    a data-size factor overtook), else the next candidate that may fit.
+    """
+    top = ranked[0]
+    peers = [r for r in ranked[1:] if r.feasible == top.feasible and r.cost.value is not None]
+    fastest = min(peers, key=lambda r: r.cost.value, default=None)
+    if fastest is not None and top.cost.value is not None and fastest.cost.value < top.cost.value:
+        rival: Ranked | None = fastest
+    else:
+        rival = next((r for r in ranked[1:] if r.feasible != "no"), None)
+    if rival is None:  # every other candidate breaks a constraint
+        return None, None, "constraints" if len(ranked) > 1 else "only candidate"
+    comparison = compare(top.model, cost_obs[top.model], top.cost, rival.model, cost_obs[rival.model], rival.cost, n)
+    if rival.feasible != top.feasible:
+        return rival, comparison, "constraints"
+    if comparison is None:
+        return rival, None, "no prediction"
+    if rival.cost.value < top.cost.value:  # same group, slower, yet first: only the data-size factor does that
+        return rival, comparison, "data size"
+    return rival, comparison, {"tie": "tie", "unreplicated": "unreplicated"}.get(comparison.status, "measured")

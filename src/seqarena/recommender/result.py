@@ -8,6 +8,8 @@ from typing import Any
 
 import pandas as pd
 
+from seqarena.recommender.compare import Comparison
+from seqarena.recommender.data_size import DataEvidence
 from seqarena.recommender.estimate import Estimate
 from seqarena.recommender.profile import Profile
 from seqarena.run.sweep import SweepSummary
@@ -53,6 +55,10 @@ class Recommendation:
     data_evidence: str
     probed: SweepSummary | None  # what the probe did (None: no probe ran)
     db: str
+    #: what put the top first against its rival: measured | unreplicated | tie | data size | constraints | ...
+    decided_by: str = ""
+    comparison: Comparison | None = None  # the top against its rival on the cost, paired by round
+    data: DataEvidence | None = None  # the data-size evidence, its source and factor
 
     def table(self) -> pd.DataFrame:
         """The ranking as numbers: predictions (value, low, high) in ms and MB, verdicts and score."""
