@@ -207,3 +207,30 @@ def build_recommender_store(path: Path | str, *, swap: bool = False) -> None:
 
 if __name__ == "__main__":
     print(build_fixture_store(sys.argv[1] if len(sys.argv) > 1 else "fixture.db"))
+
+
+# -- the recommender's data-size and decisiveness stores ---------------------------------------------------------
+
+def add_claim_9_trials(store: Store, *, refuted: bool = False, suite: str = "quick") -> int:
+    """Claim 9's training trials (the ``suite``'s plan) in the recommender's fingerprint, their metrics from the laws
+    (the LSTM learns selective copy from fewer sequences: claim 9 reads supported); ``refuted`` stores each model with
+    the other's quality, so the transformer wins at every size and the claim reads refuted. Returns rows added."""
+    from seqarena.claims.engine import plan, select
+
+    swap = {"lstm": "transformer", "transformer": "lstm"}
+    added = 0
+    for spec in plan(suite, select(["9"]), "cpu")["9"]:
+        source = spec.model_copy(update={"model": swap[spec.model]}) if refuted else spec
+        status, metrics, reason = metrics_for(source)
+        added += add_row(store, spec, status, metrics, reason, env=RECOMMENDER_ENV, sweep="synthetic")
+    return added
+
+
+def add_step_rounds(store: Store, step_s: Mapping[str, Iterable[float]], *, seq_len: int = 2048,
+                    batch: int = 2) -> None:
+    """Training-step rows at one (n, batch): ``step_s`` maps a model to its per-round median step times (round r
+    gets the r-th), so a test sets the gap between contenders and how well the rounds replicate it."""
+    for model, per_round in step_s.items():
+        for r, seconds in enumerate(per_round):
+            add_recommender_row(store, metrics=timed(seconds, "step_s", seq_len, batch), scenario="train_step",
+                                model=model, seq_len=seq_len, batch=batch, round=r)

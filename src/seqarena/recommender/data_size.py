@@ -110,8 +110,8 @@ def _measured_quality(rows: list[dict[str, Any]], cands: Sequence[Candidate], k:
 
 def _verdict_words(verdict: Verdict, suite: str) -> str:
     ci = f", 95% CI [{verdict.ci[0]:+.3f}, {verdict.ci[1]:+.3f}]" if verdict.ci else ""
-    effect = f"LSTM - transformer accuracy {verdict.effect:+.3f}{ci} vs {verdict.threshold:+g}"
-    return f"claim 9 {verdict.status} on this machine ({suite} suite: {effect})"
+    effect = f"LSTM - transformer accuracy {verdict.effect:+.3f}{ci} vs threshold {verdict.threshold:+g}"
+    return f"claim 9 {verdict.status} on this machine, {suite} suite: {effect}"
 
 
 def data_evidence(rows: list[dict[str, Any]], cands: Sequence[Candidate], k: int, priority: str, *,
@@ -135,9 +135,9 @@ def data_evidence(rows: list[dict[str, Any]], cands: Sequence[Candidate], k: int
     verdict, suite = judged
     words = _verdict_words(verdict, suite)
     if verdict.status == "refuted":
-        return DataEvidence(frozenset(), f"data: no data-size prior ({words}: the essay's 10,000-sequence rule "
-                                         f"did not hold here, so it is not applied; {k:,} training sequences)",
-                            "none", 1.0)
+        return DataEvidence(frozenset(), f"data: no data-size prior for {k:,} training sequences: {words}; the "
+                                         f"essay's {LITTLE_DATA:,}-sequence rule did not hold here, so it is not "
+                                         "applied", "none", 1.0)
     if verdict.status == "supported" and little:
         return DataEvidence(favoured, f"data (prior measured here: {words}): {side}", "claim 9", factor)
     # inconclusive, or supported on the < 10,000 side only while the profile has plenty of data

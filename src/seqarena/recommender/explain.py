@@ -73,6 +73,8 @@ def explain(profile: Profile, ranked: list[Ranked], data: dict[str, Observations
         first += {"yes": f", within the {profile.latency_budget_ms:g} ms budget",
                   "uncertain": f", its interval straddles the {profile.latency_budget_ms:g} ms budget",
                   "no": f", over the {profile.latency_budget_ms:g} ms budget"}[top.fits_latency]
+    if decided_by == "data size":  # not the fastest: say so where the choice is named
+        first += f"; first by {evidence.what}, not by speed"
     if top.fits_memory == "uncertain":
         first += f" (not certain to fit: {why_not(top, profile, latency=False)})"
     lines = [first]
