@@ -43,6 +43,7 @@ class Claim:
     zone: float = 0.0  # equivalence zone around the threshold (relative; absolute when the threshold is 0)
     tie_supports: bool = False  # "competitive with or better": an interval inside the zone supports the claim
     check: bool = False  # holds by construction: a check of the implementation, not evidence about the essay
+    tolerates: frozenset[str] = frozenset()  # failure kinds the judge reads as results (besides cap / OOM)
     adaptive: bool = False  # timing / memory: repeat more rounds while the interval straddles the threshold
     training: bool = False  # trains models (smoke-sized in the quick suite)
     rnn: str = RNN

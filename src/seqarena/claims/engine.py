@@ -8,7 +8,7 @@ when still inconclusive, the cap that stopped it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +18,12 @@ from seqarena.bench.spec import TrialSpec
 from seqarena.claims.base import Claim
 from seqarena.claims.registry import CLAIMS
 from seqarena.claims.suites import Suite, resolve_suite
-from seqarena.claims.verdict import Verdict
+from seqarena.claims.verdict import FAILED, MISSING, Verdict
 from seqarena.essay import ATTN, RNN
 from seqarena.models import SpecError, get_class
 from seqarena.run.sweep import SweepSummary, run_sweep
 from seqarena.store import MAX_ATTEMPTS, Store, load
+from seqarena.store.failures import is_size_failure, kind_of
 
 #: Rough seconds per trial, by scenario, for the duration estimate (calibrated on a 2-core CPU; a GPU is faster).
 _OVERHEAD_S = {"forward_latency": 1.5, "throughput": 1.5, "train_step": 2.5, "generation": 2.0, "memory": 3.0,
@@ -130,6 +131,14 @@ def _describe(trials: list[TrialSpec]) -> str:
     return "; ".join(parts)
 
 
+def by_round(trials: Iterable[TrialSpec]) -> list[TrialSpec]:
+    """The trials with every claim's round 0 first, then every round 1, ...: rounds of one claim are minutes apart
+    and run in different worker processes (the runner starts a fresh one when the round changes), so a round is an
+    independent replication of the machine's state, not a neighbour of the previous one. Order inside a round is
+    kept (interleaved, shuffled contenders)."""
+    return sorted(trials, key=lambda t: t.round)
+
+
 def _more_rounds(trials: Sequence[TrialSpec], start: int, stop: int) -> list[TrialSpec]:
     """Rounds start..stop-1 of the timing / memory trials: copies of round 0 (trainings repeat over seeds, not
     rounds). Each round runs every contender once, so the contenders stay interleaved in time."""
@@ -144,16 +153,58 @@ def _frame(db: str | Path, trials: Sequence[TrialSpec]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["spec_hash", "status"])
 
 
-def _judge(claim: Claim, df: pd.DataFrame, trials: Sequence[TrialSpec]) -> Verdict:
+def _judge(claim: Claim, df: pd.DataFrame, trials: Sequence[TrialSpec], planned: Sequence[TrialSpec]) -> Verdict:
+    """The claim's verdict from its rows, made inconclusive when a ``planned`` trial is missing or failed for a
+    reason other than its size (an error is never evidence, whatever the judge makes of the rows it has), with
+    the provenance of the rows it rests on."""
     hashes = {t.spec_hash() for t in trials}
     rows = df[df["spec_hash"].isin(hashes)].reset_index(drop=True)
     verdict = claim.judge(rows, claim)
     verdict.sizes = describe_trials(trials)
+    why = _absent(claim, planned, rows)
+    if why and verdict.status in ("supported", "refuted"):
+        verdict.undecided(why)
     loaded = int((rows["contended"] == 1).sum()) if "contended" in rows else 0
     if loaded:  # kept after MAX_ATTEMPTS measurements, each with a neighbour busy: say so beside the verdict
         verdict.caveats.append(f"{loaded} of {len(rows)} trials were measured while other processes kept the CPU "
                                f"busy (each measured {MAX_ATTEMPTS} times, then kept with its flag)")
+    verdict.provenance = provenance(rows)
+    if len(verdict.provenance.get("commits", [])) > 1:
+        verdict.caveats.append(f"judged from rows measured by {len(verdict.provenance['commits'])} different "
+                               "commits of seqarena")
     return verdict
+
+
+def _absent(claim: Claim, planned: Sequence[TrialSpec], rows: pd.DataFrame) -> str | None:
+    """Why a planned trial gives no evidence: not in the store, or failed for a reason other than its size or one
+    the claim reads as a result (``claim.tolerates``). A memory trial skipped because a smaller n of the same model
+    already failed for size is not missing: it could only fail too."""
+    by_hash = {h: r for h, r in zip(rows["spec_hash"], rows.to_dict("records"))} if len(rows) else {}
+    size_failed = [(r.get("model"), r.get("seq_len")) for r in by_hash.values()
+                   if r.get("status") == "failed" and is_size_failure(r.get("failure") or r.get("reason"))]
+    for t in planned:
+        row = by_hash.get(t.spec_hash())
+        if row is None:
+            if any(m == t.model and n is not None and n < t.seq_len for m, n in size_failed):
+                continue
+            return f"{MISSING}: {t.label()} was not measured"
+        if row.get("status") == "failed":
+            kind = kind_of(row.get("failure") or row.get("reason"))
+            if not is_size_failure(kind) and kind not in claim.tolerates:
+                return f"{FAILED}: {t.label()}: {row.get('reason') or kind}"[:200]
+    return None
+
+
+def provenance(rows: pd.DataFrame) -> dict[str, Any]:
+    """What the verdict rests on: trial ids, commits, torch versions, devices, dtypes and thread counts."""
+
+    def values(col: str) -> list:
+        return sorted({str(v) for v in rows[col].dropna()}) if col in rows else []
+
+    ids = sorted(int(x) for x in rows["id"].dropna()) if "id" in rows else []
+    return {"trial_ids": ids, "commits": values("env.git_commit"), "dirty": values("env.git_dirty"),
+            "torch": values("env.torch"), "devices": values("spec.device"), "dtypes": values("spec.dtype"),
+            "threads": values("env.threads"), "cpu": values("env.cpu"), "gpu": values("env.gpu")}
 
 
 def run_claims(
@@ -173,15 +224,16 @@ def run_claims(
     s = resolve_suite(suite)
     claims = with_roles(select(only), rnn, attn)
     needs = plan(s, claims, device)
+    planned = {cid: list(trials) for cid, trials in needs.items()}
     unique: dict[str, TrialSpec] = {}
     for trials in needs.values():
         for t in trials:
             unique.setdefault(t.spec_hash(), t)
     with Store(db) as store:
-        summary = run_sweep(list(unique.values()), store, sweep=f"claims-{s.name}", on_start=on_start,
+        summary = run_sweep(by_round(unique.values()), store, sweep=f"claims-{s.name}", on_start=on_start,
                             on_done=on_done)
     df = _frame(db, list(unique.values()))
-    verdicts = {c.id: _judge(c, df, needs[c.id]) for c in claims}
+    verdicts = {c.id: _judge(c, df, needs[c.id], planned[c.id]) for c in claims}
     rounds = {c.id: max((t.round for t in needs[c.id]), default=0) + 1 for c in claims}
     while adaptive:
         extra: dict[str, list[TrialSpec]] = {}
@@ -195,7 +247,7 @@ def run_claims(
             break
         todo = {t.spec_hash(): t for trials in extra.values() for t in trials}
         with Store(db) as store:
-            more = run_sweep(list(todo.values()), store, sweep=f"claims-{s.name}-adaptive", on_start=on_start,
+            more = run_sweep(by_round(todo.values()), store, sweep=f"claims-{s.name}-adaptive", on_start=on_start,
                              on_done=on_done)
         summary = dataclasses.replace(summary, **{f.name: getattr(summary, f.name) + getattr(more, f.name)
                                                   for f in dataclasses.fields(summary)
@@ -205,7 +257,7 @@ def run_claims(
             needs[cid] = [*needs[cid], *trials]
             rounds[cid] = max(t.round for t in needs[cid]) + 1
             claim = next(c for c in claims if c.id == cid)
-            verdicts[cid] = _judge(claim, df, needs[cid])
+            verdicts[cid] = _judge(claim, df, needs[cid], planned[cid])
     for c in claims:
         if c.adaptive:
             note = f"adaptive repetition: {rounds[c.id]} round(s) (cap {s.max_rounds})"
@@ -224,9 +276,10 @@ def judge_claims(suite: str | dict[str, Any] | Suite = "quick", only: Sequence[s
     s = resolve_suite(suite)
     claims = with_roles(select(only), rnn, attn)
     needs = plan(s, claims, device)
+    planned = {cid: list(trials) for cid, trials in needs.items()}
     for c in claims:  # rounds that adaptive repetition may have added
         if c.adaptive:
             have = max((t.round for t in needs[c.id]), default=0) + 1
             needs[c.id] = [*needs[c.id], *_more_rounds(needs[c.id], have, s.max_rounds)]
     df = _frame(db, [t for trials in needs.values() for t in trials])
-    return [_judge(c, df, needs[c.id]) for c in claims]
+    return [_judge(c, df, needs[c.id], planned[c.id]) for c in claims]

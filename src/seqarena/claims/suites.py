@@ -39,6 +39,8 @@ class Suite(BaseModel):
     short: Lengths = Field(description="n of claim 10 (< 100 tokens)")
     medium: Lengths = Field(description="n of claim 11 (100-1,000 tokens)")
     long: Lengths = Field(description="n of claims 2 and 12 (> 1,000 tokens)")
+    quadratic_params: int = Field(description="claim 2a's budget: a narrow model, so n >= 18 d_model is reachable")
+    quadratic_lens: Lengths = Field(description="n of claim 2a")
     parallel_params: int = Field(description="claim 1's budget (d_model >= 256)")
     parallel_tokens: int = Field(description="claim 1's fixed token budget B x n")
     parallel_lens: Lengths = Field(description="claim 1's n")
@@ -91,6 +93,7 @@ QUICK = Suite(
     name="quick", smoke=True,
     params=1_000_000, repeats=6, min_seconds=0.2, rounds=2, max_rounds=3, tokens=1024, gen_rounds=1, gen_repeats=2,
     short=(16, 32, 64), medium=(128, 256, 512, 1024), long=(1024, 2048, 4096),
+    quadratic_params=100_000, quadratic_lens=(1024, 2048, 4096),
     parallel_params=2_000_000, parallel_tokens=2048, parallel_lens=(16, 64, 256),
     mem_rounds=2, prefill_lens=(2048, 4096, 8192), chunk=256, naive_lens=(1024, 2048, 4096),
     train_mem_lens=(256, 1024), tbptt=128, tbptt_lens=(1024, 4096, 8192),
@@ -108,6 +111,7 @@ FULL = Suite(
     name="full", smoke=False,
     params=1_000_000, repeats=30, min_seconds=1.0, rounds=3, max_rounds=9, tokens=2048, gen_rounds=2, gen_repeats=3,
     short=(16, 32, 64), medium=(128, 256, 512, 1024), long=(1024, 2048, 4096, 8192, 16384),
+    quadratic_params=100_000, quadratic_lens=(1024, 2048, 4096, 8192),
     parallel_params=2_000_000, parallel_tokens=4096, parallel_lens=(16, 32, 64, 128, 256),
     mem_rounds=3, prefill_lens=(2048, 4096, 8192, 16384), chunk=256, naive_lens=(512, 1024, 2048, 4096),
     train_mem_lens=(512, 1024, 2048, 4096), tbptt=128, tbptt_lens=(1024, 4096, 16384, 65536),

@@ -1,7 +1,8 @@
 """Sweeps: expand a scenario over models and points into trials, run them in workers, store each as it finishes.
 
-Order: points in ascending size, and within each point the contenders in a freshly shuffled (seeded) order, so slow
-drift of the machine (thermal, background load) hits every model alike instead of favouring whoever ran first.
+Order: round by round; inside a round, points in ascending size, and within each point the contenders in a freshly
+shuffled (seeded) order, so slow drift of the machine (thermal, background load) hits every model alike instead of
+favouring whoever ran first, and the rounds of a point are independent replications.
 Resume: trials whose spec hash is already in the store are skipped. Memory sweeps stop growing n for a model once a
 smaller n failed (cap or OOM): a larger one can only fail too.
 """
@@ -130,13 +131,14 @@ def expand(
 
 def interleave(points: Sequence[dict[str, Any]], rounds: int, seed: int,
                group: Callable[[dict[str, Any], int], list[TrialSpec]]) -> list[TrialSpec]:
-    """Per point, ``rounds`` rounds of ``group(point, round)`` (one trial per contender), each round in a freshly
-    shuffled order from one seeded generator, so drift of the machine hits all contenders alike. :func:`expand`
-    and the claims' explicit grids both order their trials with it."""
+    """Round by round, every point's ``group(point, round)`` (one trial per contender) in a freshly shuffled order
+    from one seeded generator, so drift of the machine hits all contenders alike and the rounds of one point lie
+    apart in time (and in different worker processes: the runner starts a new one per round). :func:`expand` and
+    the claims' explicit grids both order their trials with it."""
     rng = random.Random(seed)
     trials: list[TrialSpec] = []
-    for point in points:
-        for r in range(rounds):
+    for r in range(rounds):
+        for point in points:
             members = group(point, r)
             rng.shuffle(members)
             trials += members

@@ -228,12 +228,14 @@ class Worker:
 
 
 class Runner:
-    """Runs trials in workers: one reused worker for ordinary trials, a fresh one for each risky trial."""
+    """Runs trials in workers: one reused worker for ordinary trials of one round (a new round starts a new one), a
+    fresh one for each risky trial."""
 
     def __init__(self, timeout_s: float | None = 600.0) -> None:
         self.timeout_s = timeout_s
         self._worker: Worker | None = None
         self._risky: Worker | None = None  # the fresh worker of a risky trial, while it runs
+        self._round: int | None = None  # the round the reused worker measured
         self.spawned = 0
 
     def _spawn(self) -> Worker:
@@ -248,6 +250,12 @@ class Runner:
             finally:
                 self._risky.close()
                 self._risky = None
+        if self._worker is not None and spec.round != self._round:
+            # a new round gets a new process: whole processes shift (allocator, page placement, frequency), so a
+            # round measured in its own process is an independent replication, not a copy of the last one
+            self._worker.close()
+            self._worker = None
+        self._round = spec.round
         if self._worker is None or not self._worker.alive:
             self._worker = self._spawn()
         result = self._worker.run(spec, self.timeout_s)

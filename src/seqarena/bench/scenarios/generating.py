@@ -34,6 +34,7 @@ class GenerationMetrics(CommonMetrics):
     step_ms_p50: float
     step_ms_p99: float
     step_p99_over_p50: float
+    step_jitter_detrended: float
     state_bytes_by_position: dict[str, int]
     state_bytes: int
     memory: PeakRecord
@@ -48,6 +49,26 @@ def generation_positions(tokens: int, every: int) -> list[int]:
     points = set(range(every, tokens + 1, every)) | {tokens}
     points |= {p for p in (64, 128, 256, 512, 1024, 2048, 4096, 8192) if p <= tokens}
     return sorted(p for p in points if p >= 2) if tokens >= 2 else []
+
+
+#: Steps per window when detrending single-step times: short enough that the cached transformer's growth with
+#: position is flat inside a window, long enough for a p99.
+JITTER_WINDOW = 64
+
+
+def detrended_jitter(step_s: list[list[float]], window: int = JITTER_WINDOW) -> float:
+    """p99 / p50 of single decode steps, each divided by the median of its run's window of ``window`` consecutive
+    steps: jitter without the trend (a KV cache makes later steps slower; that growth is not jitter)."""
+    rel = []
+    for steps in step_s:
+        for i in range(0, len(steps) - window + 1, window):
+            w = steps[i:i + window]
+            m = statistics.median(w)
+            rel += [t / m for t in w] if m > 0 else []
+    if len(rel) < 2:
+        return math.nan
+    q = statistics.quantiles(rel, n=100)
+    return q[98] / q[49]
 
 
 def generation(spec: TrialSpec) -> GenerationMetrics:
@@ -110,6 +131,7 @@ def generation(spec: TrialSpec) -> GenerationMetrics:
         "decode_samples_by_position": decode_samples,
         # jitter of single decode steps (streaming): p50, p99 and their ratio over every step of every run
         "step_ms_p50": 1e3 * q[49], "step_ms_p99": 1e3 * q[98], "step_p99_over_p50": q[98] / q[49],
+        "step_jitter_detrended": detrended_jitter([run.step_s for run in runs]),
         "state_bytes_by_position": state_bytes,
         "state_bytes": state_bytes.get(str(spec.tokens), 0),
         "memory": memory,
