@@ -1,9 +1,10 @@
-"""models/blocks.py: the one GELU MLP and pre-norm block every attention family is built from, and the named
-initialisations."""
+"""models/blocks.py: the one GELU MLP, pre-norm block and initialisation every attention family is built from; the
+recurrent families keep their own initialisations."""
 
 from __future__ import annotations
 
 import math
+import sys
 
 import pytest
 import torch
@@ -11,21 +12,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqarena.models import available, build, family_of
-from seqarena.models.blocks import (
-    INIT_STD,
-    MLP,
-    PreNormBlock,
-    gpt2_init,
-    gpt2_scaled_init,
-    normal_matrix_init,
-)
+from seqarena.models.blocks import INIT_STD, MLP, PreNormBlock, residual_std
 
 ATTENTION = [name for name in available() if family_of(name) == "attention"]
 
 
 def _small(name: str, **fields) -> nn.Module:
     torch.manual_seed(0)
-    return build(name, vocab_size=16, d_model=16, layers=3, **fields)
+    return build(name, **{"vocab_size": 16, "d_model": 16, "layers": 3, **fields})
 
 
 @pytest.mark.parametrize("name", ATTENTION)
@@ -74,37 +68,83 @@ def test_pre_norm_block_passes_extra_mixer_outputs_through():
     assert extra == "state"
 
 
-def _stds(model: nn.Module) -> dict[str, float]:
-    return {n: float(p.detach().std()) for n, p in model.named_parameters() if p.ndim == 2}
+# -- the one initialisation -----------------------------------------------------------------------------------------
+
+RECURRENT = [name for name in available() if family_of(name) == "recurrent"]
+#: A size at which every weight matrix has thousands of entries, so sample stds sit within a few % of the target.
+INIT_SIZE = {"vocab_size": 64, "d_model": 64, "layers": 3, "d_ff": 256}
 
 
-def test_gpt2_init_zeroes_biases_and_draws_small_weights():
+def _init_statistics(model: nn.Module, layers: int) -> dict[str, float]:
+    """How far the model's parameters are from the one init: the pooled std of the plain and of the residual
+    Linear/Embedding weights, and the largest deviation of everything that should be exact (biases 0, LayerNorm gains
+    1, other parameters such as Transformer-XL's u, v 0). Fails if a parameter belongs to none of these."""
+    plain, residual, exact = [], [], [0.0]
+    for mname, module in model.named_modules():
+        own = {n: p.detach() for n, p in module.named_parameters(recurse=False)}
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            is_residual = mname.endswith(("mixer.proj", "mlp.fc2"))
+            (residual if is_residual else plain).append(own.pop("weight").flatten())
+        elif isinstance(module, nn.LayerNorm):
+            exact.append(float((own.pop("weight") - 1).abs().max()))
+        exact += [float(p.abs().max()) for p in own.values()]  # biases and anything else: zero
+    return {"plain": float(torch.cat(plain).std()), "residual": float(torch.cat(residual).std()),
+            "exact": max(exact), "layers": layers}
+
+
+@pytest.mark.parametrize("name", ATTENTION)
+def test_every_attention_family_follows_the_one_init(name):
+    stats = _init_statistics(_small(name, **INIT_SIZE), 3)
+    assert stats["plain"] == pytest.approx(INIT_STD, rel=0.03)
+    assert stats["residual"] == pytest.approx(INIT_STD / math.sqrt(2 * 3), rel=0.03) == residual_std(3)
+    assert stats["exact"] == 0.0
+
+
+def test_attention_families_have_identical_init_statistics():
+    """The point of one init: at the same seed and size no family starts from a different scale than another."""
+    stats = {name: _init_statistics(_small(name, **INIT_SIZE), 3) for name in ATTENTION}
+    reference = stats["transformer"]
+    for name, s in stats.items():
+        assert s == pytest.approx(reference, rel=0.03), name
+
+
+def test_residual_scaling_counts_the_layers():
+    for layers in (1, 6):
+        model = _small("local", **{**INIT_SIZE, "layers": layers})
+        assert _init_statistics(model, layers)["residual"] == pytest.approx(residual_std(layers), rel=0.03)
+
+
+def test_hybrid_attention_layers_follow_the_one_init_at_the_stack_depth():
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Embedding(500, 64), nn.Linear(64, 256))
-    model.apply(gpt2_init)
-    assert torch.equal(model[1].bias, torch.zeros(256))
-    for std in _stds(model).values():
-        assert std == pytest.approx(INIT_STD, rel=0.1)
+    model = build("hybrid", stack="lstm,transformer,local", vocab_size=16, d_model=64, d_ff=256)
+    for sub in model.mixers[1:]:
+        stats = _init_statistics(sub, 3)
+        assert stats["residual"] == pytest.approx(residual_std(3), rel=0.05)  # the stack's 3 layers, not 1
+        assert stats["plain"] == pytest.approx(INIT_STD, rel=0.05)
+        assert stats["exact"] == 0.0
 
 
-def test_scaled_init_shrinks_only_residual_projections():
+def test_hybrid_recurrent_layers_keep_their_own_init():
+    """The LSTM below attention layers draws exactly what it draws below recurrent layers: re-initialising the
+    attention layers touches nothing else."""
     torch.manual_seed(0)
-    model = _small("linear_attention", d_ff=64)
-    layers = 3
-    gpt2_scaled_init(model, layers)
-    for name, std in _stds(model).items():
-        if "embed" in name:
-            continue
-        want = INIT_STD / math.sqrt(2 * layers) if name.endswith(("proj.weight", "fc2.weight")) else INIT_STD
-        assert std == pytest.approx(want, rel=0.25), name
-    bias = model.blocks[0].mlp.fc1.bias
-    assert bias.abs().max() > 0  # biases keep PyTorch's default (not zeroed)
+    with_attention = build("hybrid", stack="lstm,transformer,local", vocab_size=16, d_model=16)
+    torch.manual_seed(0)
+    recurrent_only = build("hybrid", stack="lstm,gru,gru", vocab_size=16, d_model=16)
+    for a, b in zip(with_attention.mixers[0].parameters(), recurrent_only.mixers[0].parameters(), strict=True):
+        assert torch.equal(a, b)
 
 
-def test_normal_matrix_init_leaves_the_input_layer_alone():
-    model = _small("transformer_xl")
-    before = model.embed.weight.clone()
-    normal_matrix_init(model)
-    assert torch.equal(model.embed.weight, before)
-    # the per-head biases u, v are matrices, so they are drawn too
-    assert float(model.blocks[0].mixer.u.detach().std()) == pytest.approx(INIT_STD, rel=0.5)
+@pytest.mark.parametrize("name", RECURRENT)
+def test_recurrent_families_keep_their_own_init(name, monkeypatch):
+    """The recurrent families never call the attention init (their gates need theirs), and their input layer keeps
+    PyTorch's N(0, 1) embedding where the attention init would draw N(0, 0.02)."""
+    calls = []
+    for module in list(sys.modules.values()):
+        if getattr(module, "__name__", "").startswith("seqarena.models") and hasattr(module, "gpt2_init"):
+            monkeypatch.setattr(module, "gpt2_init", lambda *a, **k: calls.append(a))
+    model = _small(name, vocab_size=64, d_model=64)
+    assert calls == []
+    assert float(model.embed.weight.detach().std()) == pytest.approx(1.0, rel=0.05)
+    _small("transformer")
+    assert calls, "the spy must see the attention init (else this test proves nothing)"

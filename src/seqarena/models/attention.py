@@ -225,6 +225,8 @@ class Transformer(SequenceModel):
     family = "attention"
     generation_modes = ("recompute", "cache")
     supports_checkpointing = True
+    #: 2: the one init of every attention family (blocks.gpt2_init, issue 14): residual projections now depth-scaled
+    impl_version = 2
     test_variants = tuple({"positions": p} for p in POSITION_SCHEMES)
 
     def __init__(self, spec: TransformerSpec) -> None:
@@ -236,7 +238,7 @@ class Transformer(SequenceModel):
             else None
         )
         self.blocks = nn.ModuleList(transformer_block(spec) for _ in range(spec.layers))
-        self.apply(gpt2_init)
+        gpt2_init(self, spec.layers)
 
     def embedding_parameters(self) -> list[nn.Parameter]:
         extra = list(self.abs_pos.parameters()) if self.abs_pos is not None else []

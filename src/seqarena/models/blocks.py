@@ -1,5 +1,5 @@
-"""The pieces every attention family shares: the GELU MLP, the pre-norm residual block around a mixer, and the
-weight initialisations, each named.
+"""The pieces every attention family shares: the GELU MLP, the pre-norm residual block around a mixer, and the one
+weight initialisation.
 
 A family supplies only its mixer (softmax, linear, sliding-window, length-projected or relative attention), a module
 that maps the normed input (B, T, D) to (B, T, D), optionally with extra outputs such as its updated state::
@@ -7,15 +7,12 @@ that maps the normed input (B, T, D) to (B, T, D), optionally with extra outputs
     block = PreNormBlock(spec.d_model, SelfAttention(spec), spec.ff_width, spec.dropout)
     x = block(x, cache)  # x + drop(mixer(ln1(x), cache)), then x + drop(mlp(ln2(x)))
 
-Initialisations: each family keeps the one it was measured with (changing one would change every stored number), so
-they are named here rather than unified:
-
-- :func:`gpt2_init` (``transformer``): N(0, 0.02) Linear and Embedding weights, zero biases.
-- :func:`gpt2_scaled_init` (``linear_attention``, ``performer``): N(0, 0.02) matrices outside the input layer, the
-  residual projections (``proj``, ``fc2``) scaled down by sqrt(2 x layers); biases keep PyTorch's default.
-- :func:`normal_matrix_init` (``transformer_xl``): N(0, 0.02) matrices outside the input layer; biases keep
-  PyTorch's default.
-- ``local`` and ``linformer`` keep PyTorch's default initialisation (nothing to call).
+Initialisation: one for every attention family, :func:`gpt2_init` (GPT-2's: N(0, 0.02) Linear and Embedding
+weights, zero biases, LayerNorm gain 1 and bias 0, the projections into the residual stream scaled by
+1 / sqrt(2 x layers)). The families once kept their own (GPT-2 for ``transformer``, depth-scaled matrices for
+``linear_attention``, unscaled matrices for ``transformer_xl``, PyTorch's defaults for ``local`` and ``linformer``),
+so a claim comparing two mechanisms also compared two initialisations; one init makes the mechanism the only
+difference. The recurrent families keep their own (gate biases, an SSM's dt range): their cells need them.
 """
 
 from __future__ import annotations
@@ -25,10 +22,8 @@ import math
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-#: Standard deviation of the GPT-2 style initialisations.
+#: Standard deviation of the GPT-2 initialisation (before the residual projections' depth scaling).
 INIT_STD = 0.02
-#: Parameter-name endings of the projections that write into the residual stream (scaled by gpt2_scaled_init).
-RESIDUAL_PROJECTIONS = ("proj.weight", "fc2.weight")
 
 
 class MLP(nn.Module):
@@ -56,8 +51,6 @@ class PreNormBlock(nn.Module):
 
     def __init__(self, d_model: int, mixer: nn.Module, d_ff: int, dropout: float) -> None:
         super().__init__()
-        # registration order (ln1, mixer, ln2, mlp) is the order the families created these parameters in before
-        # this block existed, so seeded initialisations draw in the same order and give bit-identical weights
         self.ln1 = nn.LayerNorm(d_model)
         self.mixer = mixer
         self.ln2 = nn.LayerNorm(d_model)
@@ -102,24 +95,34 @@ class HeadsProjection(nn.Module):
         return self.proj(y.transpose(1, 2).reshape(B, T, H * Dh))
 
 
-def gpt2_init(module: nn.Module) -> None:
-    """GPT-2 style, for ``model.apply``: N(0, 0.02) weights of every Linear and Embedding, zero biases."""
-    if isinstance(module, (nn.Linear, nn.Embedding)):
-        nn.init.normal_(module.weight, std=INIT_STD)
-        if getattr(module, "bias", None) is not None:
-            nn.init.zeros_(module.bias)
+def residual_std(layers: int) -> float:
+    """The standard deviation of the projections that write into the residual stream: 0.02 / sqrt(2 x layers).
+
+    GPT-2's depth scaling: each layer adds two such outputs (attention and MLP), so the residual stream's variance at
+    initialisation stays put however deep the stack.
+    """
+    return INIT_STD / math.sqrt(2 * layers)
 
 
-def normal_matrix_init(model: nn.Module, *, residual_std: float = INIT_STD) -> None:
-    """N(0, 0.02) for every matrix (2-D parameter) outside the input layer, in ``named_parameters`` order;
-    residual projections (names ending in :data:`RESIDUAL_PROJECTIONS`) get ``residual_std`` instead. Biases and
-    norm gains keep PyTorch's defaults."""
-    for name, p in model.named_parameters():
-        if p.ndim == 2 and "embed" not in name:
-            nn.init.normal_(p, std=residual_std if name.endswith(RESIDUAL_PROJECTIONS) else INIT_STD)
+def gpt2_init(model: nn.Module, layers: int) -> None:
+    """The one initialisation of every attention family (GPT-2, Radford et al. 2019), in place.
 
-
-def gpt2_scaled_init(model: nn.Module, layers: int) -> None:
-    """:func:`normal_matrix_init` with the residual projections scaled by 1 / sqrt(2 x layers) (GPT-2's depth
-    scaling: the residual stream's variance then stays put however deep the stack)."""
-    normal_matrix_init(model, residual_std=INIT_STD / math.sqrt(2 * layers))
+    N(0, 0.02) for every Linear and Embedding weight (the input layer, learned positions, a linformer's length
+    projection and the head included), zero Linear biases, LayerNorm gain 1 and bias 0; the output projection of each
+    :class:`HeadsProjection` and the ``fc2`` of each :class:`MLP` write into the residual stream and get
+    :func:`residual_std` (``layers``: the depth of the whole stack). Parameters of other modules keep the value their
+    module gave them (Transformer-XL's content and position biases u, v: zero, as biases), and buffers are untouched
+    (the performer's random features). Draws in ``model.modules()`` order.
+    """
+    residual = {id(m.proj) for m in model.modules() if isinstance(m, HeadsProjection)}
+    residual |= {id(m.fc2) for m in model.modules() if isinstance(m, MLP)}
+    for module in model.modules():
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            std = residual_std(layers) if id(module) in residual else INIT_STD
+            nn.init.normal_(module.weight, std=std)
+            if getattr(module, "bias", None) is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.LayerNorm) and module.elementwise_affine:
+            nn.init.ones_(module.weight)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)

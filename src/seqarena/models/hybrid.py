@@ -17,6 +17,7 @@ from pydantic import Field, field_validator, model_validator
 from torch import Tensor, nn
 
 from seqarena.models.base import ModelSpec, SequenceModel, State
+from seqarena.models.blocks import gpt2_init
 from seqarena.models.registry import get_class, make_spec, register
 
 
@@ -89,6 +90,8 @@ class Hybrid(SequenceModel):
     family = "hybrid"
     generation_modes = ("state",)
     test_variants = ({"stack": "gru,transformer,lstm"}, {"stack": "min_gru,local,linear_attention"})
+    #: 2: attention layers take the one attention init scaled by the stack's depth (blocks.gpt2_init, issue 14)
+    impl_version = 2
 
     def __init__(self, spec: HybridSpec) -> None:
         super().__init__(spec)
@@ -98,6 +101,10 @@ class Hybrid(SequenceModel):
             sub = get_class(name)(make_spec(name, d_model=spec.d_model, layers=1, vocab_size=2,
                                             dropout=spec.dropout, **extra))
             del sub.embed, sub.head, sub.norm  # only the mixer is used
+            if sub.family == "attention":
+                # depth scaling counts the whole stack, not the one layer the sub-model was built with; recurrent
+                # layers keep their own initialisation
+                gpt2_init(sub, spec.layers)
             self.mixers.append(sub)
         self.causal = all(getattr(m, "causal", True) for m in self.mixers)
 

@@ -14,7 +14,7 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from seqarena.models.base import HeadsSpec, SequenceModel, State
-from seqarena.models.blocks import HeadsProjection, PreNormBlock, gpt2_scaled_init
+from seqarena.models.blocks import HeadsProjection, PreNormBlock, gpt2_init
 from seqarena.models.ops.linear_attention import (
     linear_attention_chunked,
     linear_attention_naive,
@@ -74,6 +74,8 @@ class LinearAttention(SequenceModel):
     family = "attention"
     generation_modes = ("state",)
     test_variants = ({"form": "parallel"}, {"form": "recurrent"})
+    #: 2: the one init of every attention family (blocks.gpt2_init, issue 14); the performer inherits it
+    impl_version = 2
 
     #: The attention of one layer (the performer swaps in FAVOR+ features).
     mixer_class: type[LinearAttentionMixer] = LinearAttentionMixer
@@ -84,7 +86,7 @@ class LinearAttention(SequenceModel):
             PreNormBlock(spec.d_model, self.mixer_class(spec, i), spec.ff_width, spec.dropout)
             for i in range(spec.layers)
         )
-        gpt2_scaled_init(self, spec.layers)
+        gpt2_init(self, spec.layers)
 
     def mix(self, h: Tensor, state: LinearAttentionState | None) -> tuple[Tensor, LinearAttentionState]:
         Ss, zs = [], []

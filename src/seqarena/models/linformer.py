@@ -14,7 +14,7 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from seqarena.models.base import HeadsSpec, SequenceModel, SpecError
-from seqarena.models.blocks import HeadsProjection, PreNormBlock
+from seqarena.models.blocks import HeadsProjection, PreNormBlock, gpt2_init
 from seqarena.models.registry import register
 
 
@@ -46,6 +46,8 @@ class Linformer(SequenceModel):
     family = "attention"
     causal = False
     generation_modes = ()
+    #: 2: the one init of every attention family (blocks.gpt2_init, issue 14)
+    impl_version = 2
 
     def __init__(self, spec: LinformerSpec) -> None:
         super().__init__(spec)
@@ -54,6 +56,7 @@ class Linformer(SequenceModel):
             for _ in range(spec.layers)
         )
         self.E = nn.Linear(spec.max_len, spec.k, bias=False)  # length -> k
+        gpt2_init(self, spec.layers)
 
     def mix(self, h: Tensor, state: None) -> tuple[Tensor, None]:
         if state is not None:

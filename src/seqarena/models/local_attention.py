@@ -13,7 +13,7 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from seqarena.models.base import HeadsSpec, SequenceModel, State
-from seqarena.models.blocks import HeadsProjection, PreNormBlock
+from seqarena.models.blocks import HeadsProjection, PreNormBlock, gpt2_init
 from seqarena.models.ops.local_attention import local_attention_blockwise, local_attention_naive
 from seqarena.models.positions import Rotary
 from seqarena.models.registry import register
@@ -67,6 +67,8 @@ class LocalAttention(SequenceModel):
     family = "attention"
     generation_modes = ("cache",)
     test_variants = ({"window": 4}, {"window": 5, "naive": True})
+    #: 2: the one init of every attention family (blocks.gpt2_init, issue 14)
+    impl_version = 2
 
     def __init__(self, spec: LocalSpec) -> None:
         super().__init__(spec)
@@ -74,6 +76,7 @@ class LocalAttention(SequenceModel):
             PreNormBlock(spec.d_model, SlidingWindowAttention(spec), spec.ff_width, spec.dropout)
             for _ in range(spec.layers)
         )
+        gpt2_init(self, spec.layers)
 
     def mix(self, h: Tensor, state: LocalState | None) -> tuple[Tensor, LocalState]:
         offset = state.length if state is not None else 0

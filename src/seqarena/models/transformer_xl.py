@@ -24,7 +24,7 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from seqarena.models.base import HeadsSpec, SequenceModel, State
-from seqarena.models.blocks import HeadsProjection, PreNormBlock, normal_matrix_init
+from seqarena.models.blocks import HeadsProjection, PreNormBlock, gpt2_init
 from seqarena.models.positions import sinusoidal_table
 from seqarena.models.registry import register
 
@@ -96,11 +96,13 @@ class TransformerXL(SequenceModel):
     family = "attention"
     generation_modes = ("state",)
     test_variants = ({"segment": 5, "mem_len": 3}, {"segment": 4, "mem_len": 0})
+    #: 2: the one init of every attention family (blocks.gpt2_init, issue 14)
+    impl_version = 2
 
     def __init__(self, spec: XLSpec) -> None:
         super().__init__(spec)
         self.blocks = nn.ModuleList(XLBlock(spec) for _ in range(spec.layers))
-        normal_matrix_init(self)  # the relative-position biases u, v (matrices per head) included
+        gpt2_init(self, spec.layers)  # u, v stay zero: they are biases
 
     def mix(self, h: Tensor, state: XLState | None) -> tuple[Tensor, XLState]:
         B, T, _ = h.shape
