@@ -19,9 +19,9 @@ import pandas as pd
 from seqarena.bench.spec import TrialSpec, make_trial
 from seqarena.claims.suites import Suite
 from seqarena.claims.verdict import FAILED, MISSING, UNTESTED, Verdict, decide, zone_bounds
-from seqarena.store.failures import is_size_failure, kind_of
 from seqarena.essay import ATTN, RNN
 from seqarena.run.sweep import interleave
+from seqarena.store.failures import is_size_failure, kind_of
 
 GPU_CAVEAT = "the essay speaks of GPUs; measured here on {device}"
 SMOKE_CAVEAT = "smoke-sized (quick suite): a few hundred training steps; run --suite full for the robust verdict"
