@@ -23,6 +23,7 @@ Scenario = Literal["train_step", "forward_latency", "throughput", "generation", 
 #: older code measured are not reused as if nothing changed (part of :meth:`TrialSpec.spec_hash`, like each model
 #: family's ``impl_version``).
 SCENARIO_VERSIONS = {scenario: 1 for scenario in SCENARIOS}
+SCENARIO_VERSIONS["train"] = 2  # v2: the final model's eval-mode metrics on the training split (train_eval)
 
 #: Fields only the quality scenario (``train``) reads.
 TRAIN_FIELDS = {"task", "task_params", "budget_s", "steps", "lr", "tune_lr", "tbptt", "checkpointing", "eval_every",
