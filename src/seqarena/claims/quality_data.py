@@ -100,9 +100,12 @@ def judge_9b(df: pd.DataFrame, claim: Claim) -> Verdict:
                                  "train scenario v2)")
     n = ok["spec.task_params.n_train"].min()
     rows = ok[ok["spec.task_params.n_train"] == n]
-    gaps = {m: {s: v - by_seed(model_rows(rows, m), "train_eval.loss")[s]
-                for s, v in by_seed(model_rows(rows, m), "val.loss").items()} for m in (claim.rnn, claim.attn)}
-    r, a = gaps[claim.rnn], gaps[claim.attn]
+
+    def gap(model: str) -> dict[int, float]:  # per seed: validation loss - training-split loss, final model
+        val, fit = by_seed(model_rows(rows, model), "val.loss"), by_seed(model_rows(rows, model), "train_eval.loss")
+        return {seed: val[seed] - fit[seed] for seed in paired(val, fit)}
+
+    r, a = gap(claim.rnn), gap(claim.attn)
     seeds = paired(r, a)
     if diverged({s: a[s] - r[s] for s in seeds}):
         return claim.no_data(df, f"{FAILED}: a run diverged at n_train={int(n)} (no finite loss)")
