@@ -135,3 +135,12 @@ def test_one_build_model_for_every_scenario():
     assert next(build_model(spec, cast=False).parameters()).dtype == torch.float32  # the probe casts itself
     task = make_task("copy", distance=8)
     assert build_model(spec, task).spec.vocab_size == task.model_fields()["vocab_size"]
+
+
+def test_train_reports_the_final_models_eval_mode_train_loss():
+    m = run_trial(_trial("train", "lstm", task="selective_copy", task_params={"distance": 8, "n_train": 100},
+                         steps=20, batch=16, eval_every=20))
+    fit, val = m["train_eval"], m["val"]
+    assert set(fit) == set(val) and fit["loss"] > 0  # same metrics as validation, on the training split (claim 9b)
+    # the final model in eval mode, not the training losses averaged over the run (which include the first steps)
+    assert fit["loss"] != m["curve"][-1]["train_loss"]

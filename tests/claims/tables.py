@@ -60,3 +60,27 @@ def without(df: pd.DataFrame, **match: Any) -> pd.DataFrame:
 def one_round(df: pd.DataFrame) -> pd.DataFrame:
     """Only round 0: no replication."""
     return df[df["spec.round"] == 0].reset_index(drop=True)
+
+
+def train_rows(model: str, value: float, *, seeds: tuple[int, ...] = (0, 1, 2), noise: float = 0.0,
+               metric: str = "accuracy", baseline: float = 0.125, val_loss: float = 1.0, train_loss: float = 0.9,
+               seed: int = 0, scenario: str = "train", **extra: Any) -> list[dict[str, Any]]:
+    """One ok ``train`` row per seed: the test metric ``value`` plus seed-to-seed noise (normal, sd ``noise``; the
+    same offset moves the final model's validation loss), the final eval-mode train and validation losses (9b), the
+    task's baseline, and ``extra`` columns (e.g. ``**{"spec.task_params.distance": 64}``, ``**{"spec.lr": 1e-3}``).
+    A failed seed: :func:`failed_row` with ``scenario="train"``."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for s in seeds:
+        shift = float(rng.normal(0, noise)) if noise else 0.0
+        rows.append({"model": model, "status": "ok", "spec.scenario": scenario, "scenario": scenario,
+                     "spec.seed": s, "spec.round": 0, "metric": metric, "test_metric": value + shift,
+                     "val_metric": value + shift, f"baseline.{metric}": baseline, "task.sizes.test": 512,
+                     "spec.tune_lr": False, "val.loss": val_loss + shift, "train_eval.loss": train_loss,
+                     "id": 1000 + len(rows), **ENV, **extra})
+    return rows
+
+
+def table(*groups: list[dict[str, Any]]) -> pd.DataFrame:
+    """One DataFrame from lists of rows (e.g. several :func:`train_rows` and :func:`failed_row`)."""
+    return pd.DataFrame([r for g in groups for r in g])

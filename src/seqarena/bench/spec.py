@@ -24,6 +24,7 @@ Scenario = Literal["train_step", "forward_latency", "throughput", "generation", 
 #: family's ``impl_version``).
 SCENARIO_VERSIONS = {scenario: 1 for scenario in SCENARIOS} | {
     "generation": 2,  # 2: detrended single-step jitter (claim 23b)
+    "train": 2,  # 2: the final model's eval-mode metrics on the training split (train_eval, claim 9b)
 }
 
 #: Fields only the quality scenario (``train``) reads.

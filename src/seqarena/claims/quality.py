@@ -8,9 +8,13 @@ on held-out splits) and the gradient-flow probe.
 
 Rules: a comparison of quality counts only where the models beat the task's baseline by a stated margin (otherwise the
 verdict is inconclusive: "did not learn"); "match or beat" claims use an equivalence margin (the interval of the
-difference must lie above -delta); over seeds the interval is a Student-t one; for one seed, a Wilson interval over
-the test examples (accuracy) or a point estimate. The quick suite is smoke-sized (a few hundred steps, lr 1e-3); the
-full suite tunes every model's learning rate on the validation split (``tune_lr``) and uses 3 seeds.
+difference must lie above -delta). The seed is the unit of replication: intervals are Student-t intervals over seeds
+of a paired difference or log-ratio (paired by seed: the same data order and initialisation seed for both models).
+One seed is a point estimate and never decides (a Wilson interval over test examples measures only the test set's
+sampling noise, not a training run's). A contender with no successful row, or any failed trial among the rows a
+verdict reads (an ImportError, a timeout, a NaN), makes the verdict inconclusive with the failure's reason; only a
+cap / out-of-memory failure is a result. The quick suite is smoke-sized (a few hundred steps, lr 1e-3); the full
+suite tunes every model's learning rate on the validation split (``tune_lr``) and uses 3 seeds.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ from typing import Any
 import pandas as pd
 
 from seqarena.bench.spec import TrialSpec
-from seqarena.claims.base import SMOKE_CAVEAT, caveats, grid, ok_rows
+from seqarena.claims.base import SMOKE_CAVEAT, _failure, caveats, grid, matching, missing, ok_rows
 from seqarena.claims.suites import Suite
+from seqarena.claims.verdict import FAILED
+from seqarena.store.failures import is_size_failure
 
 #: A model "learned" when it beats the task's baseline by this much (accuracy points; relative for losses).
 LEARN_MARGIN = {"accuracy": 0.10, "bits_per_char": 0.05, "mse": 0.05}
@@ -86,3 +92,37 @@ def option_column(df: pd.DataFrame, key: str) -> pd.Series:
     """The model option ``key`` of every row (None where no row set it)."""
     col = f"spec.options.{key}"
     return df[col] if col in df else pd.Series([None] * len(df), index=df.index)
+
+
+def trouble(df: pd.DataFrame, models: list[str], *, size_ok: bool = False, **match: Any) -> str | None:
+    """Why the rows of ``models`` (matching ``match``) cannot be judged, in words; None when every contender has
+    successful rows and none of its trials failed. A failed seed beside successful ones still counts: it could be the
+    seed that disagrees. ``size_ok``: cap / out-of-memory failures are results the caller reads."""
+    for model in models:
+        why = missing(df, model=model, size_ok=size_ok, **match)
+        if why:
+            return why
+        failed = matching(df, "failed", model=model, **match)
+        if size_ok and len(failed):
+            failed = failed[[not is_size_failure(_failure(r)) for _, r in failed.iterrows()]]
+        if len(failed):
+            return missing(failed, model=model, **match) or f"{FAILED}: {model}"
+    return None
+
+
+def by_seed(rows: pd.DataFrame, column: str = "test_metric") -> dict[int, float]:
+    """``column`` of each seed's row (NaN where the row has none: a diverged run)."""
+    if not len(rows) or column not in rows:
+        return {}
+    seeds = rows["spec.seed"] if "spec.seed" in rows else pd.Series([0] * len(rows), index=rows.index)
+    return {int(seed): float(v) if v is not None else math.nan for seed, v in zip(seeds, rows[column])}
+
+
+def paired(a: dict[int, float], b: dict[int, float]) -> list[int]:
+    """The seeds both models have, in order (the pairing of a paired difference)."""
+    return sorted(set(a) & set(b))
+
+
+def diverged(values: dict[int, float]) -> list[int]:
+    """Seeds whose value is not finite (the run diverged or produced no metric)."""
+    return [seed for seed, v in values.items() if not math.isfinite(v)]

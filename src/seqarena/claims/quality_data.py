@@ -9,21 +9,25 @@ import math
 import numpy as np
 import pandas as pd
 
-from seqarena.analysis.stats import t_interval
+from seqarena.analysis.stats import round_interval, t_interval
 from seqarena.bench.spec import TrialSpec
 from seqarena.claims.base import Claim, ok_rows
 from seqarena.claims.quality import (
     DELTA,
     LEARN_MARGIN,
     baseline_of,
+    by_seed,
+    diverged,
     learned,
     metric_of,
+    model_rows,
+    paired,
     quality_caveats,
-    scores,
     train_trials,
+    trouble,
 )
 from seqarena.claims.suites import Suite
-from seqarena.claims.verdict import Verdict
+from seqarena.claims.verdict import FAILED, MISSING, UNREPLICATED, Verdict
 from seqarena.essay import LITTLE_DATA
 
 # -- 9 / 9b: sample efficiency and overfitting ---------------------------------------------------------------------
@@ -37,30 +41,36 @@ def _size_trials(s: Suite, claim: Claim) -> list[TrialSpec]:
 def judge_9(df: pd.DataFrame, claim: Claim) -> Verdict:
     """Effect: the largest lower bound over sizes < 10,000 of the t-interval of (RNN - transformer) test accuracy
     (paired by seed); supported above -delta (the RNN matches or beats within the equivalence margin). Sizes where
-    either model did not beat the baseline by the margin do not count."""
+    either model did not beat the baseline by the margin do not count; a missing contender, a failed trial or a
+    diverged seed makes the verdict inconclusive with the reason."""
+    why = trouble(df, [claim.rnn, claim.attn])
     ok = ok_rows(df)
-    if not len(ok) or "spec.task_params.n_train" not in ok:
-        return claim.no_data(df)
+    if why or "spec.task_params.n_train" not in ok:
+        return claim.no_data(df, why or f"{MISSING}: no training-set sizes")
     metric, base = metric_of(ok), baseline_of(ok, metric_of(ok))
-    best: tuple[float, tuple[float, float] | None] | None = None
-    ev = []
+    best: tuple[float, tuple[float, float]] | None = None
+    ev, unreplicated = [], False
     for n, rows in ok.groupby("spec.task_params.n_train"):
         if n >= LITTLE_DATA:
             continue
-        r = rows[rows["model"] == claim.rnn].set_index("spec.seed")["test_metric"]
-        a = rows[rows["model"] == claim.attn].set_index("spec.seed")["test_metric"]
-        seeds = sorted(set(r.index) & set(a.index))
-        if not seeds:
-            continue
+        r, a = by_seed(model_rows(rows, claim.rnn)), by_seed(model_rows(rows, claim.attn))
+        seeds = paired(r, a)
+        if diverged({s: r[s] - a[s] for s in seeds}):
+            return claim.no_data(df, f"{FAILED}: a run diverged at n_train={int(n)} (no finite test metric)")
         diff, ci = t_interval([r[s] - a[s] for s in seeds])
-        both = learned(float(r.mean()), base, metric) and learned(float(a.mean()), base, metric)
-        ev.append({"n_train": int(n), f"{claim.rnn}": float(r.mean()), f"{claim.attn}": float(a.mean()),
-                   "difference": diff, "ci": ci, "seeds": len(seeds), "both learned": both})
+        both = learned(float(np.mean([r[s] for s in seeds])), base, metric) and \
+            learned(float(np.mean([a[s] for s in seeds])), base, metric)
+        ev.append({"n_train": int(n), claim.rnn: float(np.mean(list(r.values()))),
+                   claim.attn: float(np.mean(list(a.values()))), "difference": diff, "ci": ci, "seeds": len(seeds),
+                   "both learned": both})
+        unreplicated |= both and ci is None
         if both and ci is not None and (best is None or ci[0] > best[1][0]):
             best = (diff, ci)
     if best is None:
-        why = f"no size where both models beat the baseline by {LEARN_MARGIN.get(metric, 0.05)} with >= 2 seeds"
-        return claim.verdict(math.nan, None, ev, [*quality_caveats(df), why])
+        if unreplicated:
+            return claim.no_data(df, f"{UNREPLICATED}: one seed at the sizes where both models learned", ev)
+        return claim.no_data(df, f"did not learn: no size < {LITTLE_DATA} where both models beat the baseline by "
+                                 f"{LEARN_MARGIN.get(metric, 0.05)}", ev)
     return claim.verdict(best[0], best[1], ev, [*quality_caveats(df), f"equivalence margin delta = {DELTA}"])
 
 
@@ -77,35 +87,41 @@ CLAIM_9 = Claim(
 
 
 def judge_9b(df: pd.DataFrame, claim: Claim) -> Verdict:
-    """Effect: transformer minus RNN generalisation gap (val loss - final train loss) at the smallest size, t-interval
-    over seeds (supported above 0: the transformer overfits more)."""
+    """Effect: transformer minus RNN generalisation gap at the smallest size, t-interval over seeds (paired), in nats
+    (supported above 0: the transformer overfits more). The gap is the FINAL model's validation loss minus its loss
+    on the training split, both in eval mode (``train_eval``, train scenario v2): the training loss averaged over the
+    run would mix in how fast each model learned."""
+    why = trouble(df, [claim.rnn, claim.attn])
     ok = ok_rows(df)
-    if not len(ok) or "spec.task_params.n_train" not in ok:
-        return claim.no_data(df)
+    if why or "spec.task_params.n_train" not in ok:
+        return claim.no_data(df, why or f"{MISSING}: no training-set sizes")
+    if "train_eval.loss" not in ok or "val.loss" not in ok:
+        return claim.no_data(df, f"{MISSING}: no eval-mode training loss of the final model (rows measured before "
+                                 "train scenario v2)")
     n = ok["spec.task_params.n_train"].min()
     rows = ok[ok["spec.task_params.n_train"] == n]
 
-    def gaps(model: str) -> pd.Series:
-        g = rows[rows["model"] == model]
-        return pd.Series({seed: c[-1]["val_loss"] - c[-1]["train_loss"] for seed, c in zip(g["spec.seed"], g["curve"])
-                          if isinstance(c, list) and c and "val_loss" in c[-1]})
+    def gap(model: str) -> dict[int, float]:  # per seed: validation loss - training-split loss, final model
+        val, fit = by_seed(model_rows(rows, model), "val.loss"), by_seed(model_rows(rows, model), "train_eval.loss")
+        return {seed: val[seed] - fit[seed] for seed in paired(val, fit)}
 
-    r, a = gaps(claim.rnn), gaps(claim.attn)
-    seeds = sorted(set(r.index) & set(a.index))
-    if not seeds:
-        return claim.no_data(df)
+    r, a = gap(claim.rnn), gap(claim.attn)
+    seeds = paired(r, a)
+    if diverged({s: a[s] - r[s] for s in seeds}):
+        return claim.no_data(df, f"{FAILED}: a run diverged at n_train={int(n)} (no finite loss)")
     diff, ci = t_interval([a[s] - r[s] for s in seeds])
-    ev = [{"n_train": int(n), f"{claim.rnn} gap": float(r.mean()), f"{claim.attn} gap": float(a.mean()),
-           "seeds": len(seeds)}]
-    return claim.verdict(diff, ci, ev, [*quality_caveats(df), "gap in nats: validation loss minus the train loss "
-                                        "averaged since the last evaluation"])
+    ev = [{"n_train": int(n), f"{claim.rnn} gap": float(np.mean(list(r.values()))),
+           f"{claim.attn} gap": float(np.mean(list(a.values()))), "seeds": len(seeds)}]
+    return claim.verdict(diff, ci, ev, [*quality_caveats(df), "gap in nats: the final model's validation loss minus "
+                                        "its training-split loss, both in eval mode"])
 
 
 CLAIM_9B = Claim(
     id="9b", short="transformers overfit small datasets more easily",
     quote="Transformers\u2019 expressiveness is a double-edged sword",
     threshold=0.0, direction="above",
-    effect_name="transformer - LSTM generalisation gap (val - train loss) at the smallest size",
+    effect_name="transformer - LSTM generalisation gap (final model's val - train loss, eval mode) at the smallest "
+                "size, nats",
     trials=_size_trials, judge=judge_9b,
     conditions="selective copy, smallest n_train", training=True,
 )
@@ -121,29 +137,44 @@ def _forecast_trials(s: Suite, claim: Claim) -> list[TrialSpec]:
                             steps=s.forecast_steps, seeds=s.forecast_seeds, memory_cap_mb=4096)]
 
 
+#: A look-back "long enough to matter": 2.5 days of 5-minute glucose readings (the full suite reaches 2,880, 10 days);
+#: below it the transformer's attention over the window is small and memory is no constraint.
+LONG_LOOKBACK = 720
+
+
 def judge_22(df: pd.DataFrame, claim: Claim) -> Verdict:
-    """Effect: transformer / RNN test MSE at the longest look-back (supported above 1; a transformer that fails the
-    memory cap there counts as infinite); the RNN must beat the last-value baseline there."""
+    """Effect: transformer / RNN test MSE at the longest look-back, geometric mean over seeds with the t-interval of
+    the per-seed log-ratios (supported above 1). A transformer that fails the memory cap (or runs out of memory)
+    there counts as infinite; any other failure (an ImportError, a timeout) is not a result: inconclusive with the
+    reason. The RNN must beat the last-value baseline there; a longest look-back under 720 is not the claim's
+    regime."""
     if not len(df) or "spec.task_params.lookback" not in df:
         return claim.no_data(df)
     top = df["spec.task_params.lookback"].max()
     at = df[df["spec.task_params.lookback"] == top]
-    rnn = ok_rows(at, model=claim.rnn)
-    attn_all = at[at["model"] == claim.attn]
-    attn = attn_all[attn_all["status"] == "ok"]
-    if not len(rnn):
-        return claim.no_data(df)
-    r = float(np.mean(scores(rnn)))
-    base = float(rnn["baseline.all.last value.mse"].iloc[0]) if "baseline.all.last value.mse" in rnn else math.nan
-    ev = [{"lookback": int(lb), **{m: float(np.mean(scores(ok_rows(g, model=m)))) if len(ok_rows(g, model=m))
-                                   else "failed" for m in (claim.rnn, claim.attn)}}
+    why = trouble(at, [claim.rnn]) or trouble(at, [claim.attn], size_ok=True)
+    if why:
+        return claim.no_data(df, why)
+    rnn, attn = by_seed(model_rows(at, claim.rnn)), by_seed(model_rows(at, claim.attn))
+    ev = [{"lookback": int(lb), **{m: float(np.mean(list(v.values()))) if (v := by_seed(model_rows(g, m)))
+                                   else "failed the cap" for m in (claim.rnn, claim.attn)}}
           for lb, g in df.groupby("spec.task_params.lookback")]
+    rows = model_rows(at, claim.rnn)
+    base = float(rows["baseline.all.last value.mse"].iloc[0]) if "baseline.all.last value.mse" in rows else math.nan
     ev.append({"baseline": "last value", "mse": base})
-    if not learned(r, base, "mse"):
-        return claim.verdict(math.nan, None, ev, [*quality_caveats(df), f"did not learn: {claim.rnn} does not beat the "
-                                                  "last-value baseline at the longest look-back"])
-    effect = float(np.mean(scores(attn))) / r if len(attn) else math.inf
-    return claim.verdict(effect, None, ev, [*quality_caveats(df), "glucose series (52k steps), 2,000 training windows"])
+    if top < LONG_LOOKBACK:
+        return claim.untested(df, f"the longest look-back is {int(top)}; the claim speaks of very long series "
+                                  f"(a look-back of {LONG_LOOKBACK} or more)", ev)
+    if diverged(rnn) or diverged(attn):
+        return claim.no_data(df, f"{FAILED}: a run diverged at look-back {int(top)} (no finite test MSE)", ev)
+    if not learned(float(np.mean(list(rnn.values()))), base, "mse"):
+        return claim.no_data(df, f"did not learn: {claim.rnn} does not beat the last-value baseline at the longest "
+                                 "look-back", ev)
+    cav = [*quality_caveats(df), "glucose series (52k steps), 2,000 training windows"]
+    if not attn:  # every transformer trial failed the cap there: a result, not noise
+        return claim.verdict(math.inf, (math.inf, math.inf), ev, [*cav, f"{claim.attn} fails the memory cap"])
+    effect, ci = round_interval([attn[s] / rnn[s] for s in paired(rnn, attn)], log=True)  # the seed is the unit
+    return claim.verdict(effect, ci, ev, cav)
 
 
 CLAIM_22 = Claim(
@@ -154,9 +185,6 @@ CLAIM_22 = Claim(
     trials=_forecast_trials, judge=judge_22,
     conditions="glucose, look-back 96 ... 2,880", training=True,
 )
-
-#: This module's claims (the registry orders every module's claims by id).
-
 
 #: This module's claims (the registry orders every module's claims by id).
 CLAIMS: list[Claim] = [CLAIM_9, CLAIM_9B, CLAIM_22]

@@ -87,6 +87,10 @@ class Suite(BaseModel):
     forecast_steps: int = Field(description="training steps of claim 22")
     grad_len: int = Field(description="sequence length of the gradient probe (5a/b)")
     grad_steps: int = Field(description="training steps before the gradient probe (0: at initialisation)")
+    grad_seeds: Lengths = Field(description="seeds of the gradient probe (5a/b): the interval is over seeds")
+    order_seeds: Lengths = Field(description="seeds of the order claims (3a/b)")
+    lr_seeds: Lengths = Field(description="seeds of the learning-rate grid (8 / 8b): every seed must agree")
+    lm_seeds: Lengths = Field(description="seeds of the char LM (19c, 20b, 21, 25, 26)")
 
 
 QUICK = Suite(
@@ -101,10 +105,11 @@ QUICK = Suite(
     xl_lens=(1024, 4096, 16384), edge_params=5_000_000, edge_cap_mb=256, edge_lens=(1024, 2048, 4096),
     edge_rounds=1, optimizer_params=10_000_000,
     train_lens=(128, 256, 512), train_batch=8, linear_lens=(512, 1024, 2048, 4096), local_window=128,
-    q_params=100_000, q_steps=250, q_batch=32, seeds=(0,), distances=(8, 32, 64), distance_seeds=(0,),
+    q_params=100_000, q_steps=250, q_batch=32, seeds=(0,), distances=(8, 64), distance_seeds=(0,),
     forecast_seeds=(0,), lr_grid=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1), lr_steps=100,
     sizes=(100, 1000), size_seeds=(0, 1, 2), size_steps=150,
-    lm_steps=150, lm_seq=128, forecast_lookbacks=(96, 336), forecast_steps=60, grad_len=300, grad_steps=0,
+    lm_steps=150, lm_seq=128, forecast_lookbacks=(96,), forecast_steps=60, grad_len=300, grad_steps=200,
+    grad_seeds=(0, 1, 2), order_seeds=(0, 1), lr_seeds=(0, 1), lm_seeds=(0,),
 )
 
 FULL = Suite(
@@ -119,10 +124,12 @@ FULL = Suite(
     xl_lens=(1024, 4096, 16384), edge_params=25_000_000, edge_cap_mb=256, edge_lens=(1024, 2048, 4096, 8192),
     edge_rounds=2, optimizer_params=25_000_000,
     train_lens=(128, 256, 512), train_batch=8, linear_lens=(512, 1024, 2048, 4096, 8192), local_window=128,
-    q_params=300_000, q_steps=1000, q_batch=32, seeds=(0, 1, 2), distances=(8, 32, 128, 512), distance_seeds=(0,),
-    forecast_seeds=(0,), lr_grid=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1), lr_steps=600,
+    q_params=300_000, q_steps=1000, q_batch=32, seeds=(0, 1, 2), distances=(8, 64, 256, 512),
+    distance_seeds=(0, 1), forecast_seeds=(0, 1), lr_grid=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1),
+    lr_steps=600,
     sizes=(100, 1000, 10000), size_seeds=(0, 1, 2), size_steps=800,
     lm_steps=800, lm_seq=256, forecast_lookbacks=(96, 720, 2880), forecast_steps=400, grad_len=300, grad_steps=500,
+    grad_seeds=(0, 1, 2), order_seeds=(0, 1, 2), lr_seeds=(0, 1, 2), lm_seeds=(0, 1, 2),
 )
 
 #: The named suites (``--suite quick|full``).

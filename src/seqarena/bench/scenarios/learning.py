@@ -3,7 +3,7 @@ held-out metrics) and ``gradients`` (the gradient-flow probe: |dL_T/dx_t| agains
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import torch
 import torch.nn.functional as F
@@ -12,6 +12,10 @@ from seqarena.bench.scenarios.common import CommonMetrics, build_model, check_fi
 from seqarena.bench.spec import TrialSpec
 from seqarena.measure.timer import num_threads
 from seqarena.models import SequenceModel, SpecError
+
+if TYPE_CHECKING:  # imported lazily at run time (see train): tasks load only in the workers that need them
+    from seqarena.tasks.base import Task
+    from seqarena.train import TrainConfig
 
 
 class Trained(TypedDict, total=False):
@@ -43,6 +47,7 @@ class TrainMetrics(CommonMetrics):
     lr_grid: Any  # tune_lr's grid of (lr, validation value), None when not tuned
     val: dict[str, float]
     test: dict[str, float]
+    train_eval: dict[str, float]  # the final model on (a val-sized part of) the training split, in eval mode
     val_metric: float | None
     test_metric: float | None
     time_to_target_s: float | None
@@ -90,6 +95,22 @@ def gradients(spec: TrialSpec) -> GradientMetrics:
     return {**common_metrics(model, threads), **trained, "grad_norm_by_distance": by_distance, "dtype_probe": "float64"}
 
 
+def final_train_metrics(task: Task, model: SequenceModel, config: TrainConfig) -> dict[str, float]:
+    """The final model's metrics on the training split in eval mode (dropout off), like the validation metrics: the
+    generalisation gap is val - this, not val - the training loss averaged over the run (which mixes in how fast the
+    model learned, in train mode). At most as many examples as the validation split, evenly spaced over the training
+    split, so the pass costs one validation pass."""
+    from seqarena.tasks.base import Split
+
+    train, k = task.splits["train"], len(task.splits["val"])
+    idx = torch.linspace(0, len(train) - 1, min(k, len(train))).round().long().unique()
+    task.splits["train_eval"] = Split(train.x[idx], train.y[idx])
+    try:
+        return task.evaluate(model, "train_eval", config.eval_batch_size, config.device)
+    finally:
+        del task.splits["train_eval"]  # the task's own splits stay as they were
+
+
 def train(spec: TrialSpec) -> TrainMetrics:
     """Train the model on a task within the budget (optionally tuning the LR first); curve and metrics."""
     # here, not at the top: tasks and training load only in the workers that need them (datasets, tokenizers)
@@ -112,6 +133,7 @@ def train(spec: TrialSpec) -> TrainMetrics:
             config = config.model_copy(update={"lr": best})
         model = fresh_model()
         result = run_training(model, task, config)
+        fit = final_train_metrics(task, model, config) if result.status != "diverged" else dict(result.val)
     info = task.describe()
     return {
         **common_metrics(model, threads),
@@ -126,6 +148,7 @@ def train(spec: TrialSpec) -> TrainMetrics:
         "lr_grid": grid,
         "val": result.val,
         "test": result.test,
+        "train_eval": fit,
         "val_metric": result.val.get(task.metric),
         "test_metric": result.test.get(task.metric),
         "time_to_target_s": result.time_to_target_s,
