@@ -84,3 +84,66 @@ def test_demo_prints_a_row_per_model_and_agreeing_modes():
     assert "yes" in rows["transformer:positions=alibi"] and "cache" in rows["transformer:positions=alibi"]
     assert "—" in rows["transformer:causal=false"]  # bidirectional: no generation, no state
     assert "threads" in r.stdout and "torch" in r.stdout
+
+
+# -- verdicts as the claims command renders them (a synthetic result: the rendering, not the measuring) -----------
+
+def _fake_claims_result(tmp_path):
+    """Claim 10 inconclusive with a NaN effect and a reason, and the implementation check 13b, their rows from two
+    commits: every case the verdict tables and the JSON must show."""
+    from seqarena.claims import Verdict, select
+    from seqarena.job import ClaimsResult
+    from seqarena.run import SweepSummary
+
+    ten, check = select(["10"])[0], next(c for c in select(["13"]) if c.check)
+    prov = {"trial_ids": [3, 4], "commits": ["aaaaaaaaaaaa1111"], "dirty": ["False"], "torch": ["2.4.0"],
+            "devices": ["cpu"], "dtypes": ["float32"], "threads": ["2.0"], "cpu": ["x86"], "gpu": []}
+    v10 = Verdict("10", "inconclusive", float("nan"), None, 1.0, "below", ten.effect_name, reason="missing data: none",
+                  zone=(0.95, 1.05), provenance=prov)
+    vc = Verdict(check.id, "supported", 4.0, (3.5, float("inf")), check.threshold, check.direction, check.effect_name,
+                 check=True, provenance={**prov, "trial_ids": [9], "commits": ["bbbbbbbbbb2222"]})
+    return ClaimsResult("quick", [ten, check], [v10, vc], SweepSummary(2, skipped=2), [], tmp_path / "c.db")
+
+
+@pytest.fixture
+def fake_claims(tmp_path, monkeypatch):
+    from seqarena.cli import measure
+
+    result = _fake_claims_result(tmp_path)
+
+    def run_claims_job(suite, only, *, events, **kwargs):
+        events.judged(result)
+        return result
+
+    monkeypatch.setattr(measure, "run_claims_job", run_claims_job)
+    return result
+
+
+def test_claims_tables_split_checks_and_show_reason_zone_and_provenance(fake_claims):
+    r = run_cli("claims", "--only", "10")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    check = fake_claims.claims[1].id
+    essay_table, checks_table = out.split("checks of the implementation (hold by construction; not evidence about")
+    assert "claims (quick suite)" in essay_table and "< 1 (zone 0.95-1.05)" in essay_table
+    assert f"│ {check}" not in essay_table and f"│ {check}" in checks_table and "│ 10 " not in checks_table
+    assert "  10: why: missing data: none" in out and f"{check}: why" not in out  # supported, no reason: no line
+    lines = out.splitlines()
+    (prov,) = [x for x in lines if x.startswith("  provenance: ")]
+    assert prov == ("  provenance: commit aaaaaaaaaa, bbbbbbbbbb; torch 2.4.0; device cpu; dtype float32; "
+                    "threads 2")
+    assert any(x.startswith("  caveat: these verdicts rest on rows measured by 2 different commits") for x in lines)
+
+
+def test_claims_json_is_strict_json_alone_on_stdout(fake_claims):
+    r = run_cli("claims", "--only", "10", "--json")
+    assert r.returncode == 0, r.stderr
+    records = json.loads(r.stdout)  # the whole of stdout: no table, no progress
+    assert "claims (quick suite)" in r.stderr  # the tables went to stderr
+    assert [x["id"] for x in records] == ["10", fake_claims.claims[1].id]
+    ten, check = records
+    assert ten["effect"] is None and ten["margin"] is None and ten["ci"] is None  # NaN -> null, never NaN
+    assert ten["zone"] == [0.95, 1.05] and ten["reason"] == "missing data: none" and ten["check"] is False
+    assert ten["quote"].startswith("For short sequences") and ten["provenance"]["trial_ids"] == [3, 4]
+    assert check["check"] is True and check["ci"] == [3.5, None] and check["status"] == "supported"
+    assert "NaN" not in r.stdout and "Infinity" not in r.stdout

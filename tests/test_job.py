@@ -3,6 +3,8 @@ report written, and nothing left to measure for a second run."""
 
 from __future__ import annotations
 
+import json
+
 from seqarena.job import ClaimsResult, Events, plan_claims, run_job
 
 TINY = {"params": 50_000, "repeats": 3, "min_seconds": 0.0, "rounds": 1, "max_rounds": 1, "short": (16,)}
@@ -44,6 +46,12 @@ def test_the_main_job_measures_judges_recommends_and_writes_the_report(tmp_path,
     assert len(result.recommendations) == 2
     assert all(a.top is None and len(a.lines) == 1 and a.lines[0] for a in result.recommendations)
     assert result.report == out / "index.html" and result.report.exists() and (out / "report.md").exists()
+    # the report judges again from the store: the same verdict resting on the same trials, with its check flag
+    records = json.loads((out / "claims.json").read_text())
+    ten = next(r for r in records if r["id"] == "10")
+    assert ten["status"] == verdict.status and ten["check"] is False and ten["reason"] == verdict.reason
+    assert ten["provenance"]["trial_ids"] == verdict.provenance["trial_ids"] and len(verdict.provenance["trial_ids"])
+    assert all(isinstance(r["check"], bool) and "provenance" in r for r in records)
 
     # a second run resumes: everything this claim needs is in the store
     _, budget = plan_claims(TINY, ["10"], db=db)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from seqarena.claims.suites import SUITES
@@ -21,9 +23,20 @@ def test_claims_run_prints_verdicts_and_resumes(tmp_path, monkeypatch, one_worke
     assert "< 100 tokens: RNN" in r.stdout and "caveat (all): the essay speaks of GPUs" in r.stdout
     assert any(word in r.stdout for word in ("supported", "refuted", "inconclusive"))
     assert "2 trials measured" in r.stdout
+    # one round: no interval, so no verdict, and the reason says so under the table; the provenance line follows
+    assert "inconclusive" in r.stdout and "  10: why: no replication" in r.stdout
+    assert "  provenance: commit " in r.stdout and "device cpu; dtype float32" in r.stdout
     again = run_cli(*args)
     assert again.returncode == 0, again.stderr
     assert "0 trials measured" in again.stdout and "to measure; expected" in again.stdout
+    # --json on the same store: the verdict alone on stdout (strict JSON), the rest on stderr; nothing re-measured
+    as_json = run_cli(*args, "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    (record,) = json.loads(as_json.stdout)
+    assert record["id"] == "10" and record["check"] is False and record["status"] == "inconclusive"
+    assert record["reason"].startswith("no replication") and record["zone"] == [0.95, 1.05]
+    assert len(record["provenance"]["trial_ids"]) == 2 and record["provenance"]["devices"] == ["cpu"]
+    assert "0 trials measured" in as_json.stderr and "  10: why: no replication" in as_json.stderr
 
 
 @pytest.mark.parametrize("args, message", [(["--only", "99"], "unknown claim '99'"),

@@ -8,14 +8,15 @@ import json
 import math
 import re
 import sqlite3
+from html import escape
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from seqarena.analysis.stats import geometric_mean_ratio_ci
-from seqarena.claims import SUITES
+from seqarena.analysis.stats import round_interval
+from seqarena.claims import SUITES, select
 from seqarena.cli import main
 from seqarena.essay import BANDS
 from seqarena.report import FIGURE_IDS, FIGURES
@@ -27,7 +28,8 @@ from seqarena.report.html import render_html
 from seqarena.report.markdown import render_markdown
 from seqarena.report.performance import performance
 from seqarena.report.plotting import is_placeholder
-from seqarena.report.tables import Table, failures_table, settings_table, trials_table
+from seqarena.report.tables import Table, claim_rows, failures_table, settings_table, trials_table
+from seqarena.report.verdicts import CHECKS_NOTE, RULE_NOTE, verdict_record
 
 MB = 2**20
 
@@ -174,17 +176,26 @@ def test_latency_crossovers_bracket_a_change_of_winner(built):
 
 
 def test_claim_verdicts_in_the_markdown_match_the_store(built):
-    claims = {r[0].split("]")[0].lstrip("["): r for r in md_table(built.markdown, "id | claim")}
-    # claim 10, recomputed from the per-call samples in SQLite with the same bootstrap (seeded)
-    samples: dict[tuple[str, int], list[float]] = {}
+    rows = md_table(built.markdown, "id | claim") + md_table(built.markdown.split("## Checks of the implementation")[1],
+                                                            "id | claim")
+    claims = {r[0].split("]")[0].lstrip("["): r for r in rows}
+    # claim 10, recomputed from the per-call samples in SQLite: per round, the geometric mean over n of the ratio of
+    # medians; then the t-interval over rounds (the round is the unit of replication)
+    samples: dict[tuple[str, int, int], list[float]] = {}
     for r in store_rows(built.db, "forward_latency"):
         if r["batch"] == 1 and r["spec"]["params"] == 1_000_000 and r["spec"]["repeats"] == SUITES["quick"].repeats:
-            samples.setdefault((r["model"], r["n"]), []).extend(r["metrics"]["time"]["samples"])
-    effect, (lo, hi) = geometric_mean_ratio_ci([(samples[("lstm", n)], samples[("transformer", n)])
-                                                for n in (16, 32, 64)])
+            key = (r["model"], r["n"], r["spec"].get("round", 0))
+            samples.setdefault(key, []).extend(r["metrics"]["time"]["samples"])
+    rounds = sorted({k[2] for k in samples})
+
+    def ratio(n: int, k: int) -> float:
+        return float(np.median(samples[("lstm", n, k)]) / np.median(samples[("transformer", n, k)]))
+
+    per_round = [math.exp(np.mean([math.log(ratio(n, k)) for n in (16, 32, 64)])) for k in rounds]
+    effect, (lo, hi) = round_interval(per_round)
     row = claims["10"]
-    assert row[2] == "**supported**" and hi < 1
-    assert row[3] == f"{effect:.3g} [{lo:.3g}, {hi:.3g}]"
+    assert len(rounds) >= 2 and row[2] == "**supported**" and hi < 0.95  # beyond the zone, on the claim's side
+    assert row[3] == f"{effect:.3g} [{lo:.3g}, {hi:.3g}]" and row[4] == "< 1 (zone 0.95-1.05)"
     assert row[5] == f"{1 - effect:+.3g}"
     # every judged claim: the markdown shows the verdict and effect written to claims.json
     verdicts = json.loads((built.out / "claims.json").read_text())
@@ -315,3 +326,79 @@ def test_band_medians_use_lengths_common_to_all_contenders(tmp_path):
     assert short.values["lstm"] == pytest.approx(3.0) and short.values["transformer"] == pytest.approx(4.0)
     assert short.winner == "lstm" and not short.tie and short.advantage == pytest.approx(4 / 3)
     assert math.isnan(performance(data).results["latency"][2].advantage)  # long: no data
+
+
+# -- what a verdict rests on: reason, zone, provenance, and the checks kept apart ---------------------------------
+
+def _strict(text: str):
+    """JSON that must not hold NaN / Infinity (``allow_nan=False`` on the writing side)."""
+    def refuse(name: str):
+        raise AssertionError(f"{name} in strict JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_claims_json_carries_provenance_and_check_for_every_verdict(built):
+    verdicts = _strict((built.out / "claims.json").read_text())
+    expected_checks = {c.id for c in select() if c.check}
+    assert expected_checks and {v["id"] for v in verdicts if v["check"] is True} == expected_checks
+    conn = sqlite3.connect(built.db)
+    stored = {i for (i,) in conn.execute("SELECT id FROM trials")}
+    (commit,) = {c for (c,) in conn.execute("SELECT json_extract(env, '$.git_commit') FROM trials")}
+    conn.close()
+    for v in verdicts:
+        assert isinstance(v["check"], bool) and isinstance(v["provenance"], dict), v["id"]
+        assert set(v["provenance"]["trial_ids"]) <= stored, v["id"]
+        assert v["zone"] is None or (len(v["zone"]) == 2 and v["zone"][0] < v["zone"][1]), v["id"]
+        if v["status"] == "inconclusive":
+            assert v["reason"], v["id"]  # an inconclusive verdict always says why
+    ten = next(v for v in verdicts if v["id"] == "10")
+    assert ten["provenance"]["commits"] == [commit] and ten["provenance"]["devices"] == ["cpu"]
+    assert ten["zone"] == [0.95, 1.05] and len(ten["provenance"]["trial_ids"]) >= 12
+
+
+def test_evidence_shows_reason_zone_and_provenance_and_checks_stand_apart(built):
+    md, html = built.markdown, built.html
+    verdicts = {v["id"]: v for v in _strict((built.out / "claims.json").read_text())}
+    claims_part, rest = md.split("## Claims\n")[1].split("## Checks of the implementation\n")
+    checks_part = rest.split("## Figures")[0]
+    essay_ids = {r[0].split("]")[0].lstrip("[") for r in md_table(claims_part, "id | claim")}
+    check_ids = {r[0].split("]")[0].lstrip("[") for r in md_table(checks_part, "id | claim")}
+    assert check_ids == {i for i, v in verdicts.items() if v["check"]} and not essay_ids & check_ids
+    assert CHECKS_NOTE in checks_part and RULE_NOTE in claims_part
+
+    def block(cid: str) -> str:
+        return md.split(f'<a id="evidence-{cid}"></a>')[1].split("<a id=")[0]
+
+    ten = verdicts["10"]
+    ids = ten["provenance"]["trial_ids"]
+    assert (f"- provenance: commit {ten['provenance']['commits'][0][:10]}; torch {ten['provenance']['torch'][0]}; "
+            f"device cpu; dtype float32; threads 2; {len(ids)} trials (ids {ids[0]} … {ids[-1]})") in block("10")
+    assert "- equivalence zone: 0.95-1.05" in block("10") and "- threshold: < 1 (zone 0.95-1.05)" in block("10")
+    inconclusive = [v for v in verdicts.values() if v["status"] == "inconclusive"]
+    assert inconclusive
+    for v in inconclusive:
+        assert f"- why inconclusive: {v['reason']}" in block(v["id"]), v["id"]
+    for cid in check_ids:
+        assert f"### {cid}: " in block(cid) and "(implementation check)" in block(cid)
+    # the HTML: a section of its own, linked from the navigation, and the rule's note as the essay's table's note
+    assert '<section id="checks">' in html and '<a href="#checks">' in html
+    assert html.index('<section id="claims">') < html.index('<section id="checks">') < html.index('id="figures"')
+    assert escape(RULE_NOTE) in html and escape(CHECKS_NOTE) in html
+    assert "<dt>why inconclusive</dt>" in html and "<dt>provenance</dt>" in html and "<dt>equivalence zone</dt>" in html
+
+
+def test_claim_rows_and_json_survive_nan_inf_tuples_and_none():
+    from seqarena.claims import Verdict
+
+    claim = next(c for c in select(["10"]))
+    v = Verdict("10", "inconclusive", math.nan, (0.5, math.inf), 1.0, "below", claim.effect_name,
+                evidence=[{"n": 16, "ratio": math.nan}], reason="missing data: x", zone=(0.95, 1.05),
+                provenance={"trial_ids": [], "commits": []})
+    (row,) = claim_rows([claim], {"10": v}, {})
+    assert row.effect == "no data" and row.margin == "—" and row.threshold == "< 1 (zone 0.95-1.05)"
+    assert row.zone == "0.95-1.05" and row.reason == "missing data: x" and row.provenance == "no trials"
+    record = verdict_record(claim, v)
+    back = _strict(json.dumps(record, allow_nan=False))
+    assert back["effect"] is None and back["ci"] == [0.5, None] and back["zone"] == [0.95, 1.05]
+    assert back["evidence"] == [{"n": 16, "ratio": None}] and back["check"] is False and back["id"] == "10"

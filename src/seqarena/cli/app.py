@@ -36,7 +36,8 @@ err = Console(stderr=True)
 Db = Annotated[Path, typer.Option(help="Results store (SQLite).")]
 Device = Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")]
 Suite = Annotated[str, typer.Option(help="quick (minutes) or full (robust verdicts).")]
-__all__ = ["DEFAULT_DB", "Db", "Device", "Suite", "app", "err", "fail", "main", "out", "results_app"]
+AsJson = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
+__all__ = ["DEFAULT_DB", "AsJson", "Db", "Device", "Suite", "app", "err", "fail", "main", "out", "results_app"]
 
 
 def _version(value: bool) -> None:

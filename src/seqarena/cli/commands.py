@@ -11,15 +11,13 @@ import typer
 
 from seqarena.bench.spec import check_device
 from seqarena.claims import resolve_suite
-from seqarena.cli.app import DEFAULT_DB, Db, Device, app, err, out, results_app
+from seqarena.cli.app import DEFAULT_DB, AsJson, Db, Device, app, err, out, results_app
 from seqarena.cli.render import print_demo, print_registry, print_tasks
 from seqarena.demo import DemoSettings, environment, run_demo
 from seqarena.models import SpecError, available, get_class
 from seqarena.report import build_report
 from seqarena.store import EXPORT_FORMATS, Store, export
 from seqarena.tasks import available_tasks, task_class
-
-AsJson = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
 
 
 def summary(cls: type) -> str:

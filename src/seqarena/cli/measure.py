@@ -13,7 +13,15 @@ from seqarena import recommender
 from seqarena.bench.spec import SCENARIOS
 from seqarena.cli.app import DEFAULT_DB, Db, Device, Suite, app, err, out
 from seqarena.cli.parsing import claim_ids, finite, int_list, parse_budget, parse_count, parse_counts, task_settings
-from seqarena.cli.render import BarEvents, print_budget, print_job, print_recommendation, print_training
+from seqarena.cli.render import (
+    BarEvents,
+    print_budget,
+    print_job,
+    print_json,
+    print_recommendation,
+    print_training,
+    print_verdicts_json,
+)
 from seqarena.cli.render_sweep import print_sweep
 from seqarena.essay import ATTN, DEFAULT_CANDIDATES, RNN
 from seqarena.job import bench_job, plan_claims, prepare_task, run_claims_job, run_job, train_job
@@ -87,13 +95,22 @@ def claims_command(
     rnn: Annotated[str, typer.Option(help="The model in the RNN role.")] = RNN,
     attn: Annotated[str, typer.Option(help="The model in the transformer role.")] = ATTN,
     plan_only: Annotated[bool, typer.Option("--plan", help="Print the budget table and exit.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the verdicts (--plan: the budget) as JSON on "
+                                                         "stdout; tables and progress go to stderr.")] = False,
 ) -> None:
     """Measure the essay's claims on this machine (reusing finished trials) and print a verdict per claim."""
     if plan_only:
         _, budget = plan_claims(suite, claim_ids(only), device=device, db=db, rnn=rnn, attn=attn)
-        print_budget(suite, budget, full=True)
+        if as_json:
+            print_json(budget)
+        else:
+            print_budget(suite, budget, full=True)
         return
-    run_claims_job(suite, claim_ids(only), device=device, db=db, rnn=rnn, attn=attn, events=BarEvents())
+    # with --json, stdout carries the JSON alone: the budget and the verdict tables go to stderr
+    events = BarEvents(console=err) if as_json else BarEvents()
+    result = run_claims_job(suite, claim_ids(only), device=device, db=db, rnn=rnn, attn=attn, events=events)
+    if as_json:
+        print_verdicts_json(result)
 
 
 @app.command("run")

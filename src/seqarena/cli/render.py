@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from seqarena.analysis.labels import fmt_estimate, fmt_mb, fmt_ms, fmt_number
 from seqarena.bench.spec import TrialSpec
+from seqarena.claims import Claim, Verdict
 from seqarena.cli.app import err, out
 from seqarena.demo import DemoRow
 from seqarena.job import ClaimsResult, Events, JobResult
 from seqarena.measure import load
 from seqarena.recommender import Recommendation
+from seqarena.report.verdicts import (
+    commits_caveat,
+    fmt_provenance,
+    fmt_threshold,
+    is_check,
+    jsonable,
+    merge_provenance,
+    verdict_record,
+)
 from seqarena.run import SweepSummary, TrialResult
 from seqarena.store import MAX_ATTEMPTS
 
@@ -28,16 +40,18 @@ def progress_bar() -> Progress:
 
 class BarEvents(Events):
     """A job's events on the terminal: the busy-machine warning and a progress bar per sweep; failed trials as they
-    happen (``show_failures``); the budget and the verdicts as soon as they are known."""
+    happen (``show_failures``); the budget and the verdicts as soon as they are known, on ``console`` (stderr when
+    stdout carries JSON)."""
 
     def __init__(self, *, show_failures: bool = False, spinner: bool = False, warn_busy: bool = True,
-                 prefix: str = "") -> None:
+                 prefix: str = "", console: Console = out) -> None:
         self.show_failures, self.spinner, self.warn_busy, self.prefix = show_failures, spinner, warn_busy, prefix
+        self.console = console
         self._bar: Any = None
         self._task: Any = None
 
     def planned(self, suite: str, budget: list[dict[str, Any]]) -> None:
-        print_budget(suite, budget, full=False)
+        print_budget(suite, budget, full=False, console=self.console)
 
     def begin(self, what: str, total: int | None) -> None:
         if self.spinner:  # one training run: a status line, no bar
@@ -66,7 +80,7 @@ class BarEvents(Events):
         self._bar = self._task = None
 
     def judged(self, result: ClaimsResult) -> None:
-        print_claims(result)
+        print_claims(result, self.console)
 
 
 def warn_if_busy() -> None:
@@ -89,11 +103,11 @@ def report_contended(summary: SweepSummary) -> None:
                   "times in all)", markup=False, highlight=False, soft_wrap=True)
 
 
-def print_budget(suite: str, budget: list[dict[str, Any]], full: bool) -> None:
+def print_budget(suite: str, budget: list[dict[str, Any]], full: bool, console: Console = out) -> None:
     """The suite's size and expected duration; with ``full``, the table per claim."""
     todo = sum(r["to_measure"] for r in budget)
     est = sum(r["estimate_s"] for r in budget)
-    out.print(f"{suite} suite: {len(budget)} claims, {sum(r['trials'] for r in budget)} trials, {todo} to measure; "
+    console.print(f"{suite} suite: {len(budget)} claims, {sum(r['trials'] for r in budget)} trials, {todo} to measure; "
               f"expected duration ~{est / 60:.0f} min (a rough estimate for a 2-core CPU)", highlight=False)
     if full:
         table = Table(title="budget per claim (shared trials counted once, for the first claim)", title_justify="left")
@@ -101,42 +115,75 @@ def print_budget(suite: str, budget: list[dict[str, Any]], full: bool) -> None:
             table.add_column(col, justify="right" if col in ("trials", "to measure", "est. min") else "left")
         for r in budget:
             table.add_row(r["claim"], str(r["trials"]), str(r["to_measure"]), f"{r['estimate_s'] / 60:.1f}", r["sizes"])
-        out.print(table)
+        console.print(table)
 
 
-def print_claims(result: ClaimsResult) -> None:
-    """The verdict table, each claim's effect, caveats and sizes, then what was measured and reused."""
-    print_verdicts(result)
+def print_claims(result: ClaimsResult, console: Console = out) -> None:
+    """The verdict tables, each claim's effect, caveats and sizes, then what was measured and reused."""
+    print_verdicts(result, console)
     s = result.summary
-    out.print(f"  {s.ok} trials measured, {s.skipped} reused from {result.db}, {s.failed} failed", highlight=False)
+    console.print(f"  {s.ok} trials measured, {s.skipped} reused from {result.db}, {s.failed} failed", highlight=False)
     report_contended(s)
 
 
-def print_verdicts(result: ClaimsResult) -> None:
-    """The verdict table, then each claim's effect, caveats and the sizes and seeds behind it."""
-    table = Table(title=f"claims ({result.suite} suite): verdicts from this machine's measurements",
-                  title_justify="left")
+CHECKS_TITLE = "checks of the implementation (hold by construction; not evidence about the essay)"
+
+
+def print_verdicts(result: ClaimsResult, console: Console = out) -> None:
+    """The essay's claims, then the implementation checks in a table of their own; then each claim's effect,
+    caveats, the reason an inconclusive verdict gives (``13e: why: ...``) and the sizes and seeds behind it; then
+    the run's provenance (the union over verdicts), with a caveat when the rows come from several commits."""
+    pairs = list(zip(result.claims, result.verdicts))
+    essay = [(c, v) for c, v in pairs if not is_check(c, v)]
+    checks = [(c, v) for c, v in pairs if is_check(c, v)]
+    if essay or not checks:
+        title = f"claims ({result.suite} suite): verdicts from this machine's measurements"
+        console.print(_verdict_table(title, essay))
+    if checks:
+        console.print(_verdict_table(CHECKS_TITLE, checks))
+    shared = set.intersection(*(set(v.caveats) for v in result.verdicts)) if result.verdicts else set()
+    for text in sorted(shared):
+        console.print(f"  caveat (all): {text}", highlight=False)
+    for c, v in essay + checks:
+        own = [x for x in v.caveats if x not in shared]
+        console.print(f"  {c.id}: {v.effect_name}" + (f" — {'; '.join(own)}" if own else ""), highlight=False)
+        if v.reason:
+            console.print(f"  {c.id}: why: {v.reason}", highlight=False, markup=False, soft_wrap=True)
+        if v.sizes:
+            console.print(f"      measured: {v.sizes}", highlight=False)
+    merged = merge_provenance(v.provenance for v in result.verdicts)
+    if any(merged.values()):
+        console.print(f"  provenance: {fmt_provenance(merged, trials=False)}", highlight=False, markup=False,
+                      soft_wrap=True)
+    caveat = commits_caveat(merged)
+    if caveat:
+        console.print(f"  caveat: {caveat}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _verdict_table(title: str, pairs: list[tuple[Claim, Verdict]]) -> Table:
+    """One verdict table: effect with its interval, the threshold with its equivalence zone, the margin."""
+    table = Table(title=title, title_justify="left")
     for col in ("id", "claim", "verdict", "effect [95% CI]", "threshold", "margin"):
         table.add_column(col, justify="right" if col in ("threshold", "margin") else "left",
                          no_wrap=col in ("id", "verdict"))
     styles = {"supported": "green", "refuted": "red", "inconclusive": "yellow"}
-    pairs = list(zip(result.claims, result.verdicts))
     for c, v in pairs:
         ci = f" [{v.ci[0]:.3g}, {v.ci[1]:.3g}]" if v.ci else " (point)"
         effect = f"{v.effect:.3g}{ci}" if not math.isnan(v.effect) else "n/a"
-        side = "<" if v.direction == "below" else ">"
         margin = f"{v.margin:+.3g}" if not math.isnan(v.margin) else "n/a"
-        table.add_row(c.id, c.short, f"[{styles.get(v.status, '')}]{v.status}[/]", effect, f"{side} {v.threshold:g}",
-                      margin)
-    out.print(table)
-    shared = set.intersection(*(set(v.caveats) for v in result.verdicts)) if result.verdicts else set()
-    for text in sorted(shared):
-        out.print(f"  caveat (all): {text}", highlight=False)
-    for c, v in pairs:
-        own = [x for x in v.caveats if x not in shared]
-        out.print(f"  {c.id}: {v.effect_name}" + (f" — {'; '.join(own)}" if own else ""), highlight=False)
-        if v.sizes:
-            out.print(f"      measured: {v.sizes}", highlight=False)
+        table.add_row(c.id, c.short, f"[{styles.get(v.status, '')}]{v.status}[/]", effect,
+                      fmt_threshold(v.direction, v.threshold, v.zone), margin)
+    return table
+
+
+def print_verdicts_json(result: ClaimsResult) -> None:
+    """``claims --json``: every verdict as strict JSON (NaN / inf as null) on stdout, and nothing else there."""
+    print_json([verdict_record(c, v) for c, v in zip(result.claims, result.verdicts)])
+
+
+def print_json(value: Any) -> None:
+    """``value`` as strict JSON on stdout (NaN / inf as null); a plain print: rich would wrap and colour it."""
+    print(json.dumps(jsonable(value), indent=1, allow_nan=False))
 
 
 def print_job(result: JobResult) -> None:

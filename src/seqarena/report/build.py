@@ -7,13 +7,13 @@ figures, derives the tables, and writes beside each other:
 - ``report.md``: the same tables and numbers, figures linked from ``figures/``;
 - ``figures/<id>.png``: each figure;
 - ``results.json`` / ``results.csv``: every trial (the store's export, per-call samples included);
-- ``claims.json``: every verdict with its effect, interval, threshold, margin, evidence and caveats.
+- ``claims.json``: every verdict with its effect, interval, threshold, zone, margin, reason, evidence, caveats,
+  provenance and whether it is an implementation check (strict JSON: NaN / inf are null).
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from seqarena.report.html import render_html
 from seqarena.report.markdown import render_markdown
 from seqarena.report.performance import performance
 from seqarena.report.tables import claim_rows, failures_table, settings_table, trials_table
+from seqarena.report.verdicts import jsonable
 from seqarena.store import export
 from seqarena.store.errors import StoreError
 from seqarena.store.outputs import atomic_dir, check_output_dir
@@ -104,19 +105,8 @@ def build_report(
         (staging / "report.md").write_text(render_markdown(content), encoding="utf-8")
         export(db, staging / "results.json", "json")
         export(db, staging / "results.csv", "csv")
-        verdict_dicts = [{"id": r.id, "short": r.short, "quote": r.quote, "status": r.status, **_jsonable(r.raw)}
-                         for r in rows]
+        # the raw verdict (to_dict, as `claims --json` prints it) with the claim's words and its check flag
+        verdict_dicts = [{"id": r.id, "short": r.short, "quote": r.quote, "status": r.status, **jsonable(r.raw),
+                          "check": r.check} for r in rows]
         (staging / "claims.json").write_text(json.dumps(verdict_dicts, indent=1, allow_nan=False), encoding="utf-8")
     return out / "index.html"
-
-def _jsonable(value: Any) -> Any:
-    """NaN / inf become None (strict JSON), tuples lists, numpy scalars Python numbers."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

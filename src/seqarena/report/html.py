@@ -2,8 +2,8 @@
 external resources, so it opens offline and can be mailed as one file.
 
 Stable anchors: every figure is ``<img id="fig-...">`` (see :data:`seqarena.report.figures.FIGURE_IDS`), every claim
-row links to ``#evidence-<id>``, and the sections are ``#settings``, ``#claims``, ``#figures``, ``#performance``,
-``#recommendations``, ``#evidence``, ``#failures``.
+row links to ``#evidence-<id>``, and the sections are ``#settings``, ``#claims``, ``#checks`` (when there are
+implementation checks), ``#figures``, ``#performance``, ``#recommendations``, ``#evidence``, ``#failures``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from html import escape
 
 from seqarena.report.content import ReportContent
 from seqarena.report.figures import RenderedFigure
-from seqarena.report.tables import ClaimRow, Table
+from seqarena.report.tables import ClaimRow, Table, essay_and_checks
+from seqarena.report.verdicts import CHECKS_NOTE, RULE_NOTE
 
 BADGE_COLOURS = {
     "supported": ("#1e7e34", "#ffffff"),
@@ -55,6 +56,7 @@ dl.facts { display: grid; grid-template-columns: max-content auto; gap: 2px 14px
 dl.facts dt { color: var(--muted); }
 dl.facts dd { margin: 0; }
 ul.caveats { margin: 4px 0; color: #7a4b00; }
+.kind { color: var(--muted); font-weight: 400; font-size: 14px; }
 .rec { border-left: 4px solid var(--accent); padding: 2px 14px; margin: 10px 0; background: var(--soft); }
 """
 
@@ -95,7 +97,7 @@ def table_html(t: Table, *, heading: bool = True, level: int = 3) -> str:
     return "\n".join(parts)
 
 
-def _claims_table(claims: list[ClaimRow]) -> str:
+def _claims_table(claims: list[ClaimRow], note: str = "") -> str:
     head = "".join(f"<th>{c}</th>" for c in ("id", "claim", "verdict", "effect [95% CI]", "threshold", "margin",
                                              "evidence"))
     rows = []
@@ -107,27 +109,49 @@ def _claims_table(claims: list[ClaimRow]) -> str:
             f'<td class="num">{escape(c.margin)}</td>'
             f'<td><a href="#evidence-{escape(c.id)}">evidence</a></td></tr>')
     return (f'<table class="claims"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
-            '<p class="note">A verdict is computed from an interval against the claim\'s threshold: supported when '
-            "the whole interval lies on the claim's side, refuted when it lies on the other side, inconclusive when "
-            "it straddles the threshold. The margin is the effect's distance from the threshold, positive on the "
-            "claim's side.</p>")
+            + (f'<p class="note">{escape(note)}</p>' if note else ""))
+
+
+def _checks(checks: list[ClaimRow]) -> str:
+    """The implementation checks' own section (none: nothing, so the page has no empty heading)."""
+    if not checks:
+        return ""
+    return (f'<section id="checks">\n<h2>Checks of the implementation</h2>\n<p class="note">{escape(CHECKS_NOTE)}</p>'
+            f"\n{_claims_table(checks)}\n</section>")
 
 
 def _evidence(c: ClaimRow) -> str:
     caveats = "".join(f"<li>{escape(x)}</li>" for x in c.caveats)
-    facts = [("verdict", badge(c.status)), ("effect", escape(f"{c.effect} {c.ci}")),
-             ("measured quantity", escape(c.effect_name)), ("threshold", escape(c.threshold)),
-             ("margin", escape(c.margin))]
+    facts = [("verdict", badge(c.status))]
+    if c.reason:
+        facts.append(("why inconclusive" if c.status == "inconclusive" else "why", escape(c.reason)))
+    facts += [("effect", escape(f"{c.effect} {c.ci}")), ("measured quantity", escape(c.effect_name)),
+              ("threshold", escape(c.threshold))]
+    if c.zone:
+        facts.append(("equivalence zone", escape(c.zone)))
+    facts.append(("margin", escape(c.margin)))
     if c.conditions:
         facts.append(("conditions", escape(c.conditions)))
     if c.sizes:
         facts.append(("measured", escape(c.sizes)))
+    if c.provenance:
+        facts.append(("provenance", escape(c.provenance)))
     dl = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts)
     evidence = table_html(c.evidence, heading=False) if c.evidence.rows else '<p class="note">No evidence rows.</p>'
-    return (f'<article class="evidence" id="evidence-{escape(c.id)}"><h3>{escape(c.id)}: {escape(c.short)}</h3>'
+    kind = ' <span class="kind">(implementation check)</span>' if c.check else ""
+    back = "checks" if c.check else "claims"
+    return (f'<article class="evidence" id="evidence-{escape(c.id)}"><h3>{escape(c.id)}: {escape(c.short)}{kind}</h3>'
             f"<blockquote>{escape(c.quote)}</blockquote><dl class=\"facts\">{dl}</dl>"
             + (f'<ul class="caveats">{caveats}</ul>' if caveats else "")
-            + f'{evidence}<p class="note"><a href="#claims">back to the claims</a></p></article>')
+            + f'{evidence}<p class="note"><a href="#{back}">back to the {back}</a></p></article>')
+
+
+def _summary(rows: list[ClaimRow]) -> str:
+    """'2 inconclusive, 5 supported' (by status, alphabetical)."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    return ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
 
 
 def _figure(f: RenderedFigure) -> str:
@@ -160,22 +184,23 @@ def _recommendations(c: ReportContent) -> str:
 
 def render_html(c: ReportContent) -> str:
     """The whole report as one HTML string."""
+    essay, checks = essay_and_checks(c.claims)
     nav = "".join(f'<a href="#{k}">{v}</a>' for k, v in (
-        ("settings", "Hardware &amp; settings"), ("claims", "Claims"), ("figures", "Figures"),
+        ("settings", "Hardware &amp; settings"), ("claims", "Claims"), *([("checks", "Checks")] if checks else []),
+        ("figures", "Figures"),
         ("performance", "Performance by length"), ("recommendations", "Recommendation"), ("evidence", "Evidence"),
         ("failures", "Failures"), ("files", "Files")))
     files = "".join(f'<li><a href="{escape(f)}">{escape(f)}</a></li>' for f in c.files)
     perf = c.performance
-    counts: dict[str, int] = {}
-    for row in c.claims:
-        counts[row.status] = counts.get(row.status, 0) + 1
-    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    summary = escape(_summary(essay)) or "none"
+    if checks:
+        summary += f"; checks of the implementation (not evidence): {escape(_summary(checks))}"
     body = f"""
 <header>
 <h1>seqarena report — Transformer or RNN, measured on this machine</h1>
 <p class="meta">Built {escape(c.generated)} from <code>{escape(str(c.db))}</code> ({c.total_trials} stored trials,
 claims judged for the <strong>{escape(c.suite)}</strong> suite on <strong>{escape(c.device)}</strong>). Nothing was
-re-measured: every number below comes from the store. Claims: {escape(summary) or "none"}.</p>
+re-measured: every number below comes from the store. Claims: {summary}.</p>
 <nav>{nav}</nav>
 </header>
 <main>
@@ -186,8 +211,9 @@ re-measured: every number below comes from the store. Claims: {escape(summary) o
 </section>
 <section id="claims">
 <h2>Claims</h2>
-{_claims_table(c.claims)}
+{_claims_table(essay, RULE_NOTE)}
 </section>
+{_checks(checks)}
 <section id="figures">
 <h2>Figures</h2>
 {"".join(_figure(f) for f in c.figures)}
@@ -206,7 +232,7 @@ re-measured: every number below comes from the store. Claims: {escape(summary) o
 </section>
 <section id="evidence">
 <h2>Evidence</h2>
-{"".join(_evidence(row) for row in c.claims)}
+{"".join(_evidence(row) for row in essay + checks)}
 </section>
 <section id="failures">
 <h2>Failed trials</h2>

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 from seqarena.report.content import ReportContent
-from seqarena.report.tables import ClaimRow, Table
+from seqarena.report.tables import ClaimRow, Table, essay_and_checks
+from seqarena.report.verdicts import CHECKS_NOTE, RULE_NOTE
 
 
 def _cell(text: str) -> str:
@@ -29,18 +30,35 @@ def _claims(claims: list[ClaimRow]) -> str:
     lines = ["| id | claim | verdict | effect [95% CI] | threshold | margin |", "|---|---|---|---|---|---|"]
     for c in claims:
         lines.append(f"| [{c.id}](#evidence-{c.id}) | {_cell(c.short)} | **{c.status}** | {c.effect} {c.ci} | "
-                     f"{c.threshold} | {c.margin} |")
+                     f"{_cell(c.threshold)} | {c.margin} |")
     return "\n".join(lines) + "\n"
 
 
+def _claims_sections(rows: list[ClaimRow]) -> list[str]:
+    """The essay's claims with the rule that decides a verdict, then the implementation checks apart."""
+    essay, checks = essay_and_checks(rows)
+    out = ["## Claims", "", _claims(essay), f"_{RULE_NOTE}_", ""]
+    if checks:
+        out += ["## Checks of the implementation", "", CHECKS_NOTE, "", _claims(checks)]
+    return out
+
+
 def _evidence(c: ClaimRow) -> str:
-    lines = [f'<a id="evidence-{c.id}"></a>', "", f"### {c.id}: {c.short}", "", f"> {c.quote}", "",
-             f"- verdict: **{c.status}**", f"- effect: {c.effect} {c.ci}", f"- measured quantity: {c.effect_name}",
-             f"- threshold: {c.threshold}", f"- margin: {c.margin}"]
+    title = f"{c.id}: {c.short}" + (" (implementation check)" if c.check else "")
+    lines = [f'<a id="evidence-{c.id}"></a>', "", f"### {title}", "", f"> {c.quote}", "",
+             f"- verdict: **{c.status}**"]
+    if c.reason:
+        lines.append(f"- {'why inconclusive' if c.status == 'inconclusive' else 'why'}: {c.reason}")
+    lines += [f"- effect: {c.effect} {c.ci}", f"- measured quantity: {c.effect_name}", f"- threshold: {c.threshold}"]
+    if c.zone:
+        lines.append(f"- equivalence zone: {c.zone}")
+    lines.append(f"- margin: {c.margin}")
     if c.conditions:
         lines.append(f"- conditions: {c.conditions}")
     if c.sizes:
         lines.append(f"- measured: {c.sizes}")
+    if c.provenance:
+        lines.append(f"- provenance: {c.provenance}")
     lines += [f"- caveat: {x}" for x in c.caveats]
     lines.append("")
     if c.evidence.rows:
@@ -55,7 +73,7 @@ def render_markdown(c: ReportContent) -> str:
            f"suite on **{c.device}**). Nothing was re-measured: every number comes from the store. The HTML version "
            "(`index.html`) has the same content with the figures embedded.", "",
            "## Hardware and settings", "", table_md(c.settings, heading=None), table_md(c.trials),
-           "## Claims", "", _claims(c.claims),
+           *_claims_sections(c.claims),
            "## Figures", ""]
     for f in c.figures:
         d = f.definition
@@ -78,7 +96,8 @@ def render_markdown(c: ReportContent) -> str:
         out += ["The recommender returned no recommendation for this store.", ""]
     for r in c.recommendations or []:
         out += [f"### {r.title}", ""] + [f"- {x}" for x in r.lines] + [""]
-    out += ["## Evidence", ""] + [_evidence(row) for row in c.claims]
+    essay, checks = essay_and_checks(c.claims)
+    out += ["## Evidence", ""] + [_evidence(row) for row in essay + checks]
     out += ["## Failed trials", "", table_md(c.failures, heading=None)]
     out += ["## Files", ""] + [f"- [{f}]({f})" for f in c.files] + [""]
     return "\n".join(out)

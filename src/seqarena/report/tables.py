@@ -12,7 +12,9 @@ from typing import Any
 import pandas as pd
 
 from seqarena.analysis.labels import fmt_count, fmt_number, present
+from seqarena.claims.verdict import zone_bounds
 from seqarena.report.data import ReportData, settings_line
+from seqarena.report.verdicts import fmt_provenance, fmt_threshold, fmt_zone, is_check
 
 
 @dataclasses.dataclass
@@ -130,13 +132,17 @@ class ClaimRow:
     status: str  # supported / refuted / inconclusive / not-applicable-here / not judged
     effect: str
     ci: str
-    threshold: str
+    threshold: str  # the claim's side and threshold, with its zone: "< 1 (zone 0.95-1.05)"
     margin: str
     effect_name: str
     caveats: list[str]
     evidence: Table
     raw: dict[str, Any]  # the verdict as a dict (results json)
     sizes: str = ""  # what was measured (trials, lengths, rounds), when the verdict says
+    reason: str = ""  # why it is inconclusive (or how a tie was read as support), in the verdict's words
+    check: bool = False  # an implementation check: holds by construction, not evidence about the essay
+    zone: str = ""  # the equivalence zone around the threshold, "0.95-1.05" ('' without one)
+    provenance: str = ""  # commits, torch, device, dtype, threads and trials behind the verdict, one line
 
 
 def claim_rows(claims: Sequence[Any], verdicts: dict[str, Any], errors: dict[str, str]) -> list[ClaimRow]:
@@ -144,14 +150,14 @@ def claim_rows(claims: Sequence[Any], verdicts: dict[str, Any], errors: dict[str
     rows = []
     for c in claims:
         v = verdicts.get(c.id)
-        side = "<" if c.direction == "below" else ">"
-        threshold = f"{side} {c.threshold:g}"
+        check = is_check(c, v)
         if v is None:
+            zone = zone_bounds(c.threshold, c.zone) if getattr(c, "zone", 0) else None
             rows.append(ClaimRow(c.id, c.short, c.quote, getattr(c, "conditions", ""), "not judged", "—", "—",
-                                 threshold, "—", c.effect_name, [errors.get(c.id, "not judged")],
-                                 Table(f"evidence-{c.id}-table", "evidence", [], []), {"claim": c.id,
-                                                                                      "status": "not judged",
-                                                                                      "error": errors.get(c.id)}))
+                                 fmt_threshold(c.direction, c.threshold, zone), "—", c.effect_name,
+                                 [errors.get(c.id, "not judged")], Table(f"evidence-{c.id}-table", "evidence", [], []),
+                                 {"claim": c.id, "status": "not judged", "error": errors.get(c.id), "provenance": {}},
+                                 check=check, zone=fmt_zone(zone)))
             continue
         finite = v.effect is not None and math.isfinite(v.effect)
         effect = fmt_number(v.effect, ".3g") if finite else "no data"
@@ -161,11 +167,19 @@ def claim_rows(claims: Sequence[Any], verdicts: dict[str, Any], errors: dict[str
         caveats = list(v.caveats)
         if not finite:
             caveats.append(f"no measurements for this claim in the store: run `seqarena claims --only {c.id}`")
-        raw = v.to_dict()
+        zone = getattr(v, "zone", None)
+        prov = getattr(v, "provenance", None) or {}
         rows.append(ClaimRow(c.id, c.short, c.quote, getattr(c, "conditions", ""), v.status, effect, ci,
-                             f"{'<' if v.direction == 'below' else '>'} {v.threshold:g}", margin, v.effect_name,
-                             caveats, evidence_table(c.id, v.evidence), raw, str(getattr(v, "sizes", "") or "")))
+                             fmt_threshold(v.direction, v.threshold, zone), margin, v.effect_name, caveats,
+                             evidence_table(c.id, v.evidence), v.to_dict(), str(getattr(v, "sizes", "") or ""),
+                             reason=str(getattr(v, "reason", "") or ""), check=check, zone=fmt_zone(zone),
+                             provenance=fmt_provenance(prov) if prov else ""))
     return rows
+
+
+def essay_and_checks(rows: Sequence[ClaimRow]) -> tuple[list[ClaimRow], list[ClaimRow]]:
+    """The essay's claims, then the implementation checks (which are not evidence about the essay)."""
+    return [r for r in rows if not r.check], [r for r in rows if r.check]
 
 
 def evidence_table(claim_id: str, evidence: Sequence[dict[str, Any]]) -> Table:
