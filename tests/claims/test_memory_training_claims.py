@@ -81,7 +81,8 @@ def test_a_slow_memory_tracker_does_not_enter_the_per_token_time(monkeypatch, kw
 # -- training: timing claims -------------------------------------------------------------------------------------------
 
 def _parallel(rnn_growth: float, **kw) -> pd.DataFrame:
-    ms = {(m, n, 4096 // n): 10 * (g if n == 256 else 1) for m, g in ((RNN, rnn_growth), (ATTN, 1.0)) for n in (16, 256)}
+    ms = {(m, n, 4096 // n): 10 * (g if n == 256 else 1)
+          for m, g in ((RNN, rnn_growth), (ATTN, 1.0)) for n in (16, 256)}
     return timing_table(ms, scenario="throughput", **kw)
 
 

@@ -3,8 +3,6 @@ quality claims, reads inconclusive when the models did not learn)."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 import pytest
