@@ -4,7 +4,7 @@ trials with a typed kind, and missing contenders. One factory for every claim te
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -84,3 +84,30 @@ def train_rows(model: str, value: float, *, seeds: tuple[int, ...] = (0, 1, 2), 
 def table(*groups: list[dict[str, Any]]) -> pd.DataFrame:
     """One DataFrame from lists of rows (e.g. several :func:`train_rows` and :func:`failed_row`)."""
     return pd.DataFrame([r for g in groups for r in g])
+
+
+MB = 2**20
+
+
+def memory_table(peak_mb: Mapping[tuple[str, int, int], float], *, rounds: int = 4, jitter_mb: float = 0.5,
+                 weights_mb: float = 20.0, ms: Mapping[tuple[str, int, int], float] | None = None,
+                 accounted: Callable[[str, int, int], dict[str, Any]] | None = None, seed: int = 0,
+                 **timing: Any) -> pd.DataFrame:
+    """Rows of the ``memory`` scenario: one ok row per (model, n, batch) and round, ``peak_bytes`` around
+    ``peak_mb`` (each trial off by up to +-``jitter_mb``: the allocator's page-granular slack between rounds),
+    ``peak_with_weights_bytes`` ``weights_mb`` above it, and the measured call's time from :func:`timing_table`
+    (one call per trial; ``ms``: its median, default 0.01 ms per token; ``swing``, ``overhead_ms`` ... pass through).
+    ``accounted(model, n, batch)``: extra columns such as ``state_bytes``."""
+    ms = ms or {(m, n, b): 0.01 * n * b for m, n, b in peak_mb}
+    df = timing_table(ms, rounds=rounds, calls=1, seed=seed, scenario="memory", **timing)
+    rng = np.random.default_rng(seed + 1)
+    key = list(zip(df["model"], df["seq_len"], df["batch"]))
+    peak = np.array([peak_mb[k] for k in key]) + rng.uniform(-jitter_mb, jitter_mb, len(df))
+    df["peak_bytes"] = (peak * MB).astype(int)
+    df["peak_with_weights_bytes"] = ((peak + weights_mb) * MB).astype(int)
+    df["wall_s"] = df["latency_s"]
+    df["per_token_s"] = df["latency_s"] / (df["seq_len"] * df["batch"])
+    if accounted is not None:
+        extra = pd.DataFrame([accounted(*k) for k in key], index=df.index)
+        df = pd.concat([df, extra], axis=1)
+    return df

@@ -21,8 +21,9 @@ def test_mfu_claim_flips():
     claim = claim_by_id("17")
 
     def table(attn: float, rnn: float) -> pd.DataFrame:
-        return pd.DataFrame([{"model": m, "mfu": v * (1 + 0.01 * r), "status": "ok", "spec.device": "cpu",
-                              "env.cpu": "x"} for m, v in ((ATTN, attn), (RNN, rnn)) for r in range(2)])
+        return pd.DataFrame([{"model": m, "seq_len": 256, "batch": 8, "mfu": v * (1 + 0.01 * r), "status": "ok",
+                              "spec.round": r, "spec.device": "cpu", "env.cpu": "x"}
+                             for m, v in ((ATTN, attn), (RNN, rnn)) for r in range(3)])
 
     assert claim.judge(table(0.5, 0.2), claim).status == "supported"
     assert claim.judge(table(0.2, 0.5), claim).status == "refuted"
