@@ -12,7 +12,8 @@ from seqarena.claims.engine import plan, select, with_roles
 from seqarena.store import Store
 from tests.synthetic_store import build_claims_store
 
-TINY_SUITE = {"params": 200_000, "repeats": 3, "min_seconds": 0.0, "rounds": 1, "max_rounds": 1, "tokens": 48,
+TINY_SUITE = {"params": 200_000, "repeats": 3, "min_seconds": 0.0, "rounds": 3, "max_rounds": 3, "tokens": 48,
+              "gen_rounds": 3,
               "short": (16, 32)}
 CLAIMS = ["10", "13e"]
 

@@ -18,7 +18,7 @@ from seqarena.bench.spec import TrialSpec
 from seqarena.claims.base import Claim
 from seqarena.claims.registry import CLAIMS
 from seqarena.claims.suites import Suite, resolve_suite
-from seqarena.claims.verdict import FAILED, MISSING, Verdict
+from seqarena.claims.verdict import FAILED, MISSING, UNTESTED, Verdict
 from seqarena.essay import ATTN, RNN
 from seqarena.models import SpecError, get_class
 from seqarena.run.sweep import SweepSummary, run_sweep
@@ -131,6 +131,12 @@ def _describe(trials: list[TrialSpec]) -> str:
     return "; ".join(parts)
 
 
+def _more_rounds_could_help(v: Verdict) -> bool:
+    """An inconclusive verdict whose interval is too wide (or a tie near the zone's edge): more rounds narrow it.
+    Not one that is missing or failed data, or untested at these sizes: rounds cannot change that."""
+    return v.status == "inconclusive" and not v.reason.startswith((MISSING, FAILED, UNTESTED))
+
+
 def by_round(trials: Iterable[TrialSpec]) -> list[TrialSpec]:
     """The trials with every claim's round 0 first, then every round 1, ...: rounds of one claim are minutes apart
     and run in different worker processes (the runner starts a fresh one when the round changes), so a round is an
@@ -239,7 +245,7 @@ def run_claims(
         extra: dict[str, list[TrialSpec]] = {}
         for c in claims:
             base_rounds = max((t.round for t in c.trials(s, c)), default=0) + 1
-            if (c.adaptive and verdicts[c.id].status == "inconclusive" and rounds[c.id] < s.max_rounds
+            if (c.adaptive and _more_rounds_could_help(verdicts[c.id]) and rounds[c.id] < s.max_rounds
                     and any(t.scenario not in ("train", "gradients") for t in needs[c.id])):
                 stop = min(s.max_rounds, rounds[c.id] + base_rounds)
                 extra[c.id] = _more_rounds(needs[c.id], rounds[c.id], stop)

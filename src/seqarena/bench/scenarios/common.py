@@ -4,7 +4,6 @@ measurement helpers, and the metrics every scenario reports (:class:`CommonMetri
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -105,13 +104,6 @@ def peak_memory(fn: Callable[[], object], device: str) -> PeakRecord:
     with PeakMemory(device) as peak:
         fn()
     return {"peak_bytes": peak.peak_bytes, "peak_method": peak.method, "baseline_bytes": peak.baseline_bytes}
-
-
-def timed_peak_memory(fn: Callable[[], object], device: str) -> tuple[PeakRecord, float]:
-    """:func:`peak_memory` and the call's wall time (one call: a rough time for long runs)."""
-    start = time.perf_counter()
-    mem = peak_memory(fn, device)
-    return mem, time.perf_counter() - start
 
 
 def common_metrics(model: SequenceModel, threads: int) -> CommonMetrics:
