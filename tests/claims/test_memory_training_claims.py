@@ -135,6 +135,16 @@ def _mfu(attn: float, rnn: float, seed: int = 0) -> pd.DataFrame:
     return df.assign(mfu=df["model"].map({ATTN: attn, RNN: rnn}) * swing)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_17_a_true_ratio_of_one_within_3_percent_never_decides(seed):
+    """The acceptance case: transformer / LSTM MFU of 1.00 +- 3%, rounds swinging by a few percent: never decisive."""
+    rng = np.random.default_rng(seed)
+    df = timing_table({(RNN, 256, 8): 50.0, (ATTN, 256, 8): 60.0}, scenario="train_step", seed=seed)
+    true = {ATTN: 0.3 * rng.uniform(0.97, 1.03), RNN: 0.3}
+    df = df.assign(mfu=df["model"].map(true) * rng.uniform(0.97, 1.03, len(df)))
+    assert judge("17", df).status not in DECISIVE
+
+
 def test_17_mfu_ratio_per_round():
     robust("17", _mfu(0.5, 0.1), {"model": ATTN}, {"model": RNN, "n": 256, "extra": {"batch": 8}}, "supported")
     assert judge("17", _mfu(0.1, 0.5)).status == "refuted"

@@ -347,3 +347,24 @@ def test_every_command_refuses_a_bad_store_in_one_line_before_measuring(tmp_path
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err and err.startswith("seqarena: error: ")
     assert {p: p.read_bytes() for p in files} == files  # nothing touched
     assert not (tmp_path / "missing").exists()
+
+
+def test_a_reader_elsewhere_never_deletes_the_writers_unsaved_rows(tmp_path):
+    """While a run writes, `seqarena report` (another process) may read the store. Every Store opened in the writing
+    process (the job's readers too) must keep SQLite's locks: a header check with open()/close() would drop them,
+    the other process would then take itself for the last connection and delete the WAL file, and the rows written
+    after that would be visible to no one else (and lost if the writer died)."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "r.db"
+    count = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+             "print(c.execute('SELECT COUNT(*) FROM trials').fetchone()[0]); c.close()")
+    with Store(db) as writer:
+        _add(writer, "a")
+        with Store(db, readonly=True) as reader:  # a reader in the writing process, as the claims engine opens
+            assert reader.count() == 1
+        subprocess.run([sys.executable, "-c", count, str(db)], check=True, capture_output=True)
+        _add(writer, "b")
+        seen = subprocess.run([sys.executable, "-c", count, str(db)], check=True, capture_output=True, text=True)
+        assert seen.stdout.strip() == "2"

@@ -42,6 +42,12 @@ MAX_ATTEMPTS = 3
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
+#: Stores this process has open, by resolved path, with their number of connections. Closing *any* file descriptor
+#: of a file drops every POSIX (fcntl) lock this process holds on it, including SQLite's: a header check with
+#: ``open()`` while a connection is open would leave that connection unlocked, another process closing its own
+#: connection would then think it was the last one and delete the WAL file with the rows not yet checkpointed.
+_OPEN: dict[Path, int] = {}
+
 _SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS trials (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -130,11 +136,13 @@ class Store:
         self.readonly = readonly
         self._lock: WriterLock | None = None
         self._conn: sqlite3.Connection | None = None
+        self._key = self.path.resolve()
         _check_path(self.path, readonly)
         try:
             if not readonly:
                 self._lock = WriterLock(self.path)
             self._conn = self._connect()
+            _OPEN[self._key] = _OPEN.get(self._key, 0) + 1
             self.version = self._check_identity()
             if not readonly:
                 self._prepare_for_writing()
@@ -216,6 +224,9 @@ class Store:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+            left = _OPEN.pop(self._key, 1) - 1
+            if left:
+                _OPEN[self._key] = left
         if self._lock is not None:
             self._lock.release()
             self._lock = None
@@ -327,6 +338,8 @@ def _check_path(path: Path, readonly: bool) -> None:
     if path.is_dir():
         raise StoreError(f"the results store {path} is a directory; give a file path, e.g. {path / 'results.db'}")
     if path.exists():
+        if path.resolve() in _OPEN:  # already checked, and reading it now would drop SQLite's locks (see _OPEN)
+            return
         try:
             with path.open("rb") as f:
                 head = f.read(len(_SQLITE_MAGIC))
