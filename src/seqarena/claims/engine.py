@@ -170,6 +170,9 @@ def _judge(claim: Claim, df: pd.DataFrame, trials: Sequence[TrialSpec], planned:
     why = _absent(claim, planned, rows)
     if why and verdict.status in ("supported", "refuted"):
         verdict.undecided(why)
+    if not planned and not verdict.reason.startswith(UNTESTED):  # the suite's sizes leave this claim out
+        verdict.status, verdict.reason = "inconclusive", (f"{UNTESTED}: this suite measures nothing for it (its "
+                                                          "regime is out of reach in minutes): run --suite full")
     loaded = int((rows["contended"] == 1).sum()) if "contended" in rows else 0
     if loaded:  # kept after MAX_ATTEMPTS measurements, each with a neighbour busy: say so beside the verdict
         verdict.caveats.append(f"{loaded} of {len(rows)} trials were measured while other processes kept the CPU "
