@@ -1,11 +1,10 @@
-"""Inference claims: latency scaling (2a, 2b), latency by sequence length (10, 11, 12), generation (13a-c, 13e),
-batching (14) and streaming (23).
+"""Inference claims on forward latency: latency scaling (2a, 2b), latency by sequence length (10, 11, 12) and
+batching (14); generation and streaming (13a-c, 13e, 23) are in :mod:`~seqarena.claims.generation`.
 
-Every interval comes from per-round estimates: both contenders are measured in the same interleaved, shuffled round
-(rounds run in different worker processes, minutes apart), the per-round ratio of their median per-call times is the
-unit of replication, and a t-interval over rounds gives the interval (:func:`seqarena.analysis.stats.round_interval`).
-Per-call samples inside one round share its machine state: they steady the round's median, they are not independent
-evidence. Ratio thresholds at 1 carry a +-5% equivalence zone: a smaller difference is "no meaningful difference".
+Every interval comes from per-round estimates (:mod:`~seqarena.claims.rounds`): both contenders are measured in the
+same interleaved, shuffled round, the per-round ratio of their median per-call times is the unit of replication, and
+a t-interval over rounds gives the interval. Ratio thresholds at 1 carry a +-5% equivalence zone (``rounds.ZONE``): a
+smaller difference is "no meaningful difference".
 """
 
 from __future__ import annotations
@@ -20,16 +19,11 @@ import pandas as pd
 from seqarena.analysis.scaling import fit_loglog
 from seqarena.analysis.stats import round_interval
 from seqarena.bench.spec import TrialSpec
-from seqarena.claims.base import Claim, by_round, caveats, missing, ok_rows
+from seqarena.claims.base import Claim, caveats, missing, ok_rows
+from seqarena.claims.rounds import ZONE, abs_dev_interval, paired, ratio_verdict, round_ratios, round_slopes
 from seqarena.claims.suites import FULL, Suite
 from seqarena.claims.verdict import MISSING, UNREPLICATED, Verdict
 from seqarena.run.sweep import expand
-
-#: The equivalence zone of the latency ratios (relative): run-to-run differences of a few percent are common on a
-#: shared CPU even with interleaving, so a 2% "win" is not one.
-ZONE = 0.05
-
-Timing = tuple[str, int, int]  # (model, n, batch)
 
 
 def _latency_trials(lengths: Callable[[Suite], Sequence[int]]) -> Callable[[Suite, Claim], list[TrialSpec]]:
@@ -40,43 +34,6 @@ def _latency_trials(lengths: Callable[[Suite], Sequence[int]]) -> Callable[[Suit
                       params=s.params, repeats=s.repeats, min_seconds=s.min_seconds, rounds=s.rounds)
 
     return trials
-
-
-def round_ratios(df: pd.DataFrame, pairs: Sequence[tuple[Timing, Timing]]) -> dict[int, float]:
-    """Per round, the geometric mean over ``pairs`` of median(num) / median(den); only rounds that measured every
-    pair (a round missing one is not comparable to the others)."""
-    logs: dict[int, list[float]] = {}
-    for num, den in pairs:
-        a, b = by_round(df, *num), by_round(df, *den)
-        for r in set(a) & set(b):
-            logs.setdefault(r, []).append(math.log(np.median(a[r]) / np.median(b[r])))
-    return {r: math.exp(float(np.mean(v))) for r, v in sorted(logs.items()) if len(v) == len(pairs)}
-
-
-def first_missing(df: pd.DataFrame, timings: Sequence[Timing]) -> str | None:
-    """Why one of the timings has no successful row (typed failure or absence), else None."""
-    for model, n, batch in timings:
-        why = missing(df, model=model, seq_len=n, batch=batch)
-        if why:
-            return why
-    return None
-
-
-def ratio_verdict(df: pd.DataFrame, claim: Claim, pairs: Sequence[tuple[Timing, Timing]], evidence: list[dict],
-                  extra: Sequence[str] = ()) -> Verdict:
-    """The claim's verdict on the per-round ratios of ``pairs`` (t-interval over rounds), after checking that every
-    timing exists: a missing or failed one makes it inconclusive with the reason."""
-    why = first_missing(df, [t for pair in pairs for t in pair])
-    if why:
-        return claim.no_data(df, why, evidence)
-    per_round = round_ratios(df, pairs)
-    if not per_round:
-        return claim.no_data(df, f"{MISSING}: no round measured every contender", evidence)
-    effect, ci = round_interval(list(per_round.values()))
-    evidence = [*evidence, {"per-round ratios": [round(x, 4) for x in per_round.values()], "rounds": len(per_round)}]
-    if ci is None:
-        return claim.no_data(df, f"{UNREPLICATED}: {len(per_round)} round; an interval needs >= 2", evidence)
-    return claim.verdict(effect, ci, evidence, [*caveats(df), *extra])
 
 
 def _timing_evidence(df: pd.DataFrame, claim: Claim, lengths: Sequence[int], batch: int = 1) -> list[dict]:
@@ -124,21 +81,10 @@ CLAIM_11 = Claim(
 )
 
 
-def _round_slopes(df: pd.DataFrame, model: str, lengths: Sequence[int] | None = None) -> dict[int, float]:
-    """Per round, the log-log slope of batch-1 latency vs n over ``lengths`` (default: every n measured)."""
-    ok = ok_rows(df, batch=1, model=model)
-    if lengths is not None:
-        ok = ok[ok["seq_len"].isin(lengths)]
-    out = {}
-    for r, g in ok.groupby(ok.get("spec.round", pd.Series(0, index=ok.index)).fillna(0).astype(int)):
-        fit = fit_loglog(g["seq_len"], g["latency_s"], large_fraction=1.0, min_points=2)
-        if fit is not None and g["seq_len"].nunique() == ok["seq_len"].nunique():
-            out[int(r)] = fit.slope
-    return out
-
-
 def _slope_evidence(df: pd.DataFrame, model: str, lengths: Sequence[int] | None = None) -> dict[str, Any]:
-    per_round = _round_slopes(df, model, lengths)
+    """The log-log slope of ``model``'s batch-1 latency vs n over ``lengths`` (default: every n measured), fitted
+    per round (only rounds that measured every n), and its t-interval over rounds."""
+    per_round = round_slopes(df, model, "latency_s", lengths=lengths, every_n=True, batch=1)
     slope, ci = round_interval(list(per_round.values()), log=False)
     return {"model": model, "slope": slope, "slope_ci": ci, "per-round slopes": [round(x, 3) for x in
                                                                                 per_round.values()]}
@@ -219,13 +165,6 @@ CLAIM_2A = Claim(
 )
 
 
-def abs_dev_interval(lo: float, hi: float, centre: float) -> tuple[float, float]:
-    """The interval of |x - centre| when x lies in [lo, hi]."""
-    worst = max(abs(lo - centre), abs(hi - centre))
-    best = 0.0 if lo <= centre <= hi else min(abs(lo - centre), abs(hi - centre))
-    return best, worst
-
-
 def judge_2b(df: pd.DataFrame, claim: Claim) -> Verdict:
     """Effect: |slope - 1| for the RNN (supported below 0.2); its interval from the per-round slopes'."""
     why = missing(df, batch=1, model=claim.rnn)
@@ -298,7 +237,7 @@ def _decode_ratio(df: pd.DataFrame, claim: Claim, num: tuple[str, str], den: tup
         return claim.no_data(df, f"{MISSING}: fewer than two decode positions sampled in every round")
     first, late = pos
     per_round = []
-    for r in sorted(set(top) & set(bottom)):
+    for r in paired(top, bottom):
         ref = top[r][first] if which == "growth" else bottom[r][late]
         per_round.append(float(np.median(top[r][late]) / np.median(ref)))
     effect, ci = round_interval(per_round)
@@ -415,7 +354,7 @@ def judge_23b(df: pd.DataFrame, claim: Claim) -> Verdict:
         return claim.no_data(df, f"{MISSING}: rows without the detrended jitter (measured by an older version)")
     a = {int(r.get("spec.round", 0) or 0): r[col] for _, r in rnn.iterrows()}
     b = {int(r.get("spec.round", 0) or 0): r[col] for _, r in attn.iterrows()}
-    per_round = [a[r] / b[r] for r in sorted(set(a) & set(b))]
+    per_round = [a[r] / b[r] for r in paired(a, b)]
     effect, ci = round_interval(per_round)
     ev = [{"model": claim.rnn, "p99/p50 detrended": float(np.median(list(a.values())))},
           {"model": f"{claim.attn} (cache)", "p99/p50 detrended": float(np.median(list(b.values())))},
@@ -450,11 +389,11 @@ def judge_14(df: pd.DataFrame, claim: Claim) -> Verdict:
     if v.status != "supported":
         return v
     rnn = [((claim.rnn, 256, 32), (claim.rnn, 256, 1))]
-    why = first_missing(df, [t for pair in rnn for t in pair])
+    why = missing(df, model=claim.rnn, seq_len=256, batch=32) or missing(df, model=claim.rnn, seq_len=256, batch=1)
     if why:
         return v.undecided(f"the second part (below the RNN's ratio): {why}")
     a, b = round_ratios(df, attn), round_ratios(df, rnn)
-    rel, ci = round_interval([a[r] / b[r] for r in sorted(set(a) & set(b))])
+    rel, ci = round_interval([a[r] / b[r] for r in paired(a, b)])
     v.evidence.append({"transformer ratio / LSTM ratio": rel, "ci": ci})
     if ci is None or ci[1] >= 1 - ZONE:
         v.undecided("the transformer's batching ratio is not clearly below the RNN's")

@@ -1,11 +1,11 @@
 """Memory claims, judged from measured peaks (VmHWM above each trial's baseline; CUDA: max allocated): the KV cache
 grows while the RNN state stays constant (13d, 15a), attention scores grow as n^2 x heads (15b), training memory
-(16a), Adam's state (16b), truncated BPTT (16c), Transformer-XL's bounded memory (18a/b), and the edge deployment
-(24). Accounted bytes (state / cache / saved activations) are shown beside.
+(16a), Adam's state (16b), truncated BPTT (16c) and Transformer-XL's bounded memory (18a/b); the edge deployment (24)
+is in :mod:`~seqarena.claims.edge`. Accounted bytes (state / cache / saved activations) are shown beside.
 
 Rules shared by these judges:
-- the round is the unit of replication: each round gives one estimate (a growth in bytes per token, a slope, a
-  paired ratio), and the interval is the t-interval over rounds;
+- the round is the unit of replication (:mod:`~seqarena.claims.rounds`): each round gives one estimate (a growth in
+  bytes per token, a slope, a paired ratio), and the interval is the t-interval over rounds;
 - flat means bounded relative to the KV cache: growth above the smallest n in bytes per token (the slope of a
   straight line through one round's peaks, per sequence of the batch), divided by the bytes per token the
   same-budget transformer's KV cache adds (accounted, from its chunked-prefill trial). A log-log slope of the peak
@@ -24,15 +24,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from seqarena.analysis.labels import MB
 from seqarena.analysis.stats import paired_round_ratio, round_interval
 from seqarena.bench.spec import TrialSpec
-from seqarena.claims.base import Claim, caveats, grid, ok_rows
-from seqarena.claims.latency import abs_dev_interval
+from seqarena.claims.base import Claim, caveats, first_missing, grid, ok_rows, size_failed_at
+from seqarena.claims.rounds import abs_dev_interval, medians_by_round, round_slopes
 from seqarena.claims.suites import Suite
-from seqarena.claims.training import first_missing, medians_by_round, round_slopes, size_failed_at
 from seqarena.claims.verdict import UNTESTED, Verdict
-
-MB = 2**20
 
 #: Flat = growth under this fraction of the KV cache's bytes per token (15a, 16c, 18a, 13d's RNN part).
 FLAT = 0.1
@@ -332,7 +330,7 @@ def judge_18b(df: pd.DataFrame, claim: Claim) -> Verdict:
     why = first_missing(df, ["transformer_xl"])
     if why:
         return claim.no_data(df, why)
-    slopes = round_slopes(df, "transformer_xl", "per_token_s")
+    slopes = list(round_slopes(df, "transformer_xl", "per_token_s").values())
     slope, ci = round_interval(slopes, log=False)
     rows = ok_rows(df, model="transformer_xl")
     ev = [{"model": "transformer_xl", "slope": slope, "slope_ci": ci, "slope by round": slopes,
