@@ -116,41 +116,75 @@ def _same(v: Any, want: Any) -> bool:
     return v == want
 
 
-def missing(df: pd.DataFrame, *, size_ok: bool = False, **match: Any) -> str | None:
-    """None when successful rows match; otherwise why not, in words: the failed rows' kind and detail, or that
-    no row exists. ``size_ok``: a cap / out-of-memory failure is a result (the caller reads it), not missing data."""
-    if len(ok_rows(df, **match)):
-        return None
+def missing(df: pd.DataFrame, *, size_ok: bool = False, strict: bool = False, **match: Any) -> str | None:
+    """Why the rows matching ``match`` cannot be judged, in words (the failed rows' kind and detail, or that no row
+    exists); None when successful rows match. The one home of "why is this data unusable".
+
+    Args:
+        size_ok: a cap / out-of-memory failure is a result (the caller reads it), not missing data.
+        strict: any failed row counts, even beside successful ones (a failed seed could be the one that disagrees).
+    """
     what = ", ".join(f"{k.replace('__', '.')}={v}" for k, v in match.items())
+    if len(ok_rows(df, **match)):
+        if not strict:
+            return None
+        failed = matching(df, "failed", **match)
+        if size_ok:
+            failed = failed[[not is_size_failure(_failure(r)) for _, r in failed.iterrows()]]
+        return _failed(what, failed.iloc[0]) if len(failed) else None
     failed = matching(df, "failed", **match)
     if size_ok and len(failed) and all(is_size_failure(_failure(r)) for _, r in failed.iterrows()):
         return None
     if len(failed):
-        row = failed.iloc[0]
-        return f"{FAILED}: {what}: {row.get('reason') or kind_of(_failure(row)) or 'failed'}"[:200]
+        return _failed(what, failed.iloc[0])
     return f"{MISSING}: no row for {what}"
+
+
+def first_missing(df: pd.DataFrame, models: Sequence[str], ns: Sequence[int] | None = None, *,
+                  size_ok: bool = False, strict: bool = False, **match: Any) -> str | None:
+    """The first reason (:func:`missing`) why a verdict cannot rest on ``df``, model by model; None when each model
+    has usable rows.
+
+    Args:
+        ns: the lengths each model must have (``seq_len``); None: every n the models' rows have; empty: the model's
+            rows as a whole, whatever their n.
+        size_ok: a cap / out-of-memory failure is a result, and the larger n a memory sweep then prunes for that model
+            are not missing.
+        strict, match: as for :func:`missing`.
+    """
+    if ns is None:
+        mine = df[df["model"].isin(models)] if len(df) and "model" in df else df.iloc[0:0]
+        ns = sorted({int(n) for n in mine.get("seq_len", pd.Series(dtype=float)).dropna()})
+    for model in models:
+        if not ns:
+            why = missing(df, size_ok=size_ok, strict=strict, model=model, **match)
+            if why:
+                return why
+            continue
+        too_big = size_failed_at(df, model) if size_ok else None
+        for n in ns:
+            if too_big is not None and n > too_big:
+                continue
+            why = missing(df, size_ok=size_ok, strict=strict, model=model, seq_len=n, **match)
+            if why:
+                return why
+    return None
+
+
+def size_failed_at(df: pd.DataFrame, model: str) -> int | None:
+    """The smallest n where ``model`` failed the cap or ran out of memory (None: nowhere)."""
+    failed = matching(df, "failed", model=model)
+    ns = [int(r["seq_len"]) for _, r in failed.iterrows() if is_size_failure(_failure(r))]
+    return min(ns) if ns else None
+
+
+def _failed(what: str, row: pd.Series) -> str:
+    return f"{FAILED}: {what}: {row.get('reason') or kind_of(_failure(row)) or 'failed'}"[:200]
 
 
 def _failure(row: pd.Series) -> str | None:
     f = row.get("failure")
     return f if isinstance(f, str) and f else row.get("reason")
-
-
-def by_round(df: pd.DataFrame, model: str, n: int, batch: int = 1, **match: Any) -> dict[int, list[float]]:
-    """The per-call timing samples of ``model`` at (n, batch), per round (the unit of replication)."""
-    out: dict[int, list[float]] = {}
-    rows = ok_rows(df, model=model, seq_len=n, batch=batch, **match)
-    for _, row in rows.iterrows():
-        s = row.get("time.samples")
-        if isinstance(s, list) and s:
-            out.setdefault(int(row.get("spec.round", 0) or 0), []).extend(s)
-    return out
-
-
-def samples(df: pd.DataFrame, model: str, n: int, batch: int = 1) -> list[float]:
-    """Every per-call timing sample of ``model`` at (n, batch), pooled over rounds."""
-    rows = ok_rows(df, model=model, seq_len=n, batch=batch)
-    return [x for s in rows.get("time.samples", []) for x in (s if isinstance(s, list) else [])]
 
 
 def caveats(df: pd.DataFrame) -> list[str]:

@@ -25,10 +25,8 @@ from typing import Any
 import pandas as pd
 
 from seqarena.bench.spec import TrialSpec
-from seqarena.claims.base import SMOKE_CAVEAT, _failure, caveats, grid, matching, missing, ok_rows
+from seqarena.claims.base import SMOKE_CAVEAT, caveats, grid, ok_rows
 from seqarena.claims.suites import Suite
-from seqarena.claims.verdict import FAILED
-from seqarena.store.failures import is_size_failure
 
 #: A model "learned" when it beats the task's baseline by this much (accuracy points; relative for losses).
 LEARN_MARGIN = {"accuracy": 0.10, "bits_per_char": 0.05, "mse": 0.05}
@@ -94,33 +92,12 @@ def option_column(df: pd.DataFrame, key: str) -> pd.Series:
     return df[col] if col in df else pd.Series([None] * len(df), index=df.index)
 
 
-def trouble(df: pd.DataFrame, models: list[str], *, size_ok: bool = False, **match: Any) -> str | None:
-    """Why the rows of ``models`` (matching ``match``) cannot be judged, in words; None when every contender has
-    successful rows and none of its trials failed. A failed seed beside successful ones still counts: it could be the
-    seed that disagrees. ``size_ok``: cap / out-of-memory failures are results the caller reads."""
-    for model in models:
-        why = missing(df, model=model, size_ok=size_ok, **match)
-        if why:
-            return why
-        failed = matching(df, "failed", model=model, **match)
-        if size_ok and len(failed):
-            failed = failed[[not is_size_failure(_failure(r)) for _, r in failed.iterrows()]]
-        if len(failed):
-            return missing(failed, model=model, **match) or f"{FAILED}: {model}"
-    return None
-
-
 def by_seed(rows: pd.DataFrame, column: str = "test_metric") -> dict[int, float]:
     """``column`` of each seed's row (NaN where the row has none: a diverged run)."""
     if not len(rows) or column not in rows:
         return {}
     seeds = rows["spec.seed"] if "spec.seed" in rows else pd.Series([0] * len(rows), index=rows.index)
     return {int(seed): float(v) if v is not None else math.nan for seed, v in zip(seeds, rows[column])}
-
-
-def paired(a: dict[int, float], b: dict[int, float]) -> list[int]:
-    """The seeds both models have, in order (the pairing of a paired difference)."""
-    return sorted(set(a) & set(b))
 
 
 def diverged(values: dict[int, float]) -> list[int]:

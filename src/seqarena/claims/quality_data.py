@@ -11,7 +11,7 @@ import pandas as pd
 
 from seqarena.analysis.stats import round_interval, t_interval
 from seqarena.bench.spec import TrialSpec
-from seqarena.claims.base import Claim, ok_rows
+from seqarena.claims.base import Claim, first_missing, ok_rows
 from seqarena.claims.quality import (
     DELTA,
     LEARN_MARGIN,
@@ -21,11 +21,10 @@ from seqarena.claims.quality import (
     learned,
     metric_of,
     model_rows,
-    paired,
     quality_caveats,
     train_trials,
-    trouble,
 )
+from seqarena.claims.rounds import paired
 from seqarena.claims.suites import Suite
 from seqarena.claims.verdict import FAILED, MISSING, UNREPLICATED, Verdict
 from seqarena.essay import LITTLE_DATA
@@ -43,7 +42,7 @@ def judge_9(df: pd.DataFrame, claim: Claim) -> Verdict:
     (paired by seed); supported above -delta (the RNN matches or beats within the equivalence margin). Sizes where
     either model did not beat the baseline by the margin do not count; a missing contender, a failed trial or a
     diverged seed makes the verdict inconclusive with the reason."""
-    why = trouble(df, [claim.rnn, claim.attn])
+    why = first_missing(df, [claim.rnn, claim.attn], ns=(), strict=True)
     ok = ok_rows(df)
     if why or "spec.task_params.n_train" not in ok:
         return claim.no_data(df, why or f"{MISSING}: no training-set sizes")
@@ -91,7 +90,7 @@ def judge_9b(df: pd.DataFrame, claim: Claim) -> Verdict:
     (supported above 0: the transformer overfits more). The gap is the FINAL model's validation loss minus its loss
     on the training split, both in eval mode (``train_eval``, train scenario v2): the training loss averaged over the
     run would mix in how fast each model learned."""
-    why = trouble(df, [claim.rnn, claim.attn])
+    why = first_missing(df, [claim.rnn, claim.attn], ns=(), strict=True)
     ok = ok_rows(df)
     if why or "spec.task_params.n_train" not in ok:
         return claim.no_data(df, why or f"{MISSING}: no training-set sizes")
@@ -152,7 +151,8 @@ def judge_22(df: pd.DataFrame, claim: Claim) -> Verdict:
         return claim.no_data(df)
     top = df["spec.task_params.lookback"].max()
     at = df[df["spec.task_params.lookback"] == top]
-    why = trouble(at, [claim.rnn]) or trouble(at, [claim.attn], size_ok=True)
+    why = (first_missing(at, [claim.rnn], ns=(), strict=True)
+           or first_missing(at, [claim.attn], ns=(), size_ok=True, strict=True))
     if why:
         return claim.no_data(df, why)
     rnn, attn = by_seed(model_rows(at, claim.rnn)), by_seed(model_rows(at, claim.attn))

@@ -12,18 +12,17 @@ import pandas as pd
 
 from seqarena.analysis.stats import paired_round_ratio, round_interval, t_interval
 from seqarena.bench.spec import TrialSpec
-from seqarena.claims.base import Claim, grid, ok_rows
+from seqarena.claims.base import Claim, first_missing, grid, ok_rows
 from seqarena.claims.quality import (
     baseline_of,
     by_seed,
     diverged,
     learned,
     model_rows,
-    paired,
     quality_caveats,
     train_trials,
-    trouble,
 )
+from seqarena.claims.rounds import paired
 from seqarena.claims.suites import Suite
 from seqarena.claims.training import judge_6, train_step_trials
 from seqarena.claims.verdict import FAILED, Verdict
@@ -55,7 +54,7 @@ def _mean(values: dict[int, float]) -> float:
 def _lm_check(df: pd.DataFrame, claim: Claim, models: list[str]) -> tuple[dict[str, dict[int, float]], float, str]:
     """Each model's bits/char by seed, the trigram baseline, and why they cannot be compared ("" when they can): a
     model missing or failed, a diverged seed, or a model that does not beat the trigram by the margin."""
-    why = trouble(df, models)
+    why = first_missing(df, models, ns=(), strict=True)
     if why:
         return {}, math.nan, why
     ok = ok_rows(df)
@@ -177,7 +176,7 @@ def judge_25(df: pd.DataFrame, claim: Claim) -> Verdict:
     gen = df[df["scenario"] == "generation"] if "scenario" in df else df.iloc[0:0]
     models = [claim.rnn, claim.attn, "hybrid"]
     bpc, _, why = _lm_check(lm, claim, models)
-    why = why or trouble(gen, models)
+    why = why or first_missing(gen, models, ns=(), strict=True)
     ev = [{"model": m, "test bits/char": _mean(bpc.get(m, {})),
            "decode ms/token": float(np.median([x for v in _decode_by_round(ok_rows(gen), m).values() for x in v]
                                               or [math.nan]))} for m in models]

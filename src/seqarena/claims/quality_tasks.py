@@ -13,7 +13,7 @@ import pandas as pd
 
 from seqarena.analysis.stats import round_interval, t_interval, wilson
 from seqarena.bench.spec import TrialSpec
-from seqarena.claims.base import Claim, caveats, grid, ok_rows
+from seqarena.claims.base import Claim, caveats, first_missing, grid, ok_rows
 from seqarena.claims.quality import (
     baseline_of,
     by_seed,
@@ -23,8 +23,8 @@ from seqarena.claims.quality import (
     option_column,
     quality_caveats,
     train_trials,
-    trouble,
 )
+from seqarena.claims.rounds import paired
 from seqarena.claims.suites import Suite
 from seqarena.claims.verdict import FAILED, Verdict
 
@@ -64,7 +64,7 @@ def _judge_order(positions: str) -> Callable[[pd.DataFrame, Claim], Verdict]:
         """Effect: the bidirectional encoder's test accuracy above chance (0.5) on minimal pairs, t-interval over
         seeds (3a, an implementation check, accepts one seed's Wilson interval over the test examples)."""
         rows = _order_rows(df, False, positions) if "status" in df else df.iloc[0:0]
-        why = trouble(rows, ["transformer"])
+        why = first_missing(rows, ["transformer"], ns=(), strict=True)
         if why:
             return claim.no_data(df, why)
         acc, ci, _ = _order_accuracy(df, False, positions, examples=claim.check)
@@ -148,14 +148,14 @@ def judge_4(df: pd.DataFrame, claim: Claim) -> Verdict:
     steps"), else the verdict is "not tested in this range". A D90 censored the uninformative way (the RNN fails
     already at the smallest distance, or passes at every one below 500) makes the verdict inconclusive; a
     transformer that passes everywhere gives a lower bound of the ratio, which can support but not refute."""
-    why = trouble(df, [claim.rnn, claim.attn])
+    why = first_missing(df, [claim.rnn, claim.attn], ns=(), strict=True)
     if why:
         return claim.no_data(df, why)
     ok = ok_rows(df)
     if "spec.task_params.distance" not in ok:
         return claim.no_data(df)
     rnn, attn = model_rows(ok, claim.rnn), model_rows(ok, claim.attn)
-    seeds = sorted(set(by_seed(rnn)) & set(by_seed(attn)))
+    seeds = paired(by_seed(rnn), by_seed(attn))
     per_seed = {seed: (d90(rnn[rnn["spec.seed"] == seed] if "spec.seed" in rnn else rnn),
                        d90(attn[attn["spec.seed"] == seed] if "spec.seed" in attn else attn)) for seed in seeds}
     ev = [{"model": m, "accuracy by distance (mean over seeds)": _accuracy_by_distance(rows),
@@ -216,7 +216,7 @@ def _judge_gradient(role: str) -> Callable[[pd.DataFrame, Claim], Verdict]:
         the t-interval of the log-ratios. At initialisation the claim is not tested: an LSTM's forget gates start
         near 0.5, so its ratio is astronomically large by construction, whatever training would make of it."""
         model = claim.rnn if role == "rnn" else claim.attn
-        why = trouble(df, [model])
+        why = first_missing(df, [model], ns=(), strict=True)
         if why:
             return claim.no_data(df, why)
         rows = model_rows(df, model)
@@ -280,7 +280,7 @@ def _lr_trials(s: Suite, claim: Claim) -> list[TrialSpec]:
 def _lr_tables(df: pd.DataFrame, claim: Claim) -> tuple[dict[int, dict[str, pd.Series]], str, float, str | None]:
     """Per seed, each model's validation metric by grid LR; the metric, its baseline, and why the grid cannot be read
     (a contender missing, or a trial that failed: a diverged LR is a result, NaN; a crashed one is not)."""
-    why = trouble(df, [claim.rnn, claim.attn])
+    why = first_missing(df, [claim.rnn, claim.attn], ns=(), strict=True)
     ok = ok_rows(df)
     if why or not len(ok) or "spec.lr" not in ok:
         return {}, "accuracy", math.nan, why or "missing data: no learning-rate grid"

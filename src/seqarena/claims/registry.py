@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from seqarena.claims import latency, memory, quality_data, quality_lm, quality_tasks, training
+from seqarena.claims import edge, generation, latency, memory, quality_data, quality_lm, quality_tasks, training
 from seqarena.claims.base import Claim
 
 
@@ -13,8 +13,8 @@ def _order(claim: Claim) -> tuple[int, str]:
     return int(number.group()) if number else 0, claim.id
 
 
-CLAIMS: list[Claim] = sorted([*latency.CLAIMS, *training.CLAIMS, *memory.CLAIMS, *quality_tasks.CLAIMS,
-                              *quality_data.CLAIMS, *quality_lm.CLAIMS], key=_order)
+CLAIMS: list[Claim] = sorted([*latency.CLAIMS, *generation.CLAIMS, *training.CLAIMS, *memory.CLAIMS, *edge.CLAIMS,
+                              *quality_tasks.CLAIMS, *quality_data.CLAIMS, *quality_lm.CLAIMS], key=_order)
 
 
 def claim_by_id(claim_id: str) -> Claim:

@@ -1,9 +1,10 @@
 """Compute claims about training and parallelism: sequential vs parallel (1), training speed below 1,000 tokens (6),
 long-sequence training (7), hardware use (17), and the efficient attentions' scaling (19a/b, 20a).
 
-All from the harness's ``train_step`` / ``throughput`` / ``memory`` trials. The round is the unit of replication: each
-verdict's interval is a t-interval over per-round estimates (a paired ratio of the contenders' medians in the same
-interleaved round, or a slope fitted to one round's lengths), never over the per-call samples of one round.
+All from the harness's ``train_step`` / ``throughput`` / ``memory`` trials. The round is the unit of replication
+(:mod:`~seqarena.claims.rounds`): each verdict's interval is a t-interval over per-round estimates (a paired ratio of
+the contenders' medians in the same interleaved round, or a slope fitted to one round's lengths), never over the
+per-call samples of one round.
 """
 
 from __future__ import annotations
@@ -16,69 +17,15 @@ import pandas as pd
 
 from seqarena.analysis.stats import paired_round_ratio, round_interval
 from seqarena.bench.spec import TrialSpec
-from seqarena.claims.base import Claim, by_round, caveats, grid, matching, missing, ok_rows
+from seqarena.claims.base import Claim, caveats, first_missing, grid, missing, ok_rows, size_failed_at
+from seqarena.claims.rounds import by_round, medians_by_round, paired, round_ratios, round_slopes
 from seqarena.claims.suites import Suite
 from seqarena.claims.verdict import Verdict
 from seqarena.run.sweep import expand
-from seqarena.store.failures import is_size_failure
 
 
 def _timing(s: Suite) -> dict[str, Any]:
     return {"repeats": s.repeats, "min_seconds": s.min_seconds, "rounds": s.rounds}
-
-
-def first_missing(df: pd.DataFrame, models: list[str], ns: list[int] | None = None, *, size_ok: bool = False,
-                  **match: Any) -> str | None:
-    """Why a verdict cannot rest on ``df``: the first (model, n) without a successful row (its failure, or no row),
-    over ``ns`` (default: every n the models' rows have); None when each has one. ``size_ok``: a cap / out-of-memory
-    failure is a result, and the larger n a memory sweep then prunes for that model are not missing."""
-    mine = df[df["model"].isin(models)] if len(df) and "model" in df else df.iloc[0:0]
-    ns = ns if ns is not None else sorted({int(n) for n in mine.get("seq_len", pd.Series(dtype=float)).dropna()})
-    if not ns:
-        return missing(df, model=models[0], **match)
-    for model in models:
-        too_big = size_failed_at(df, model) if size_ok else None
-        for n in ns:
-            if too_big is not None and n > too_big:
-                continue
-            why = missing(df, size_ok=size_ok, model=model, seq_len=n, **match)
-            if why:
-                return why
-    return None
-
-
-def size_failed_at(df: pd.DataFrame, model: str) -> int | None:
-    """The smallest n where ``model`` failed the cap or ran out of memory (None: nowhere)."""
-    failed = matching(df, "failed", model=model)
-    ns = [int(r["seq_len"]) for _, r in failed.iterrows()
-          if is_size_failure(r.get("failure") if isinstance(r.get("failure"), str) else r.get("reason"))]
-    return min(ns) if ns else None
-
-
-def medians_by_round(df: pd.DataFrame, model: str, column: str, **match: Any) -> dict[int, dict[int, float]]:
-    """{round: {n: median of ``column``}} of ``model``'s successful rows (one trial per n and round)."""
-    rows = ok_rows(df, model=model, **match)
-    out: dict[int, dict[int, float]] = {}
-    if not len(rows) or column not in rows:
-        return out
-    rnd = rows["spec.round"].fillna(0).astype(int) if "spec.round" in rows else pd.Series(0, index=rows.index)
-    for (r, n), g in rows.assign(_r=rnd).groupby(["_r", "seq_len"]):
-        vals = pd.to_numeric(g[column], errors="coerce").dropna()
-        if len(vals):
-            out.setdefault(int(r), {})[int(n)] = float(vals.median())
-    return out
-
-
-def round_slopes(df: pd.DataFrame, model: str, column: str, **match: Any) -> list[float]:
-    """The log-log slope of ``column`` vs n fitted within each round that has two lengths or more: one estimate per
-    round, so the interval over rounds carries the machine's round-to-round drift (a fit pooling every round's
-    points would count repeated calls as independent evidence)."""
-    slopes = []
-    for points in medians_by_round(df, model, column, **match).values():
-        pts = [(n, y) for n, y in sorted(points.items()) if y > 0]
-        if len(pts) >= 2:
-            slopes.append(float(np.polyfit(np.log([n for n, _ in pts]), np.log([y for _, y in pts]), 1)[0]))
-    return slopes
 
 
 # -- 1: recurrence is sequential, attention parallel ---------------------------------------------------------------
@@ -150,17 +97,13 @@ def judge_6(df: pd.DataFrame, claim: Claim) -> Verdict:
     why = first_missing(df, [claim.rnn, claim.attn], ns) if ns else missing(df, model=claim.rnn)
     if why or not ns:
         return claim.no_data(df, why or "missing data: no n below 1,000")
-    ratios: dict[int, list[float]] = {}
     ev = []
     for n in ns:
         b = _batch_at(df, n)
-        rnn, attn = by_round(df, claim.rnn, n, b), by_round(df, claim.attn, n, b)
-        effect, ci, per_round = paired_round_ratio(rnn, attn)
-        for r, x in zip(sorted(set(rnn) & set(attn)), per_round):  # the rounds paired_round_ratio pairs, in order
-            ratios.setdefault(r, []).append(math.log(x))
+        effect, ci, per_round = paired_round_ratio(by_round(df, claim.rnn, n, b), by_round(df, claim.attn, n, b))
         ev.append({"n": n, "batch": b, "ratio": effect, "ci": ci, "ratio by round": per_round})
-    per_round = [math.exp(sum(v) / len(v)) for v in ratios.values() if len(v) == len(ns)]
-    effect, ci = round_interval(per_round)
+    pairs = [((claim.rnn, n, _batch_at(df, n)), (claim.attn, n, _batch_at(df, n))) for n in ns]
+    effect, ci = round_interval(list(round_ratios(df, pairs).values()))
     return claim.verdict(effect, ci, ev, [*caveats(df), "time per training step at equal batch and parameters; "
                                           "time-to-target is in the quality claims' curves"])
 
@@ -253,7 +196,7 @@ def judge_17(df: pd.DataFrame, claim: Claim) -> Verdict:
     # {model: {round: MFU}} (the mean over n: the claim's trials have one n)
     mfu = {m: {r: float(np.mean(list(pts.values()))) for r, pts in medians_by_round(df, m, "mfu").items()}
            for m in (claim.rnn, claim.attn)}
-    rounds = sorted(set(mfu[claim.rnn]) & set(mfu[claim.attn]))
+    rounds = paired(mfu[claim.rnn], mfu[claim.attn])
     per_round = [mfu[claim.attn][r] / mfu[claim.rnn][r] for r in rounds]
     if not per_round:
         return claim.no_data(df, "missing data: no MFU measured")
@@ -293,11 +236,11 @@ def _efficient_slope(df: pd.DataFrame, claim: Claim, model: str) -> Verdict:
     why = first_missing(df, [model])
     if why:
         return claim.no_data(df, why)
-    slopes = round_slopes(df, model, "step_s")
+    slopes = list(round_slopes(df, model, "step_s").values())
     if not slopes:
         return claim.no_data(df, "missing data: fewer than two lengths in every round")
     effect, ci = round_interval(slopes, log=False)
-    ref = round_slopes(df, claim.attn, "step_s")
+    ref = list(round_slopes(df, claim.attn, "step_s").values())
     ev = [{"model": model, "slope": effect, "slope_ci": ci, "slope by round": slopes}]
     if ref:
         ev.append({"model": f"{claim.attn} (softmax)", "slope": float(np.mean(ref)), "slope by round": ref})
