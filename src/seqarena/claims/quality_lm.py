@@ -38,6 +38,10 @@ def _lm_models(s: Suite, claim: Claim) -> list:
 
 
 def _lm_trials(s: Suite, claim: Claim) -> list[TrialSpec]:
+    """The char-LM trainings; none when the suite trains no LM (``lm_steps`` 0: quick, where a few hundred steps
+    never beat the trigram baseline, so they could decide nothing)."""
+    if not s.lm_steps:
+        return []
     return train_trials(s, _lm_models(s, claim), "char_lm", {"length": s.lm_seq}, steps=s.lm_steps,
                         seeds=s.lm_seeds)
 
@@ -147,7 +151,8 @@ def _pareto_trials(s: Suite, claim: Claim) -> list[TrialSpec]:
     gen = grid("generation", [(claim.rnn, {}), (claim.attn, {}), hybrid], [{"seq_len": 16 + s.tokens}],
                tokens=s.tokens, params=s.params, repeats=s.gen_repeats, rounds=s.gen_rounds)
     gen = [t.model_copy(update={"mode": "cache" if t.model == claim.attn else "state"}) for t in gen]
-    return _lm_trials(s, claim) + gen
+    lm = _lm_trials(s, claim)
+    return lm + gen if lm else []
 
 
 def _decode_by_round(gen: pd.DataFrame, model: str) -> dict[int, list[float]]:
@@ -205,6 +210,8 @@ CLAIM_25 = Claim(
 
 
 def _conclusion_trials(s: Suite, claim: Claim) -> list[TrialSpec]:
+    if not s.lm_steps:
+        return []
     return train_step_trials(s, claim) + train_trials(s, [claim.rnn, claim.attn], "char_lm", {"length": s.lm_seq},
                                                  steps=s.lm_steps, seeds=s.lm_seeds)
 

@@ -34,6 +34,7 @@ class Suite(BaseModel):
     rounds: int = Field(description="interleaved rounds of each timing point")
     max_rounds: int = Field(description="cap of the adaptive repetition of timing and memory claims")
     tokens: int = Field(description="tokens generated per generation trial")
+    recompute_tokens: int = Field(description="tokens generated without a cache (13b, 13c: quadratic cost)")
     gen_rounds: int = Field(description="rounds of the generation trials")
     gen_repeats: int = Field(description="generations per generation trial")
     short: Lengths = Field(description="n of claim 10 (< 100 tokens)")
@@ -81,7 +82,7 @@ class Suite(BaseModel):
     sizes: Lengths = Field(description="training-set sizes of claims 9 / 9b")
     size_seeds: Lengths = Field(description="seeds of claims 9 / 9b")
     size_steps: int = Field(description="training steps of claims 9 / 9b")
-    lm_steps: int = Field(description="training steps of the char LM (19c, 20b, 21, 25, 26)")
+    lm_steps: int = Field(description="training steps of the char LM (19c, 20b, 21, 25, 26); 0: no LM trained")
     lm_seq: int = Field(description="the char LM's context")
     forecast_lookbacks: Lengths = Field(description="look-backs of claim 22")
     forecast_steps: int = Field(description="training steps of claim 22")
@@ -96,6 +97,7 @@ class Suite(BaseModel):
 QUICK = Suite(
     name="quick", smoke=True,
     params=1_000_000, repeats=6, min_seconds=0.2, rounds=3, max_rounds=4, tokens=1024, gen_rounds=3, gen_repeats=1,
+    recompute_tokens=512,
     short=(16, 32, 64), medium=(128, 256, 512, 1024), long=(1024, 2048, 4096),
     quadratic_params=100_000, quadratic_lens=(1024, 2048, 4096),
     parallel_params=2_000_000, parallel_tokens=2048, parallel_lens=(16, 256),
@@ -109,7 +111,8 @@ QUICK = Suite(
     distances=(), distance_seeds=(0,),  # 4 speaks of hundreds of steps: out of quick's reach
     forecast_seeds=(0,), lr_grid=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1), lr_steps=100,
     sizes=(100, 1000), size_seeds=(0, 1, 2), size_steps=150,
-    lm_steps=150, lm_seq=128, forecast_lookbacks=(),  # 22 needs look-backs >= 720: full only
+    lm_steps=0,  # 19c-21, 25, 26: a smoke-sized LM learns nothing; full only
+    lm_seq=128, forecast_lookbacks=(),  # 22 needs look-backs >= 720: full only
     forecast_steps=60, grad_len=300, grad_steps=200,
     grad_seeds=(0, 1, 2), order_seeds=(0, 1), lr_seeds=(0, 1), lm_seeds=(0,),
 )
@@ -117,6 +120,7 @@ QUICK = Suite(
 FULL = Suite(
     name="full", smoke=False,
     params=1_000_000, repeats=30, min_seconds=1.0, rounds=4, max_rounds=9, tokens=2048, gen_rounds=4, gen_repeats=2,
+    recompute_tokens=1024,
     short=(16, 32, 64), medium=(128, 256, 512, 1024), long=(1024, 2048, 4096, 8192, 16384),
     quadratic_params=100_000, quadratic_lens=(1024, 2048, 4096, 8192),
     parallel_params=2_000_000, parallel_tokens=4096, parallel_lens=(16, 32, 64, 128, 256),
