@@ -84,8 +84,9 @@ def figure_trials() -> list[TrialSpec]:
                            params=1_000_000))
         for n in (64, 256, 1024, 4096, 16384):
             for kind in ("train", "infer"):
-                add(make_trial(scenario="memory", model=m, seq_len=n, kind=kind, memory_cap_mb=2000,
-                               params=1_000_000))
+                for r in range(3):  # as many rounds as the quick suite's memory claims (the report's main group)
+                    add(make_trial(scenario="memory", model=m, seq_len=n, kind=kind, memory_cap_mb=2000,
+                                   params=1_000_000, round=r))
     quality = {"params": 100_000, "steps": 300, "batch": 32}
     for m in MODELS:
         for d in (8, 32, 128, 512):
