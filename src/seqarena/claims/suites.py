@@ -96,7 +96,7 @@ class Suite(BaseModel):
 
 QUICK = Suite(
     name="quick", smoke=True,
-    params=1_000_000, repeats=6, min_seconds=0.2, rounds=3, max_rounds=4, tokens=1024, gen_rounds=3, gen_repeats=1,
+    params=1_000_000, repeats=4, min_seconds=0.2, rounds=3, max_rounds=4, tokens=1024, gen_rounds=3, gen_repeats=1,
     recompute_tokens=512,
     short=(16, 32, 64), medium=(128, 256, 512, 1024), long=(1024, 2048, 4096),
     quadratic_params=100_000, quadratic_lens=(1024, 2048, 4096),
@@ -104,8 +104,8 @@ QUICK = Suite(
     mem_rounds=3, prefill_lens=(2048, 4096, 8192), chunk=256, naive_lens=(1024, 2048, 4096),
     train_mem_lens=(256, 1024), tbptt=128, tbptt_lens=(1024, 4096, 8192),
     long_train_lens=(), long_train_cap_mb=4096,  # 7 speaks of 10k+ tokens: quick says "not tested in this range"
-    xl_lens=(1024, 4096, 16384), edge_params=5_000_000, edge_cap_mb=256, edge_lens=(1024, 2048, 4096),
-    edge_rounds=2, optimizer_params=10_000_000,
+    xl_lens=(1024, 4096, 16384), edge_params=5_000_000, edge_cap_mb=256,
+    edge_lens=(), edge_rounds=2,  # 24 needs the LSTM measured at 10x the transformer's max n (~20k): full only optimizer_params=10_000_000,
     train_lens=(128, 512), train_batch=8, linear_lens=(1024, 4096), local_window=128,
     q_params=100_000, q_steps=250, q_batch=32, seeds=(0,),
     distances=(), distance_seeds=(0,),  # 4 speaks of hundreds of steps: out of quick's reach
