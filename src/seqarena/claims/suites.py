@@ -105,7 +105,8 @@ QUICK = Suite(
     train_mem_lens=(256, 1024), tbptt=128, tbptt_lens=(1024, 4096, 8192),
     long_train_lens=(), long_train_cap_mb=4096,  # 7 speaks of 10k+ tokens: quick says "not tested in this range"
     xl_lens=(1024, 4096, 16384), edge_params=5_000_000, edge_cap_mb=256,
-    edge_lens=(), edge_rounds=2,  # 24 needs the LSTM measured at 10x the transformer's max n (~20k): full only optimizer_params=10_000_000,
+    edge_lens=(), edge_rounds=2,  # 24 needs the LSTM measured at 10x the transformer's max n (~20k): full only
+    optimizer_params=10_000_000,
     train_lens=(128, 512), train_batch=8, linear_lens=(1024, 4096), local_window=128,
     q_params=100_000, q_steps=250, q_batch=32, seeds=(0,),
     distances=(), distance_seeds=(0,),  # 4 speaks of hundreds of steps: out of quick's reach
