@@ -173,10 +173,13 @@ def _judge(claim: Claim, df: pd.DataFrame, trials: Sequence[TrialSpec], planned:
     if not planned and not verdict.reason.startswith(UNTESTED):  # the suite's sizes leave this claim out
         verdict.status, verdict.reason = "inconclusive", (f"{UNTESTED}: this suite measures nothing for it (its "
                                                           "regime is out of reach in minutes): run --suite full")
-    loaded = int((rows["contended"] == 1).sum()) if "contended" in rows else 0
-    if loaded:  # kept after MAX_ATTEMPTS measurements, each with a neighbour busy: say so beside the verdict
-        verdict.caveats.append(f"{loaded} of {len(rows)} trials were measured while other processes kept the CPU "
-                               f"busy (each measured {MAX_ATTEMPTS} times, then kept with its flag)")
+    loaded = rows[rows["contended"] == 1] if "contended" in rows else rows.iloc[0:0]
+    if len(loaded):  # flagged rows are used, never silently: say how many, and whether a re-run re-measures them
+        final = int((loaded["attempts"] >= MAX_ATTEMPTS).sum()) if "attempts" in loaded else 0
+        verdict.caveats.append(
+            f"{len(loaded)} of {len(rows)} trials were measured while other processes kept the CPU busy"
+            + (f"; {final} of them measured {MAX_ATTEMPTS} times and kept with the flag" if final else "")
+            + (f"; the next run re-measures {len(loaded) - final}" if len(loaded) > final else ""))
     verdict.provenance = provenance(rows)
     if len(verdict.provenance.get("commits", [])) > 1:
         verdict.caveats.append(f"judged from rows measured by {len(verdict.provenance['commits'])} different "
