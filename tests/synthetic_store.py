@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from seqarena.bench.spec import TrialSpec, make_trial
-from seqarena.measure.system import cpu_model
+from seqarena.measure.system import cpu_model, timing_threads
 from seqarena.store import Store
 from tests import synthetic_laws
 from tests.synthetic_laws import MB, metrics_for
@@ -57,12 +57,16 @@ def add_row(
 
 def add_recommender_row(store: Store, status: str = "ok", metrics: dict[str, Any] | None = None,
                         reason: str | None = None, **fields: Any) -> bool:
-    """:func:`add_row` as the recommender's store has them: its fingerprint, sweep ``synthetic``."""
+    """:func:`add_row` as the recommender's store has them: its fingerprint, sweep ``synthetic``, timed rows at the
+    timing threads."""
+    if fields.get("scenario") != "train":
+        fields.setdefault("threads", timing_threads())
     return add_row(store, None, status, metrics, reason, env=RECOMMENDER_ENV, sweep="synthetic", **fields)
 
 
 MODELS = ("lstm", "transformer")
-QUICK = {"params": 1_000_000, "repeats": 10, "min_seconds": 0.3}  # the quick claims suite's timing settings
+#: the quick claims suite's timing settings
+QUICK = {"params": 1_000_000, "repeats": 10, "min_seconds": 0.3, "threads": timing_threads()}
 
 
 def figure_trials() -> list[TrialSpec]:
@@ -81,12 +85,12 @@ def figure_trials() -> list[TrialSpec]:
     for m in MODELS:
         for mode in (("state",) if m == "lstm" else ("recompute", "cache")):
             add(make_trial(scenario="generation", model=m, mode=mode, tokens=1024, seq_len=1040, repeats=3,
-                           params=1_000_000))
+                           params=1_000_000, threads=QUICK["threads"]))
         for n in (64, 256, 1024, 4096, 16384):
             for kind in ("train", "infer"):
                 for r in range(3):  # as many rounds as the quick suite's memory claims (the report's main group)
                     add(make_trial(scenario="memory", model=m, seq_len=n, kind=kind, memory_cap_mb=2000,
-                                   params=1_000_000, round=r))
+                                   threads=QUICK["threads"], params=1_000_000, round=r))
     quality = {"params": 100_000, "steps": 300, "batch": 32}
     for m in MODELS:
         for d in (8, 32, 128, 512):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from seqarena.claims import budget_table, judge_claims, run_claims
+from seqarena.claims import budget_table, engine, judge_claims, run_claims
 from seqarena.claims.engine import describe_trials, plan, select
+from seqarena.measure.system import usable_cores
 from seqarena.models import SpecError
 
 TINY = {"params": 50_000, "repeats": 3, "min_seconds": 0.0, "rounds": 1, "max_rounds": 3, "short": (16,),
@@ -45,6 +46,17 @@ def test_plans_and_descriptions():
         plan("huge", select(["9"]))
     with pytest.raises(SpecError):
         run_claims(TINY, ["10"], "x.db", rnn="no_such_model")
+
+
+def test_timing_trials_run_on_half_the_cores_and_quality_trials_on_torchs_default(monkeypatch):
+    monkeypatch.setattr(engine, "timing_threads", usable_cores)  # not the default: the plan must ask for it
+    trials = [t for ts in plan("quick", select(["9", "10", "15b"])).values() for t in ts]
+    assert {t.threads for t in trials if t.timed} == {usable_cores()}  # all contenders: the same threads
+    assert {t.threads for t in trials if not t.timed} == {None}  # and quality only takes longer on all cores
+    custom = plan({"timing_threads": 1}, select(["10"]))["10"]
+    assert {t.threads for t in custom} == {1}
+    with pytest.raises(SpecError, match="threads"):
+        plan({"timing_threads": 10_000}, select(["10"]))
 
 
 def test_every_quote_is_the_essays_own_words():

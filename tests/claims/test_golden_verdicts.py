@@ -3,8 +3,9 @@ must give the same status, effect, interval, caveats and evidence as recorded in
 Written before the architecture refactor (issue 13) so that moving code cannot move a verdict unnoticed.
 
 The store's numbers are seeded by each trial's spec hash, which includes the machine identity: the test pins the
-identity (and the fingerprint's CPU name) so the file is the same on every machine. Floats are compared at 6
-significant digits. After a change that is *meant* to move verdicts, regenerate the file and say why in the commit:
+identity, the fingerprint's CPU name and the timing threads so the file is the same on every machine. Floats are
+compared at 6 significant digits. After a change that is *meant* to move verdicts, regenerate the file and say why
+in the commit:
 
     SEQARENA_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/claims/test_golden_verdicts.py
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from seqarena.bench import spec as spec_module
-from seqarena.claims import judge_claims
+from seqarena.claims import engine, judge_claims
 from tests.report import fixture_store
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden_verdicts.json"
@@ -40,6 +41,7 @@ def _canon(value: Any) -> Any:
 
 def _verdicts(tmp_path, monkeypatch) -> list[dict[str, Any]]:
     monkeypatch.setattr(spec_module, "machine_identity", lambda device: dict(MACHINE))
+    monkeypatch.setattr(engine, "timing_threads", lambda: 1)  # half of the pinned 2 cores, on any machine
     monkeypatch.setitem(fixture_store.ENV, "cpu", MACHINE["cpu"])
     db = fixture_store.build_fixture_store(tmp_path / "golden.db")
     return [_canon(v.to_dict()) for v in judge_claims("quick", db=db)]

@@ -14,12 +14,13 @@ from typing import Any
 
 import pandas as pd
 
-from seqarena.bench.spec import TrialSpec
+from seqarena.bench.spec import TrialSpec, check_threads
 from seqarena.claims.base import Claim
 from seqarena.claims.registry import CLAIMS
 from seqarena.claims.suites import Suite, resolve_suite
 from seqarena.claims.verdict import FAILED, MISSING, UNTESTED, Verdict
 from seqarena.essay import ATTN, RNN
+from seqarena.measure.system import timing_threads
 from seqarena.models import SpecError, get_class
 from seqarena.run.sweep import SweepSummary, run_sweep
 from seqarena.store import MAX_ATTEMPTS, Store, load
@@ -55,9 +56,14 @@ def with_roles(claims: Sequence[Claim], rnn: str = RNN, attn: str = ATTN) -> lis
 
 def plan(suite: str | dict[str, Any] | Suite, claims: Sequence[Claim], device: str = "cpu"
          ) -> dict[str, list[TrialSpec]]:
-    """The trials each claim needs, on ``device``."""
+    """The trials each claim needs, on ``device``; timing and memory trials run with the suite's timing threads
+    (half the cores by default: a neighbour on the other half does not move the verdict), quality trials with
+    torch's default."""
     s = resolve_suite(suite)
-    return {c.id: [t.model_copy(update={"device": device}) for t in c.trials(s, c)] for c in claims}
+    threads = s.timing_threads or timing_threads()
+    check_threads(threads)
+    return {c.id: [t.model_copy(update={"device": device, **({"threads": threads} if t.timed else {})})
+                   for t in c.trials(s, c)] for c in claims}
 
 
 def estimate_seconds(trial: TrialSpec) -> float:

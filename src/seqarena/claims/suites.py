@@ -29,6 +29,8 @@ class Suite(BaseModel):
 
     # -- timing (latency, batching, generation) --
     params: int = Field(description="parameter budget of the timing and memory contenders")
+    timing_threads: int | None = Field(None, description="torch threads of the timing and memory trials; None: half "
+                                       "the usable cores, at least 1 (seqarena.measure.system.timing_threads)")
     repeats: int = Field(description="minimum timed calls per trial")
     min_seconds: float = Field(description="minimum timed seconds per trial")
     rounds: int = Field(description="interleaved rounds of each timing point")

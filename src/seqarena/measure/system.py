@@ -31,6 +31,14 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def timing_threads() -> int:
+    """torch threads of the claims' and the recommender's timing and memory trials: half the usable cores, at least
+    one. A neighbour process on the other half then leaves the timed threads alone: with both cores of a 2-core box
+    timed, one busy neighbour moved an LSTM-vs-transformer ratio from 0.79 to 1.22 (spin-waiting OpenMP threads
+    preempted); with one thread it read 0.78 quiet and 0.86 busy. Every row records the count it ran with."""
+    return max(1, usable_cores() // 2)
+
+
 def ram_bytes() -> int | None:
     """Total physical memory."""
     try:

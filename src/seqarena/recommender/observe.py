@@ -12,13 +12,15 @@ from typing import Any
 
 from seqarena.analysis.labels import model_label
 from seqarena.bench.spec import machine_identity
+from seqarena.measure.system import timing_threads
 from seqarena.recommender.estimate import Estimate, Obs, estimate
 from seqarena.recommender.profile import Profile
 from seqarena.run.failures import is_size_failure
 from seqarena.store import Store
 
-#: Settings every row used must share (the store's usual ones; the profile sets device and params).
-SETTINGS = {"dtype": "float32", "layers": 2, "vocab_size": 256, "threads": None}
+#: Settings every row used must share (the store's usual ones; the profile sets device and params; timed rows also
+#: share the timing threads, :func:`seqarena.measure.system.timing_threads`, as the claims suites' rows do).
+SETTINGS = {"dtype": "float32", "layers": 2, "vocab_size": 256}
 
 PROMPT_LEN = 16  # the generation scenario's default prompt
 
@@ -30,6 +32,7 @@ def read_rows(db: Path, profile: Profile) -> list[dict[str, Any]]:
     if not db.exists():
         return []
     ident = machine_identity(profile.device)
+    threads = timing_threads()
     with Store(db, readonly=True) as store:
         rows = list(store.rows(device=profile.device, scenario=_SCENARIOS))
     out = []
@@ -37,8 +40,10 @@ def read_rows(db: Path, profile: Profile) -> list[dict[str, Any]]:
         env, spec = row["env"], row["spec"]
         if env.get("cpu") != ident["cpu"] or (ident["gpu"] is not None and env.get("gpu") != ident["gpu"]):
             continue
-        if spec.get("dtype") != "float32" or spec.get("threads") is not None:
+        if spec.get("dtype") != SETTINGS["dtype"]:
             continue
+        if spec.get("threads") != (None if row["scenario"] == "train" else threads):
+            continue  # timings at another thread count are another machine's speed
         if row["scenario"] != "train" and (spec.get("params") != profile.params
                                            or spec.get("layers") != SETTINGS["layers"]
                                            or spec.get("vocab_size") != SETTINGS["vocab_size"]):
