@@ -103,13 +103,15 @@ QUICK = Suite(
     short=(16, 32, 64), medium=(128, 256, 512, 1024), long=(1024, 2048, 4096),
     quadratic_params=100_000, quadratic_lens=(1024, 2048, 4096),
     parallel_params=2_000_000, parallel_tokens=2048, parallel_lens=(16, 256),
-    mem_rounds=3, prefill_lens=(2048, 4096, 8192), chunk=256, naive_lens=(1024, 2048, 4096),
+    mem_rounds=3, prefill_lens=(1024, 2048, 4096), chunk=256, naive_lens=(1024, 2048, 4096),
     train_mem_lens=(256, 1024), tbptt=128, tbptt_lens=(1024, 4096, 8192),
     long_train_lens=(), long_train_cap_mb=4096,  # 7 speaks of 10k+ tokens: quick says "not tested in this range"
     xl_lens=(1024, 4096, 16384), edge_params=5_000_000, edge_cap_mb=256,
     edge_lens=(), edge_rounds=2,  # 24 needs the LSTM measured at 10x the transformer's max n (~20k): full only
     optimizer_params=10_000_000,
-    train_lens=(128, 512), train_batch=8, linear_lens=(1024, 4096), local_window=128,
+    # timed on one of two cores (timing_threads), the top sizes cost ~2x: 6 shares n=256 with 17, 19a/b and 20a fit
+    # their slopes over the same two octaves one octave lower (full: 512 ... 8192)
+    train_lens=(128, 256), train_batch=8, linear_lens=(512, 2048), local_window=128,
     q_params=100_000, q_steps=250, q_batch=32, seeds=(0,),
     distances=(), distance_seeds=(0,),  # 4 speaks of hundreds of steps: out of quick's reach
     forecast_seeds=(0,), lr_grid=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1), lr_steps=100,
