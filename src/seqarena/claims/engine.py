@@ -29,6 +29,8 @@ from seqarena.store.failures import is_size_failure, kind_of
 #: Rough seconds per trial, by scenario, for the duration estimate (calibrated on a 2-core CPU; a GPU is faster).
 _OVERHEAD_S = {"forward_latency": 1.5, "throughput": 1.5, "train_step": 2.5, "generation": 2.0, "memory": 3.0,
                "train": 2.0, "gradients": 2.0}
+#: Rough seconds per token per parameter of one timed call, one thread (the fits of this machine's stores).
+_SECONDS_PER_TOKEN_PARAM = {"forward_latency": 6e-11, "throughput": 4e-11, "train_step": 1.5e-10}
 
 
 def select(only: Sequence[str] | None = None) -> list[Claim]:
@@ -70,7 +72,12 @@ def estimate_seconds(trial: TrialSpec) -> float:
     """A rough duration of one trial on this kind of machine (for the budget table; not a measurement)."""
     base = _OVERHEAD_S.get(trial.scenario, 2.0)
     if trial.scenario in ("forward_latency", "throughput", "train_step"):
-        return base + 2.5 * trial.min_seconds + 1e-6 * trial.seq_len * trial.batch * (trial.params or 1e6) / 2e3
+        # one call: ~60 ms per 1k tokens at 1M parameters on one core here, attention's n^2 doubling it at n = 4,096;
+        # a trial makes its warm-up, three untimed calls (memory, saved tensors, FLOPs), then repeats or min_seconds
+        call = _SECONDS_PER_TOKEN_PARAM[trial.scenario] * trial.seq_len * trial.batch * max(trial.params or 1e6, 3e5)
+        if "transformer" in trial.model or trial.model in ("hybrid", "local", "linformer", "performer"):
+            call *= 1 + trial.seq_len / 4096
+        return base + (trial.warmup + 3) * call + max(trial.repeats * call, trial.min_seconds)
     if trial.scenario == "generation":
         return base + (trial.repeats + 2) * trial.tokens * (0.004 if trial.mode == "recompute" else 0.0015)
     if trial.scenario == "memory":

@@ -45,7 +45,7 @@ def medians_by_round(df: pd.DataFrame, model: str, column: str, **match: Any) ->
     if not len(rows) or column not in rows:
         return out
     rnd = rows["spec.round"].fillna(0).astype(int) if "spec.round" in rows else pd.Series(0, index=rows.index)
-    for (r, n), g in rows.assign(_r=rnd).groupby(["_r", "seq_len"]):
+    for (r, n), g in rows.groupby([rnd, rows["seq_len"]]):  # keys, not a new column: the frame is wide
         vals = pd.to_numeric(g[column], errors="coerce").dropna()
         if len(vals):
             out.setdefault(int(r), {})[int(n)] = float(vals.median())

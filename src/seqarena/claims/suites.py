@@ -124,7 +124,7 @@ QUICK = Suite(
 
 FULL = Suite(
     name="full", smoke=False,
-    params=1_000_000, repeats=30, min_seconds=1.0, rounds=4, max_rounds=9, tokens=2048, gen_rounds=4, gen_repeats=2,
+    params=1_000_000, repeats=10, min_seconds=1.0, rounds=4, max_rounds=9, tokens=2048, gen_rounds=4, gen_repeats=2,
     recompute_tokens=1024,
     short=(16, 32, 64), medium=(128, 256, 512, 1024), long=(1024, 2048, 4096, 8192, 16384),
     quadratic_params=100_000, quadratic_lens=(1024, 2048, 4096, 8192),
