@@ -107,6 +107,30 @@ def test_chunked_ssm_scan_equals_the_sequential_recurrence(b, T, H, P, N, chunk,
         torch.testing.assert_close(a, b_)
 
 
+@pytest.mark.parametrize("dtype, scale", [(torch.float32, 30.0), (torch.float32, 400.0), (torch.float64, 30.0)])
+def test_chunked_ssm_scan_stays_finite_and_exact_where_a_chunk_decays_past_the_dtypes_range(dtype, scale):
+    """The fast form factors each chunk's decay into exp(+-m) pairs: with steps decaying by e^-30 (a 64-step chunk
+    spans e^-1920) or e^-400 per step, a naive factorisation overflows to inf * 0 = nan; the chunk must shrink."""
+    from seqarena.models.ops.ssm import ssd_chunked, ssm_naive
+
+    g = torch.Generator().manual_seed(1)
+    b, T, H, P, N = 2, 70, 3, 2, 4
+    x = torch.randn(b, T, H, P, generator=g, dtype=dtype).requires_grad_()
+    dt = (torch.rand(b, T, H, generator=g, dtype=dtype) * scale).requires_grad_()
+    A = -torch.ones(H, dtype=dtype)
+    B_, C_ = (torch.randn(b, T, N, generator=g, dtype=dtype).requires_grad_() for _ in range(2))
+    y, h = ssd_chunked(x, dt, A, B_, C_, None, 64)
+    y_ref, h_ref = ssm_naive(x, dt, A, B_, C_, None)
+    # float32: exponents of ~80 carry ~5e-6 absolute rounding each, in either form
+    tol = {"rtol": 1e-4, "atol": 1e-4} if dtype == torch.float32 else {}
+    torch.testing.assert_close(y, y_ref, **tol)
+    torch.testing.assert_close(h, h_ref, **tol)
+    grads = _grads(y, [x, dt, B_, C_])
+    assert all(torch.isfinite(gr).all() for gr in grads)
+    for a, b_ in zip(grads, _grads(y_ref, [x, dt, B_, C_])):
+        torch.testing.assert_close(a, b_, **tol)
+
+
 def test_ssm_reference_matches_the_papers_recurrence_written_out_for_one_step():
     from seqarena.models.ops.ssm import ssm_naive
 

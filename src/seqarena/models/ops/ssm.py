@@ -13,34 +13,56 @@ Shapes: x (b, T, H, P), dt (b, T, H), A (H,), B and C (b, T, N), h0 (b, H, P, N)
 
 from __future__ import annotations
 
+import math
+
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 
 def ssd_chunked(x: Tensor, dt: Tensor, A: Tensor, B: Tensor, C: Tensor, h0: Tensor | None = None,
                 chunk: int = 64) -> tuple[Tensor, Tensor]:
-    """(y (b, T, H, P), final state (b, H, P, N))."""
+    """(y (b, T, H, P), final state (b, H, P, N)).
+
+    Every chunk at once: inside a chunk the decay exp(cum_t - cum_s) factors as exp(cum_t - m) exp(m - cum_s), with
+    m the chunk's mid-decay, so one masked C B^T per chunk serves every head as a plain (l x l) @ (l x H*P) matmul
+    (no (H, l, l) decay tensor). Only the state passed between chunks is a loop: T / chunk small steps. Each factor
+    stays within exp(+-limit) of the dtype: where a chunk decays further than 2 x limit the chunk shrinks, and a
+    single step is held at 2 x limit (a decay past e^-88 in float32 leaves nothing of the state either way).
+    """
     b, T, H, P = x.shape
     N = B.shape[-1]
+    step = dt * A  # (b, T, H), <= 0
+    # exp(limit) is the square root of the dtype's range (44 in float32 and bf16, 5.5 in fp16): the other half is
+    # headroom for the inputs it multiplies and the sums over a chunk
+    limit = math.log(torch.finfo(x.dtype).max) / 2
+    steepest = float(-step.detach().min()) if step.numel() else 0.0  # one host sync
+    if steepest * chunk > 2 * limit:
+        chunk = max(1, int(2 * limit // steepest))
+        step = step.clamp(min=-2 * limit)
+    pad = (-T) % chunk
+    if pad:  # dt = 0 on the padding: decay 1 and no input, so the final state is untouched
+        x, B, C = F.pad(x, (0, 0, 0, 0, 0, pad)), F.pad(B, (0, 0, 0, pad)), F.pad(C, (0, 0, 0, pad))
+        dt, step = F.pad(dt, (0, 0, 0, pad)), F.pad(step, (0, 0, 0, pad))
+    c = (T + pad) // chunk
+    cum = step.view(b, c, chunk, H).cumsum(2)  # (b, c, l, H): decay from the chunk's start, decreasing
+    mid = cum[:, :, -1:] / 2  # (b, c, 1, H)
+    grow, shrink = (mid - cum).exp(), (cum - mid).exp()  # (b, c, l, H), each within exp(+-limit)
+    Bc, Cc = B.view(b, c, chunk, N), C.view(b, c, chunk, N)
+    u = (x.view(b, c, chunk, H, P) * (dt.view(b, c, chunk, H) * grow)[..., None]).view(b, c, chunk, H * P)
+    half = mid[:, :, 0].exp()  # (b, c, H): exp(m), from the chunk's start to its middle and from there to its end
+    states = (u.transpose(-1, -2) @ Bc).view(b, c, H, P, N) * half[..., None, None]  # each chunk's own input
+    decay = (2 * mid[:, :, 0]).exp()[..., None, None]  # (b, c, H, 1, 1): the whole chunk
     h = x.new_zeros(b, H, P, N) if h0 is None else h0
-    ys = []
-    for start in range(0, T, chunk):
-        sl = slice(start, start + chunk)
-        xc, dtc, Bc, Cc = x[:, sl], dt[:, sl], B[:, sl], C[:, sl]
-        n = xc.shape[1]
-        cum = (dtc * A).cumsum(dim=1)  # (b, n, H), decreasing
-        decay = (cum[:, :, None, :] - cum[:, None, :, :]).permute(0, 3, 1, 2)  # (b, H, t, s)
-        causal = torch.ones(n, n, dtype=torch.bool, device=x.device).tril()
-        L = torch.where(causal, decay, float("-inf")).exp()  # exp(cum_t - cum_s) for s <= t, else 0
-        scores = (Cc @ Bc.transpose(1, 2))[:, None] * L  # (b, H, t, s)
-        xdt = (xc * dtc[..., None]).permute(0, 2, 1, 3)  # (b, H, n, P)
-        y = scores @ xdt  # (b, H, n, P): within the chunk
-        y = y + torch.einsum("btn,bhpn->bhtp", Cc, h) * cum.permute(0, 2, 1).exp()[..., None]  # from before it
-        ys.append(y.permute(0, 2, 1, 3))
-        last = cum[:, -1]  # (b, H)
-        weights = (last[:, None] - cum).exp()  # (b, n, H): decay from each step to the chunk's end
-        h = h * last.exp()[:, :, None, None] + torch.einsum("bsh,bshp,bsn->bhpn", weights, xc * dtc[..., None], Bc)
-    return torch.cat(ys, dim=1), h
+    entering = []
+    for i in range(c):  # the state passed between chunks
+        entering.append(h)
+        h = h * decay[:, i] + states[:, i]
+    h_in = (torch.stack(entering, dim=1) * half[..., None, None]).view(b, c, H * P, N)  # decayed to the middle
+    cb = (Cc @ Bc.transpose(-1, -2)).tril_()  # (b, c, l, s): causal within the chunk
+    y = torch.baddbmm((cb @ u).flatten(0, 1), Cc.flatten(0, 1), h_in.transpose(-1, -2).flatten(0, 1))
+    y = y.view(b, c, chunk, H, P) * shrink[..., None]  # (b, c, l, H, P): within the chunk + from before it
+    return y.reshape(b, c * chunk, H, P)[:, :T], h
 
 
 def ssm_naive(x: Tensor, dt: Tensor, A: Tensor, B: Tensor, C: Tensor, h0: Tensor | None = None
