@@ -18,8 +18,9 @@ $(VENV)/.installed: $(VENV)/.created pyproject.toml
 	$(PIP) install -e .
 	touch $@
 
+# transformers (the hf extra) after the pinned torch, never before it: it must not pull a torch of its own
 $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
-	$(PIP) install -e ".[test]"
+	$(PIP) install -e ".[test,hf]"
 	touch $@
 
 install: $(VENV)/.installed

@@ -10,7 +10,11 @@ import os
 import pytest
 import torch
 
+from seqarena.measure.memory import freeze_imports
 from seqarena.models import available, build, get_class
+
+# the in-process scenarios take memory baselines, each after a gc.collect() that would walk torch's ~1M objects
+freeze_imports()
 
 VOCAB = 50
 SMALL = {"d_model": 32, "layers": 2}

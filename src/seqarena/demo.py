@@ -20,6 +20,7 @@ from seqarena.bench.spec import DTYPES, check_threads
 from seqarena.measure.system import cpu_model
 from seqarena.measure.timer import time_callable
 from seqarena.models import SequenceModel, SpecError, available, build, generate, parse_model_string
+from seqarena.models.compiled import check_compile, compile_model
 from seqarena.run import check_model
 
 
@@ -39,12 +40,14 @@ class DemoSettings:
     dtype: str = "float32"
     threads: int | None = None  # None: torch's default
     seed: int = 0
+    compile: str | None = None  # torch.compile backend of every model's layers; None: eager
 
     def validate(self) -> None:
         """Raise a one-line :class:`SpecError` for settings that cannot run here."""
         for field in ("params", "vocab_size", "layers", "batch", "seq_len", "tokens", "prompt_len", "repeats"):
             if getattr(self, field) < 1:
                 raise SpecError(f"{field} must be >= 1, got {getattr(self, field)}")
+        check_compile(self.compile, self.device)
         if self.dtype not in DTYPES:
             raise SpecError(f"unknown dtype {self.dtype!r}; choose from: {', '.join(DTYPES)}")
         try:
@@ -80,6 +83,7 @@ def environment(settings: DemoSettings) -> dict[str, str]:
         "cores": str(os.cpu_count()),
         "threads": str(torch.get_num_threads()),
         "dtype": settings.dtype,
+        "compile": settings.compile or "eager",
         "torch": torch.__version__,
         "python": platform.python_version(),
         "budget": f"{settings.params:,} params, {settings.layers} layers, vocab {settings.vocab_size}",
@@ -95,6 +99,8 @@ def demo_model(text: str, settings: DemoSettings) -> DemoRow:
     device, dtype = torch.device(settings.device), DTYPES[settings.dtype]
     torch.manual_seed(settings.seed)
     model: SequenceModel = build(name, params=settings.params, **fields).to(device=device, dtype=dtype)
+    if settings.compile is not None:
+        compile_model(model, settings.compile, settings.device)
     B, T = settings.batch, settings.seq_len
     tokens_in = model.spec.vocab_size is not None
     V = model.spec.vocab_size
@@ -108,7 +114,7 @@ def demo_model(text: str, settings: DemoSettings) -> DemoRow:
         y.float().square().mean().backward()
 
     model.train()
-    # warm-up once (allocator, oneDNN primitive caches), then exactly `repeats` timed calls
+    # warm-up once (allocator, oneDNN primitive caches; compilation), then exactly `repeats` timed calls
     train_s = time_callable(train_step, device=device, warmup=1, min_repeats=settings.repeats, min_seconds=0.0).median
     model.eval()
     decode: dict[str, float] = {}

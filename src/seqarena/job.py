@@ -24,6 +24,7 @@ from seqarena.bench.spec import SCENARIOS, TrialSpec, check_device, make_trial, 
 from seqarena.claims import Claim, Suite, Verdict
 from seqarena.essay import ATTN, RNN, STANDARD_PROFILES
 from seqarena.models import SpecError
+from seqarena.models.compiled import check_compile
 from seqarena.run import SweepSummary, TrialResult
 from seqarena.run.defaults import DEFAULT_ROUNDS, DEFAULT_SEQ_LENS
 from seqarena.store import DEFAULT_DB, Store, check_output_dir, load
@@ -83,6 +84,15 @@ class JobResult:
     claims: ClaimsResult
     recommendations: list[ProfileAnswer]
     report: Path
+
+
+def compiled_suite(suite: SuiteLike, backend: str | None) -> SuiteLike:
+    """``suite`` with every model compiled by ``backend`` (None: ``suite`` as it is); a backend that cannot run here
+    is a one-line :class:`SpecError`."""
+    if backend is None:
+        return suite
+    check_compile(backend)
+    return claims.resolve_suite(suite).model_copy(update={"compile": backend})
 
 
 def plan_claims(suite: SuiteLike = "quick", only: Sequence[str] | None = None, *, device: str = "cpu",

@@ -144,3 +144,27 @@ def test_train_reports_the_final_models_eval_mode_train_loss():
     assert set(fit) == set(val) and fit["loss"] > 0  # same metrics as validation, on the training split (claim 9b)
     # the final model in eval mode, not the training losses averaged over the run (which include the first steps)
     assert fit["loss"] != m["curve"][-1]["train_loss"]
+
+
+@pytest.mark.parametrize("scenario", ["train_step", "forward_latency"])
+def test_a_compiled_trial_reports_its_compilation_apart_and_has_its_own_identity(scenario):
+    torch._dynamo.reset()
+    spec = _trial(scenario, "transformer", seq_len=16, batch=2, compile="aot_eager")
+    m = run_trial(spec)
+    assert m["compile"]["backend"] == "aot_eager" and m["compile"]["compiles"] >= 1
+    # compilation happened in untimed calls: it is seconds, the timed calls are milliseconds
+    assert m["compile"]["compile_s"] > max(m["time"]["samples"])
+    assert m["flops"] > 0  # the FLOP counter still sees the compiled layers' ops
+    eager = _trial(scenario, "transformer", seq_len=16, batch=2)
+    assert spec.spec_hash() != eager.spec_hash()
+    # a setting added later is out of the identity at its default: stores measured before it resume
+    assert eager.spec_hash() == _trial(scenario, "transformer", seq_len=16, batch=2, compile=None).spec_hash()
+    torch._dynamo.reset()
+
+
+def test_compile_errors_are_one_line_spec_errors(monkeypatch):
+    with pytest.raises(SpecError, match="compile"):
+        _trial("forward_latency", "lstm", compile="tvm")
+    monkeypatch.setattr("seqarena.models.compiled.cpp_compiler", lambda: None)
+    with pytest.raises(SpecError, match="needs a C\\+\\+ compiler"):
+        _trial("forward_latency", "lstm", compile="inductor")

@@ -86,12 +86,13 @@ def test_unregistered_subclass_inherits_its_family():
 
 
 def test_transformer_spec_is_a_heads_spec_with_unchanged_json():
-    """Subclassing HeadsSpec must not move a field: the JSON is part of every stored trial's spec hash."""
+    """Subclassing HeadsSpec must not move a field (a new field comes with its default: trials name only the
+    options they set, so their spec hashes stay)."""
     assert issubclass(TransformerSpec, HeadsSpec)
     assert TransformerSpec().model_dump_json() == (
         '{"vocab_size":256,"input_dim":null,"head":"lm","output_dim":null,"pool":"auto","d_model":128,"layers":2,'
         '"dropout":0.0,"tie_embeddings":false,"n_heads":4,"d_ff":null,"positions":"rope","causal":true,"max_len":2048,'
-        '"attn_impl":"sdpa"}'
+        '"gelu":"exact","attn_impl":"sdpa"}'
     )
     assert TransformerSpec.budget_fields == ("d_model", "d_ff")
     spec = TransformerSpec(n_heads=3, d_model=96, positions="sinusoidal")

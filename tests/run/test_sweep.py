@@ -115,3 +115,15 @@ def test_resume_skips_finished_trials_and_retry_failed_reruns(swept, tmp_path):
         assert store.count() == 6
 
 
+
+
+def test_a_training_trial_gets_at_least_its_training_timeout_and_timing_trials_the_sweeps():
+    from seqarena.bench.spec import training_timeout_s
+
+    runner = Runner(timeout_s=600)
+    train = make_trial(scenario="train", model="lstm", task="copy", steps=1000, tune_lr=True, params=None)
+    timed = make_trial(scenario="forward_latency", model="lstm", params=None)
+    assert runner.timeout_for(train) == training_timeout_s(None) > 600  # a step budget: counted as ten minutes
+    assert runner.timeout_for(timed) == 600
+    assert Runner(timeout_s=None).timeout_for(train) is None
+    assert Runner(timeout_s=5000).timeout_for(train) == 5000

@@ -32,7 +32,7 @@ def with_labels(df: pd.DataFrame) -> pd.DataFrame:
 
 
 #: Settings that make two measurements of the same model incomparable: never fitted or compared across them.
-SETTINGS = ("spec.device", "spec.dtype", "spec.params", "env.threads", "env.cpu")
+SETTINGS = ("spec.device", "spec.dtype", "spec.params", "spec.compile", "env.threads", "env.cpu")
 
 
 def _groups(df: pd.DataFrame) -> list[str]:
@@ -166,7 +166,7 @@ def pooled_points(df: pd.DataFrame) -> pd.DataFrame:
     samples (needs ``load(..., include_samples=True)``), other metrics as medians over rounds; ``rounds`` counts them
     and ``failed`` lists the reasons of failed rounds."""
     df = with_labels(df)
-    keys = ["label", "seq_len", "batch"] + (["spec.kind"] if "spec.kind" in df else [])
+    keys = ["label", "seq_len", "batch"] + [k for k in ("spec.kind", "spec.compile") if k in df]
     rows = []
     for key, g in df.groupby(keys, dropna=False):
         row = dict(zip(keys, key))
@@ -178,7 +178,8 @@ def pooled_points(df: pd.DataFrame) -> pd.DataFrame:
             if samples.size:
                 p25, p50, p75 = np.percentile(samples, [25, 50, 75])
                 row.update(median_s=p50, iqr_rel=(p75 - p25) / p50, calls=samples.size)
-        for col in ("tokens_per_s", "sequences_per_s", "peak_bytes", "saved_bytes", "state_bytes", "mfu"):
+        for col in ("tokens_per_s", "sequences_per_s", "peak_bytes", "saved_bytes", "state_bytes", "mfu",
+                    "compile.compile_s"):
             if col in ok:
                 values = pd.to_numeric(ok[col], errors="coerce").dropna()
                 row[col] = float(values.median()) if len(values) else math.nan

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from seqarena.measure.system import cpu_model, ram_bytes, usable_cores
 from seqarena.models import SpecError, get_class
+from seqarena.models.compiled import check_compile
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -27,6 +28,9 @@ SCENARIO_VERSIONS = {scenario: 1 for scenario in SCENARIOS} | {
     "train": 2,  # 2: the final model's eval-mode metrics on the training split (train_eval, claim 9b)
     "memory": 2,  # 2: time from the timer, outside the tracker; the peak with the weights
 }
+
+#: Settings added after stores existed, with their defaults: at the default they are left out of the spec hash.
+LATER_FIELDS = {"compile": None}
 
 #: Fields only the quality scenario (``train``) reads.
 TRAIN_FIELDS = {"task", "task_params", "budget_s", "steps", "lr", "tune_lr", "tbptt", "checkpointing", "eval_every",
@@ -73,6 +77,7 @@ class TrialSpec(BaseModel):
     device: str = "cpu"
     dtype: str = "float32"
     threads: int | None = None  # None: torch's default on this machine (recorded as the count in force)
+    compile: Literal["inductor", "aot_eager"] | None = None  # torch.compile backend for the model's layers; None: eager
     seed: int = 0
     warmup: int = 2
     repeats: int = 5  # minimum timed calls
@@ -206,8 +211,10 @@ class TrialSpec(BaseModel):
         """Identity of the measurement: the spec plus the machine and software it runs on (a store copied to another
         machine does not make that machine skip its own measurements). The git commit is left out on purpose: a
         re-run after an unrelated commit resumes instead of re-measuring; the commit is stored with each row."""
+        # a setting added after stores existed stays out of the identity at its default: old rows keep their hashes
+        later = {name for name, default in LATER_FIELDS.items() if getattr(self, name) == default}
         identity = {
-            "spec": self.model_dump(mode="json"),
+            "spec": self.model_dump(mode="json", exclude=later),
             "machine": machine_identity(self.device),
             "implementation": {"scenario": SCENARIO_VERSIONS[self.scenario],
                                "model": getattr(get_class(self.model), "impl_version", 1)},
@@ -294,6 +301,7 @@ def make_trial(**fields: Any) -> TrialSpec:
         msg = err["msg"].removeprefix("Value error, ")
         raise SpecError(f"{loc}: {msg}" if loc else msg) from None
     check_threads(spec.threads)
+    check_compile(spec.compile, spec.device)
     check_trial_fits(spec)
     data_file = spec.task_params.get("file") if spec.scenario == "train" else None
     if data_file and spec.data_digest is None:  # a changed file is a new trial, not a resume

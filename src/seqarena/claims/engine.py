@@ -64,8 +64,12 @@ def plan(suite: str | dict[str, Any] | Suite, claims: Sequence[Claim], device: s
     s = resolve_suite(suite)
     threads = s.timing_threads or timing_threads()
     check_threads(threads)
-    return {c.id: [t.model_copy(update={"device": device, **({"threads": threads} if t.timed else {})})
-                   for t in c.trials(s, c)] for c in claims}
+
+    def settings(t: TrialSpec) -> dict[str, Any]:
+        compiled = {"compile": s.compile} if s.compile and t.scenario != "gradients" else {}
+        return {"device": device, **({"threads": threads} if t.timed else {}), **compiled}
+
+    return {c.id: [t.model_copy(update=settings(t)) for t in c.trials(s, c)] for c in claims}
 
 
 def estimate_seconds(trial: TrialSpec) -> float:

@@ -9,7 +9,7 @@ name fails when the module loads or the suite is built, not half-way through a r
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -31,6 +31,8 @@ class Suite(BaseModel):
     params: int = Field(description="parameter budget of the timing and memory contenders")
     timing_threads: int | None = Field(None, description="torch threads of the timing and memory trials; None: half "
                                        "the usable cores, at least 1 (seqarena.measure.system.timing_threads)")
+    compile: Literal["inductor", "aot_eager"] | None = Field(
+        None, description="torch.compile backend of every model (the gradient probes excepted); None: eager")
     repeats: int = Field(description="minimum timed calls per trial")
     min_seconds: float = Field(description="minimum timed seconds per trial")
     rounds: int = Field(description="interleaved rounds of each timing point")

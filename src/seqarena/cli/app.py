@@ -37,7 +37,12 @@ Db = Annotated[Path, typer.Option(help="Results store (SQLite).")]
 Device = Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")]
 Suite = Annotated[str, typer.Option(help="quick (minutes) or full (robust verdicts).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
-__all__ = ["DEFAULT_DB", "AsJson", "Db", "Device", "Suite", "app", "err", "fail", "main", "out", "results_app"]
+Compile = Annotated[bool, typer.Option(
+    "--compile", help="torch.compile every model's layers (inductor; a C++ compiler on CPU). Compiled and eager "
+                      "results are stored apart; compile time is reported apart from steady-state time.")]
+CompileBackend = Annotated[str, typer.Option(help="--compile's backend: inductor or aot_eager (no code generated).")]
+__all__ = ["DEFAULT_DB", "AsJson", "Compile", "CompileBackend", "Db", "Device", "Suite", "app", "err", "fail", "main",
+           "out", "results_app"]
 
 
 def _version(value: bool) -> None:

@@ -11,7 +11,7 @@ import typer
 
 from seqarena.bench.spec import check_device
 from seqarena.claims import resolve_suite
-from seqarena.cli.app import DEFAULT_DB, AsJson, Db, Device, app, err, out, results_app
+from seqarena.cli.app import DEFAULT_DB, AsJson, Compile, CompileBackend, Db, Device, app, err, out, results_app
 from seqarena.cli.render import print_demo, print_registry, print_tasks
 from seqarena.demo import DemoSettings, environment, run_demo
 from seqarena.models import SpecError, available, get_class
@@ -80,10 +80,13 @@ def demo(
     dtype: Annotated[str, typer.Option(help="float32, float64, bfloat16 or float16.")] = "float32",
     threads: Annotated[int | None, typer.Option(help="torch threads (default: torch's choice).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    compile_: Compile = False,
+    compile_backend: CompileBackend = "inductor",
 ) -> None:
     """Build every model small, time training, generate in every mode, print one table."""
     settings = DemoSettings(params=params, vocab_size=vocab_size, layers=layers, batch=batch, seq_len=seq_len,
-                            tokens=tokens, repeats=repeats, device=device, dtype=dtype, threads=threads, seed=seed)
+                            tokens=tokens, repeats=repeats, device=device, dtype=dtype, threads=threads, seed=seed,
+                            compile=compile_backend if compile_ else None)
     with err.status("") as status:
         rows = run_demo(model, settings, on_model=lambda m: status.update(f"demo: {m}"))
     print_demo(rows, environment(settings), settings.device)

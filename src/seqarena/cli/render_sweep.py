@@ -55,9 +55,13 @@ def _print_generation(ok: pd.DataFrame) -> None:
 def _print_points(scenario: str, df: pd.DataFrame) -> None:
     points = pooled_points(df).sort_values(["label", "batch", "seq_len"])
     memory = scenario == "memory"
-    table = Table(title=f"{scenario} (rounds pooled: timing over all their per-call samples)", title_justify="left")
+    compiled = "compile.compile_s" in points and points["compile.compile_s"].notna().any()
+    table = Table(title=f"{scenario} (rounds pooled: timing over all their per-call samples)"
+                  + ("; compile s: seconds spent compiling, median over rounds, outside every timing"
+                     if compiled else ""), title_justify="left")
     cols = ["model", "n", "batch"] + (["kind", "peak MB", "accounted MB"] if memory else
                                       ["median ms", "IQR %", "tok/s", "seq/s", "peak MB", "MFU %"])
+    cols += ["compile s"] if compiled else []
     for c in [*cols, "rounds", "failed"]:
         table.add_column(c, justify="left" if c in ("model", "kind", "failed") else "right", no_wrap=c == "model")
     for _, r in points.iterrows():
@@ -73,6 +77,8 @@ def _print_points(scenario: str, df: pd.DataFrame) -> None:
             cells += [fmt_number(1e3 * med, ",.3f"), fmt_number(100 * r.get("iqr_rel", math.nan), ".0f"),
                       fmt_number(tok_s, ",.0f"), fmt_number(seq_s, ",.1f"),
                       fmt_mb_cell(r.get("peak_bytes")), fmt_number(100 * r.get("mfu", math.nan), ".1f")]
+        if compiled:
+            cells.append(fmt_number(r.get("compile.compile_s", math.nan), ".2f"))
         table.add_row(*cells, str(r["rounds"]), r["failed"])
     out.print(table)
 

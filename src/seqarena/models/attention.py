@@ -144,6 +144,7 @@ class TransformerSpec(HeadsSpec):
     positions: PositionScheme = Field("rope", description="none | sinusoidal | learned | rope | alibi")
     causal: bool = Field(True, description="causal decoder; false: bidirectional encoder (no generation)")
     max_len: int = Field(2048, ge=1, description="learned-position table size; default KV cache capacity")
+    gelu: Literal["exact", "tanh"] = Field("exact", description="MLP activation: exact (erf) | tanh (GPT-2's)")
     attn_impl: Literal["sdpa", "math"] = Field(
         "sdpa", description="sdpa (fused kernels) | math (softmax(QK^T)V written out: holds the n^2 x heads scores)")
 
@@ -210,7 +211,7 @@ class SelfAttention(HeadsProjection):
 
 def transformer_block(spec: TransformerSpec) -> PreNormBlock:
     """x + Attn(LN(x)), then x + MLP(LN(x)) (pre-norm; the layout of nn.TransformerEncoderLayer(norm_first=True))."""
-    return PreNormBlock(spec.d_model, SelfAttention(spec), spec.ff_width, spec.dropout)
+    return PreNormBlock(spec.d_model, SelfAttention(spec), spec.ff_width, spec.dropout, spec.gelu)
 
 
 @register("transformer")

@@ -177,6 +177,8 @@ class SequenceModel(nn.Module):
     #: Recompute activations in backward instead of storing them (models that support it; see Transformer.mix).
     supports_checkpointing: ClassVar[bool] = False
     activation_checkpointing: bool = False
+    #: How the model was compiled (``seqarena.models.compiled.compile_model``); None: eager.
+    compiled: Any = None
 
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__()
@@ -277,6 +279,23 @@ class SequenceModel(nn.Module):
     def embedding_parameters(self) -> list[nn.Parameter]:
         """Parameters that are lookup tables rather than computation (token and position embeddings)."""
         return list(self.embed.parameters())
+
+    def compile_units(self) -> list[tuple[str, Callable[..., None]]]:
+        """What ``torch.compile`` compiles (see :mod:`seqarena.models.compiled`): (name, ``fn(backend=...)`` that
+        compiles it in place): the :meth:`layer_units` and the readout (final norm and head)."""
+
+        def compile_readout(backend: str) -> None:
+            self.readout = torch.compile(self.readout, backend=backend)
+
+        return [*self.layer_units(), ("readout", compile_readout)]
+
+    def layer_units(self) -> list[tuple[str, Callable[..., None]]]:
+        """The per-layer units: by default every layer of the model's layer lists (``nn.ModuleList`` children), each
+        compiled in place (its ``forward``). A family whose layers are not called as modules, or whose step bypasses
+        them, names its own. (torch's own modules alone, e.g. a bare ``nn.Linear`` or ``nn.LSTM``, are not traced by
+        dynamo: compiling them changes nothing.)"""
+        return [(f"{name}[{i}]", layer.compile) for name, child in self.named_children()
+                if isinstance(child, nn.ModuleList) for i, layer in enumerate(child)]
 
     def state_kwargs(self, device: torch.device | str | None, dtype: torch.dtype | None) -> dict[str, Any]:
         """``device`` and ``dtype`` for new state tensors (what :meth:`init_state` was given, else the model's)."""

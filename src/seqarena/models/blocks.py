@@ -27,17 +27,21 @@ INIT_STD = 0.02
 
 
 class MLP(nn.Module):
-    """The position-wise feed-forward layer: fc1 -> GELU -> dropout -> fc2, (..., D) -> (..., D)."""
+    """The position-wise feed-forward layer: fc1 -> GELU -> dropout -> fc2, (..., D) -> (..., D).
 
-    def __init__(self, d_model: int, d_ff: int, dropout: float) -> None:
+    ``gelu``: ``exact`` (the erf form) or ``tanh`` (GPT-2's approximation, HF's ``gelu_new``).
+    """
+
+    def __init__(self, d_model: int, d_ff: int, dropout: float, gelu: str = "exact") -> None:
         super().__init__()
         self.fc1 = nn.Linear(d_model, d_ff)
         self.fc2 = nn.Linear(d_ff, d_model)
         self.drop = nn.Dropout(dropout)
+        self.approximate = {"exact": "none", "tanh": "tanh"}[gelu]
 
     def forward(self, x: Tensor) -> Tensor:
         """(..., D) -> (..., D)."""
-        return self.fc2(self.drop(F.gelu(self.fc1(x))))
+        return self.fc2(self.drop(F.gelu(self.fc1(x), approximate=self.approximate)))
 
 
 class PreNormBlock(nn.Module):
@@ -49,12 +53,12 @@ class PreNormBlock(nn.Module):
     Subclasses override :meth:`attend` when the mixer reads more than the normed input (Transformer-XL's memory).
     """
 
-    def __init__(self, d_model: int, mixer: nn.Module, d_ff: int, dropout: float) -> None:
+    def __init__(self, d_model: int, mixer: nn.Module, d_ff: int, dropout: float, gelu: str = "exact") -> None:
         super().__init__()
         self.ln1 = nn.LayerNorm(d_model)
         self.mixer = mixer
         self.ln2 = nn.LayerNorm(d_model)
-        self.mlp = MLP(d_model, d_ff, dropout)
+        self.mlp = MLP(d_model, d_ff, dropout, gelu)
         self.drop = nn.Dropout(dropout)
 
     def attend(self, x: Tensor, *args, **kwargs) -> Tensor | tuple:

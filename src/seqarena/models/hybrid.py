@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
@@ -107,6 +108,10 @@ class Hybrid(SequenceModel):
                 gpt2_init(sub, spec.layers)
             self.mixers.append(sub)
         self.causal = all(getattr(m, "causal", True) for m in self.mixers)
+
+    def layer_units(self) -> list[tuple[str, Callable[..., None]]]:
+        """Each layer's own units (its blocks, or a recurrence's step function)."""
+        return [(f"mixers[{i}].{name}", fn) for i, m in enumerate(self.mixers) for name, fn in m.layer_units()]
 
     def mix(self, h: Tensor, state: HybridState | None) -> tuple[Tensor, HybridState]:
         states = []

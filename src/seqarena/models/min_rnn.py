@@ -11,6 +11,7 @@ pre-norm residual block x + W_o minRNN(LN(x)); the state is every layer's h (L, 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -94,6 +95,16 @@ class _MinRNN(SequenceModel):
             finals.append(hs[:, -1])
             h = h + self.drop(layer.out(hs))
         return h, MinRNNState(torch.stack(finals))
+
+    def layer_units(self) -> list[tuple[str, Callable[..., None]]]:
+        """Each layer's gate coefficients (norm, projection, gates; the scan between layers runs as written)."""
+
+        def coefficients(layer: _MinLayer) -> Callable[..., None]:
+            def compile_it(backend: str) -> None:
+                layer.coefficients = torch.compile(layer.coefficients, backend=backend)
+            return compile_it
+
+        return [(f"layers[{i}].coefficients", coefficients(layer)) for i, layer in enumerate(self.layers)]
 
     def step(self, x_t: Tensor, state: MinRNNState) -> tuple[Tensor, MinRNNState]:
         self._check_can_continue()

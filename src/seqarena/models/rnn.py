@@ -15,6 +15,7 @@ that the RNN-vs-KV-cache claims measure.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import ClassVar
 
 import torch
@@ -62,6 +63,15 @@ class _Recurrent(SequenceModel):
         if self.has_cell:
             return out, RNNState(hn[0], hn[1])
         return out, RNNState(hn)
+
+    def layer_units(self) -> list[tuple[str, Callable[..., None]]]:
+        """The single-step function (its per-layer cells and the stacking of the new state). The parallel forward is
+        one ATen kernel (nn.LSTM / GRU / RNN), which dynamo does not trace: it runs as it is."""
+
+        def compile_step(backend: str) -> None:
+            self.step_mixer = torch.compile(self.step_mixer, backend=backend)
+
+        return [("step_mixer", compile_step)]
 
     def step(self, x_t: Tensor, state: RNNState) -> tuple[Tensor, RNNState]:
         """One position: embed, :meth:`step_mixer`, head."""

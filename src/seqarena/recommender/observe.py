@@ -40,8 +40,8 @@ def read_rows(db: Path, profile: Profile) -> list[dict[str, Any]]:
         env, spec = row["env"], row["spec"]
         if env.get("cpu") != ident["cpu"] or (ident["gpu"] is not None and env.get("gpu") != ident["gpu"]):
             continue
-        if spec.get("dtype") != SETTINGS["dtype"]:
-            continue
+        if spec.get("dtype") != SETTINGS["dtype"] or spec.get("compile") is not None:
+            continue  # the probes are eager, in the suites' dtype
         if spec.get("threads") != (None if row["scenario"] == "train" else threads):
             continue  # timings at another thread count are another machine's speed
         if row["scenario"] != "train" and (spec.get("params") != profile.params

@@ -21,7 +21,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from seqarena.bench.spec import TrialSpec
+from seqarena.bench.spec import TrialSpec, training_timeout_s
 from seqarena.measure.load import LoadProbe, load_ignored
 from seqarena.run import failures
 
@@ -57,10 +57,17 @@ def _worker_main(conn: Connection, parent_pid: int) -> None:
     import torch
 
     from seqarena.bench.scenarios import NonFiniteError, run_trial
-    from seqarena.measure.memory import process_peak, release_free_memory, rss_bytes, start_process_peak
+    from seqarena.measure.memory import (
+        freeze_imports,
+        process_peak,
+        release_free_memory,
+        rss_bytes,
+        start_process_peak,
+    )
     from seqarena.measure.system import fingerprint
     from seqarena.models import SpecError
 
+    freeze_imports()
     while True:
         try:
             msg = conn.recv()
@@ -242,11 +249,19 @@ class Runner:
         self.spawned += 1
         return Worker()
 
+    def timeout_for(self, spec: TrialSpec) -> float | None:
+        """The runner's timeout; a training trial gets at least its own (:func:`training_timeout_s`): a step budget
+        with a learning-rate grid takes many minutes at the full suite's lengths, and stopping it at a timing
+        sweep's 600 s is the harness failing, not the model."""
+        if self.timeout_s is None or spec.scenario != "train":
+            return self.timeout_s
+        return max(self.timeout_s, training_timeout_s(spec.budget_s))
+
     def run(self, spec: TrialSpec) -> TrialResult:
         if spec.risky:
             self._risky = self._spawn()
             try:
-                return self._risky.run(spec, self.timeout_s)
+                return self._risky.run(spec, self.timeout_for(spec))
             finally:
                 self._risky.close()
                 self._risky = None
@@ -258,7 +273,7 @@ class Runner:
         self._round = spec.round
         if self._worker is None or not self._worker.alive:
             self._worker = self._spawn()
-        result = self._worker.run(spec, self.timeout_s)
+        result = self._worker.run(spec, self.timeout_for(spec))
         if result.status != "ok":
             self._worker.kill()
             self._worker = None

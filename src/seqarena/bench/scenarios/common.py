@@ -15,6 +15,7 @@ from seqarena.measure.flops import gemm_peak_flops
 from seqarena.measure.memory import PeakMemory
 from seqarena.measure.timer import time_callable
 from seqarena.models import SequenceModel, build
+from seqarena.models.compiled import compile_model
 
 if TYPE_CHECKING:  # the tasks (and their datasets) load only in workers that train: see learning.py
     from seqarena.tasks import Task
@@ -31,6 +32,8 @@ class CommonMetrics(TypedDict):
     params_no_embed: int
     model_spec: dict[str, Any]  # the built model's full spec (JSON)
     threads: int  # the thread count in force while measuring
+    # and, for a compiled model only, "compile": backend, units, compile_s (seconds compiling in this trial, apart
+    # from every timing) and compiles (graphs compiled)
 
 
 class PeakRecord(TypedDict):
@@ -49,7 +52,10 @@ def build_model(spec: TrialSpec, task: Task | None = None, *, cast: bool = True)
     fields = {"layers": spec.layers, **base, **spec.options}
     torch.manual_seed(spec.seed)
     model = build(spec.model, params=spec.params, **fields)
-    return model.to(device=spec.device, dtype=spec.torch_dtype) if cast else model.to(spec.device)
+    model = model.to(device=spec.device, dtype=spec.torch_dtype) if cast else model.to(spec.device)
+    if spec.compile is not None:  # after the cast: compiled code is specialised to the weights' dtype and device
+        compile_model(model, spec.compile, spec.device)
+    return model
 
 
 def make_inputs(model: SequenceModel, spec: TrialSpec, batch: int | None = None, n: int | None = None):
@@ -93,7 +99,8 @@ def peak_flops(device: str, dtype: str, threads: int) -> float:
 
 
 def timing(fn: Callable[[], object], spec: TrialSpec) -> dict[str, Any]:
-    """Time ``fn`` with the trial's warm-up, repeats and minimum seconds (the timer's record as a dict)."""
+    """Time ``fn`` with the trial's warm-up, repeats and minimum seconds (the timer's record as a dict). A compiled
+    model compiles in the calls before (the untimed ones and the warm-up, at the timed shapes)."""
     stats = time_callable(fn, device=spec.device, threads=spec.threads, warmup=spec.warmup,
                           min_repeats=spec.repeats, min_seconds=spec.min_seconds)
     return stats.to_dict()
@@ -108,5 +115,6 @@ def peak_memory(fn: Callable[[], object], device: str) -> PeakRecord:
 
 def common_metrics(model: SequenceModel, threads: int) -> CommonMetrics:
     """The model's sizes and spec, and the thread count in force (the timer's own record agrees; tests check it)."""
+    compiled = {"compile": model.compiled.so_far()} if model.compiled is not None else {}
     return {"params": model.num_params(), "params_no_embed": model.num_params(exclude_embeddings=True),
-            "model_spec": model.spec.model_dump(mode="json"), "threads": threads}
+            "model_spec": model.spec.model_dump(mode="json"), "threads": threads, **compiled}

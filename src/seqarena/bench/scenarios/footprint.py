@@ -83,7 +83,9 @@ def memory(spec: TrialSpec) -> MemoryMetrics | OptimizerMetrics:
             return {**common_metrics(model, threads), **_optimizer_growth(model, x, y, spec)}
         run, accounted = _train_call(model, x, y, spec) if spec.kind == "train" else _infer_call(model, x, spec)
         segment = spec.tbptt if spec.kind == "train" else spec.chunk
-        run(min(spec.seq_len, 2 * segment) if segment else min(spec.seq_len, 8))  # warm-up
+        # warm-up; a compiled model compiles for each new shape, so it warms up at the measured length itself
+        run(spec.seq_len if spec.compile and not segment else min(spec.seq_len, 2 * segment) if segment
+            else min(spec.seq_len, 8))
         with PeakMemory(spec.device) as peak:
             times = time_callable(lambda: run(spec.seq_len), device=spec.device, threads=spec.threads, warmup=0,
                                   min_repeats=1, min_seconds=0.0).to_dict()

@@ -15,6 +15,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from seqarena.models.ops import run_eagerly
+
 EPS = 1e-6
 
 
@@ -31,6 +33,7 @@ def linear_attention_parallel(q: Tensor, k: Tensor, v: Tensor, S: Tensor | None 
     return num / (den[..., None] + EPS), S_new, z_new
 
 
+@run_eagerly
 def linear_attention_chunked(q: Tensor, k: Tensor, v: Tensor, S: Tensor | None = None, z: Tensor | None = None,
                              chunk: int = 64):
     """Chunkwise form: linear in T for a fixed chunk size."""
@@ -50,6 +53,7 @@ def linear_attention_chunked(q: Tensor, k: Tensor, v: Tensor, S: Tensor | None =
     return torch.cat(outs, dim=2), S, z
 
 
+@run_eagerly
 def linear_attention_naive(q: Tensor, k: Tensor, v: Tensor, S: Tensor | None = None, z: Tensor | None = None):
     """The recurrence, one position at a time (vectorised over batch, heads and width)."""
     B, H, T, Dk = q.shape

@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from seqarena.models.ops import run_eagerly
+
 
 def local_attention_blockwise(q: Tensor, k: Tensor, v: Tensor, window: int, k_prev: Tensor | None = None,
                               v_prev: Tensor | None = None) -> Tensor:
@@ -50,6 +52,7 @@ def local_attention_blockwise(q: Tensor, k: Tensor, v: Tensor, window: int, k_pr
     return out.reshape(B, H, nb * w, D)[:, :, :T]
 
 
+@run_eagerly
 def local_attention_naive(q: Tensor, k: Tensor, v: Tensor, window: int, k_prev: Tensor | None = None,
                           v_prev: Tensor | None = None) -> Tensor:
     """One query position at a time against the keys in its window."""

@@ -11,7 +11,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from seqarena.models.ops import run_eagerly
 
+
+@run_eagerly
 def scan_log(log_a: Tensor, log_b: Tensor, h0: Tensor | None = None, chunk: int = 128) -> Tensor:
     """h (B, T, D) for log_a, log_b (B, T, D) and h0 (B, D) (None: zeros). All h are positive."""
     B, T, D = log_a.shape
@@ -27,6 +30,7 @@ def scan_log(log_a: Tensor, log_b: Tensor, h0: Tensor | None = None, chunk: int 
     return torch.cat(outs, dim=1).exp()
 
 
+@run_eagerly
 def scan_naive(a: Tensor, b: Tensor, h0: Tensor | None = None) -> Tensor:
     """The same recurrence, one step at a time (the reference)."""
     h = torch.zeros_like(a[:, 0]) if h0 is None else h0

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from seqarena.models.ops import run_eagerly
+
 
 def ssd_chunked(x: Tensor, dt: Tensor, A: Tensor, B: Tensor, C: Tensor, h0: Tensor | None = None,
                 chunk: int = 64) -> tuple[Tensor, Tensor]:
@@ -36,7 +38,7 @@ def ssd_chunked(x: Tensor, dt: Tensor, A: Tensor, B: Tensor, C: Tensor, h0: Tens
     # exp(limit) is the square root of the dtype's range (44 in float32 and bf16, 5.5 in fp16): the other half is
     # headroom for the inputs it multiplies and the sums over a chunk
     limit = math.log(torch.finfo(x.dtype).max) / 2
-    steepest = float(-step.detach().min()) if step.numel() else 0.0  # one host sync
+    steepest = _steepest(step)
     if steepest * chunk > 2 * limit:
         chunk = max(1, int(2 * limit // steepest))
         step = step.clamp(min=-2 * limit)
@@ -53,18 +55,31 @@ def ssd_chunked(x: Tensor, dt: Tensor, A: Tensor, B: Tensor, C: Tensor, h0: Tens
     half = mid[:, :, 0].exp()  # (b, c, H): exp(m), from the chunk's start to its middle and from there to its end
     states = (u.transpose(-1, -2) @ Bc).view(b, c, H, P, N) * half[..., None, None]  # each chunk's own input
     decay = (2 * mid[:, :, 0]).exp()[..., None, None]  # (b, c, H, 1, 1): the whole chunk
-    h = x.new_zeros(b, H, P, N) if h0 is None else h0
-    entering = []
-    for i in range(c):  # the state passed between chunks
-        entering.append(h)
-        h = h * decay[:, i] + states[:, i]
-    h_in = (torch.stack(entering, dim=1) * half[..., None, None]).view(b, c, H * P, N)  # decayed to the middle
+    h_in, h = _pass_states(states, decay, x.new_zeros(b, H, P, N) if h0 is None else h0)
+    h_in = (h_in * half[..., None, None]).view(b, c, H * P, N)  # decayed to the middle
     cb = (Cc @ Bc.transpose(-1, -2)).tril_()  # (b, c, l, s): causal within the chunk
     y = torch.baddbmm((cb @ u).flatten(0, 1), Cc.flatten(0, 1), h_in.transpose(-1, -2).flatten(0, 1))
     y = y.view(b, c, chunk, H, P) * shrink[..., None]  # (b, c, l, H, P): within the chunk + from before it
     return y.reshape(b, c * chunk, H, P)[:, :T], h
 
 
+@run_eagerly
+def _steepest(step: Tensor) -> float:
+    """The largest single-step decay -min(dt A) (a host sync)."""
+    return float(-step.detach().min()) if step.numel() else 0.0
+
+
+@run_eagerly
+def _pass_states(states: Tensor, decay: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+    """The state entering each chunk (b, c, H, P, N) and the final one: h <- h * decay_i + states_i, chunk by chunk."""
+    entering = []
+    for i in range(states.shape[1]):
+        entering.append(h)
+        h = h * decay[:, i] + states[:, i]
+    return torch.stack(entering, dim=1), h
+
+
+@run_eagerly
 def ssm_naive(x: Tensor, dt: Tensor, A: Tensor, B: Tensor, C: Tensor, h0: Tensor | None = None
               ) -> tuple[Tensor, Tensor]:
     """The recurrence one step at a time (vectorised over batch, heads and width)."""
