@@ -20,10 +20,11 @@ from typing import Any
 import pandas as pd
 
 from seqarena import claims, recommender, report, run
-from seqarena.bench.spec import SCENARIOS, TrialSpec, check_device, make_trial, training_timeout_s
+from seqarena.bench.spec import DTYPES, SCENARIOS, TrialSpec, check_device, make_trial, training_timeout_s
 from seqarena.claims import Claim, Suite, Verdict
 from seqarena.essay import ATTN, RNN, STANDARD_PROFILES
 from seqarena.models import SpecError
+from seqarena.models.autocast import check_autocast
 from seqarena.models.compiled import check_compile
 from seqarena.run import SweepSummary, TrialResult
 from seqarena.run.defaults import DEFAULT_ROUNDS, DEFAULT_SEQ_LENS
@@ -86,13 +87,17 @@ class JobResult:
     report: Path
 
 
-def compiled_suite(suite: SuiteLike, backend: str | None) -> SuiteLike:
-    """``suite`` with every model compiled by ``backend`` (None: ``suite`` as it is); a backend that cannot run here
-    is a one-line :class:`SpecError`."""
-    if backend is None:
-        return suite
-    check_compile(backend)
-    return claims.resolve_suite(suite).model_copy(update={"compile": backend})
+def suite_with(suite: SuiteLike, *, compile: str | None = None, dtype: str = "float32",
+               autocast: str | None = None) -> SuiteLike:
+    """``suite`` with the command line's precision and compile settings (the defaults leave it as it is); a setting
+    that cannot run here is a one-line :class:`SpecError`."""
+    check_compile(compile)
+    check_autocast(autocast, dtype)
+    if dtype not in DTYPES:
+        raise SpecError(f"unknown dtype {dtype!r}; choose from: {', '.join(DTYPES)}")
+    update = {k: v for k, v in (("compile", compile), ("autocast", autocast)) if v is not None}
+    update |= {"dtype": dtype} if dtype != "float32" else {}
+    return claims.resolve_suite(suite).model_copy(update=update) if update else suite
 
 
 def plan_claims(suite: SuiteLike = "quick", only: Sequence[str] | None = None, *, device: str = "cpu",

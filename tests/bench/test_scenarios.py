@@ -168,3 +168,26 @@ def test_compile_errors_are_one_line_spec_errors(monkeypatch):
     monkeypatch.setattr("seqarena.models.compiled.cpp_compiler", lambda: None)
     with pytest.raises(SpecError, match="needs a C\\+\\+ compiler"):
         _trial("forward_latency", "lstm", compile="inductor")
+
+
+def test_autocast_is_its_own_recorded_setting_with_float32_weights_and_lower_precision_compute():
+    spec = _trial("train_step", "transformer", seq_len=16, batch=2, autocast="bfloat16")
+    m = run_trial(spec)
+    assert m["autocast"] == "bfloat16" and m["step_s"] > 0
+    assert spec.spec_hash() != _trial("train_step", "transformer", seq_len=16, batch=2).spec_hash()
+    with pytest.raises(SpecError, match="autocast keeps float32 weights"):
+        _trial("train_step", "transformer", dtype="bfloat16", autocast="bfloat16")
+
+
+def test_under_autocast_the_weights_stay_float32_and_the_matmuls_run_in_bfloat16():
+    from seqarena.bench.scenarios import build_model
+
+    model = build_model(_trial("forward_latency", "transformer", autocast="bfloat16"))
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    x = torch.randint(0, 32, (2, 8))
+    with torch.no_grad():
+        y, state = model(x)
+        y_t, _ = model.step(x[:, 0], model.init_state(2))
+    assert y.dtype == y_t.dtype == torch.bfloat16  # the head's matmul ran under autocast, in forward and step
+    assert state.caches[0].k.dtype == torch.bfloat16  # keys come out of a bf16 matmul
+    assert model.init_state(2).caches[0].k.dtype == torch.float32  # preallocated caches follow the weights

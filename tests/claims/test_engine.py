@@ -59,6 +59,25 @@ def test_timing_trials_run_on_half_the_cores_and_quality_trials_on_torchs_defaul
         plan({"timing_threads": 10_000}, select(["10"]))
 
 
+def test_precision_and_compile_reach_the_trials_they_are_meant_for():
+    from seqarena.job import suite_with
+
+    suite = suite_with("quick", compile="aot_eager", dtype="bfloat16")
+    trials = [t for ts in plan(suite, select(["5", "9", "10"])).values() for t in ts]
+    timed, quality = [t for t in trials if t.timed], [t for t in trials if t.scenario == "train"]
+    probes = [t for t in trials if t.scenario == "gradients"]
+    assert timed and quality and probes
+    assert {t.dtype for t in timed} == {"bfloat16"} and {t.dtype for t in quality} == {"float32"}
+    assert {t.compile for t in timed + quality} == {"aot_eager"} and {t.compile for t in probes} == {None}
+    mixed = [t for ts in plan(suite_with("quick", autocast="bfloat16"), select(["10"])).values() for t in ts]
+    assert {(t.dtype, t.autocast) for t in mixed} == {("float32", "bfloat16")}
+    assert suite_with("quick") == "quick"  # the defaults leave the suite as it is (its trials, its hashes)
+    with pytest.raises(SpecError, match="autocast keeps float32 weights"):
+        suite_with("quick", dtype="bfloat16", autocast="bfloat16")
+    with pytest.raises(SpecError, match="unknown dtype"):
+        suite_with("quick", dtype="int8")
+
+
 def test_every_quote_is_the_essays_own_words():
     from pathlib import Path
 

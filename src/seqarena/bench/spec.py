@@ -30,7 +30,7 @@ SCENARIO_VERSIONS = {scenario: 1 for scenario in SCENARIOS} | {
 }
 
 #: Settings added after stores existed, with their defaults: at the default they are left out of the spec hash.
-LATER_FIELDS = {"compile": None}
+LATER_FIELDS = {"compile": None, "autocast": None}
 
 #: Fields only the quality scenario (``train``) reads.
 TRAIN_FIELDS = {"task", "task_params", "budget_s", "steps", "lr", "tune_lr", "tbptt", "checkpointing", "eval_every",
@@ -78,6 +78,7 @@ class TrialSpec(BaseModel):
     dtype: str = "float32"
     threads: int | None = None  # None: torch's default on this machine (recorded as the count in force)
     compile: Literal["inductor", "aot_eager"] | None = None  # torch.compile backend for the model's layers; None: eager
+    autocast: Literal["bfloat16", "float16"] | None = None  # mixed precision: float32 weights, this compute dtype
     seed: int = 0
     warmup: int = 2
     repeats: int = 5  # minimum timed calls
@@ -156,6 +157,8 @@ class TrialSpec(BaseModel):
             raise ValueError(f"memory cap must be > 0 MB, got {self.memory_cap_mb}")
         if self.min_seconds < 0:
             raise ValueError(f"min_seconds must be >= 0, got {self.min_seconds}")
+        if self.autocast is not None and self.dtype != "float32":
+            raise ValueError(f"autocast keeps float32 weights and computes in {self.autocast}: use dtype float32")
         if self.scenario == "train":
             if not self.task:
                 raise ValueError("the train scenario needs a task")
@@ -164,7 +167,7 @@ class TrialSpec(BaseModel):
             if (self.budget_s is not None and self.budget_s <= 0) or (self.steps is not None and self.steps < 1):
                 raise ValueError("the training budget must be positive")
             if self.dtype not in ("float32", "float64"):
-                raise ValueError("training runs in float32 or float64")
+                raise ValueError("training runs in float32 or float64 (mixed precision: autocast)")
             for name in ("lr", "tbptt"):
                 value = getattr(self, name)
                 if value is not None and value <= 0:

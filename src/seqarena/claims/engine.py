@@ -65,9 +65,16 @@ def plan(suite: str | dict[str, Any] | Suite, claims: Sequence[Claim], device: s
     threads = s.timing_threads or timing_threads()
     check_threads(threads)
 
+    if s.autocast is not None and s.dtype != "float32":
+        raise SpecError(f"autocast keeps float32 weights and computes in {s.autocast}: use dtype float32")
+
     def settings(t: TrialSpec) -> dict[str, Any]:
-        compiled = {"compile": s.compile} if s.compile and t.scenario != "gradients" else {}
-        return {"device": device, **({"threads": threads} if t.timed else {}), **compiled}
+        update: dict[str, Any] = {"device": device}
+        if t.timed:
+            update |= {"threads": threads, "dtype": s.dtype}
+        if t.scenario != "gradients":  # the gradient-flow probe runs in float64, eagerly, by design
+            update |= {k: v for k, v in (("compile", s.compile), ("autocast", s.autocast)) if v is not None}
+        return update
 
     return {c.id: [t.model_copy(update=settings(t)) for t in c.trials(s, c)] for c in claims}
 

@@ -33,6 +33,10 @@ class Suite(BaseModel):
                                        "the usable cores, at least 1 (seqarena.measure.system.timing_threads)")
     compile: Literal["inductor", "aot_eager"] | None = Field(
         None, description="torch.compile backend of every model (the gradient probes excepted); None: eager")
+    dtype: Literal["float32", "bfloat16", "float16", "float64"] = Field(
+        "float32", description="dtype of the timing and memory trials (training runs in float32)")
+    autocast: Literal["bfloat16", "float16"] | None = Field(
+        None, description="mixed precision of every model but the gradient probes: float32 weights, this compute")
     repeats: int = Field(description="minimum timed calls per trial")
     min_seconds: float = Field(description="minimum timed seconds per trial")
     rounds: int = Field(description="interleaved rounds of each timing point")

@@ -41,8 +41,10 @@ Compile = Annotated[bool, typer.Option(
     "--compile", help="torch.compile every model's layers (inductor; a C++ compiler on CPU). Compiled and eager "
                       "results are stored apart; compile time is reported apart from steady-state time.")]
 CompileBackend = Annotated[str, typer.Option(help="--compile's backend: inductor or aot_eager (no code generated).")]
-__all__ = ["DEFAULT_DB", "AsJson", "Compile", "CompileBackend", "Db", "Device", "Suite", "app", "err", "fail", "main",
-           "out", "results_app"]
+Autocast = Annotated[str | None, typer.Option(
+    help="Mixed precision: float32 weights, this compute dtype (bfloat16 or float16) under torch.autocast.")]
+__all__ = ["DEFAULT_DB", "AsJson", "Autocast", "Compile", "CompileBackend", "Db", "Device", "Suite", "app", "err",
+           "fail", "main", "out", "results_app"]
 
 
 def _version(value: bool) -> None:

@@ -11,7 +11,7 @@ import typer
 
 from seqarena import recommender
 from seqarena.bench.spec import SCENARIOS
-from seqarena.cli.app import DEFAULT_DB, Compile, CompileBackend, Db, Device, Suite, app, err, out
+from seqarena.cli.app import DEFAULT_DB, Autocast, Compile, CompileBackend, Db, Device, Suite, app, err, out
 from seqarena.cli.parsing import claim_ids, finite, int_list, parse_budget, parse_count, parse_counts, task_settings
 from seqarena.cli.render import (
     BarEvents,
@@ -24,7 +24,7 @@ from seqarena.cli.render import (
 )
 from seqarena.cli.render_sweep import print_sweep
 from seqarena.essay import ATTN, DEFAULT_CANDIDATES, RNN
-from seqarena.job import bench_job, compiled_suite, plan_claims, prepare_task, run_claims_job, run_job, train_job
+from seqarena.job import bench_job, plan_claims, prepare_task, run_claims_job, run_job, suite_with, train_job
 from seqarena.recommender import make_profile
 from seqarena.run import parse_models
 
@@ -67,6 +67,7 @@ def bench(
     retry_failed: Annotated[bool, typer.Option(help="Re-run trials stored as failed.")] = False,
     compile_: Compile = False,
     compile_backend: CompileBackend = "inductor",
+    autocast: Autocast = None,
 ) -> None:
     """Run a benchmark sweep in isolated workers; results go to the store as each trial finishes (re-running the
     same sweep resumes)."""
@@ -77,12 +78,13 @@ def bench(
         batch=batch, batches=int_list(batches, "--batches") if batches else None, seed=seed, tokens=tokens,
         prompt_len=prompt_len, params=budgets, layers=layers, vocab_size=vocab_size, device=device, dtype=dtype,
         threads=threads, repeats=repeats, min_seconds=min_seconds, memory_cap_mb=memory_cap_mb,
-        sample_every=sample_every, compile=compile_backend if compile_ else None)
+        sample_every=sample_every, compile=compile_backend if compile_ else None, autocast=autocast)
     df, s = result.rows, result.summary
     print_sweep(scenario, df)
     env = df["env.cpu"].dropna().iloc[0] if "env.cpu" in df and df["env.cpu"].notna().any() else device
     used = int(df["env.threads"].dropna().iloc[0]) if "env.threads" in df and df["env.threads"].notna().any() else "?"
-    compiled = f", compiled ({compile_backend})" if compile_ else ", eager"
+    compiled = (f", autocast {autocast}" if autocast else "") + (f", compiled ({compile_backend})" if compile_
+                                                                 else ", eager")
     out.print(f"  {device} ({env}), {used} threads, {dtype}{compiled}, torch {torch.__version__}, "
               f"~{', '.join(f'{b:,}' for b in budgets)} params x {layers} layers, seed {seed}", highlight=False)
     out.print(f"  {s.ok} measured, {s.failed} failed, {s.skipped} already in the store, "
@@ -100,11 +102,14 @@ def claims_command(
     plan_only: Annotated[bool, typer.Option("--plan", help="Print the budget table and exit.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdicts (--plan: the budget) as JSON on "
                                                          "stdout; tables and progress go to stderr.")] = False,
+    dtype: Annotated[str, typer.Option(help="dtype of the timing and memory trials (training: float32).")
+                     ] = "float32",
+    autocast: Autocast = None,
     compile_: Compile = False,
     compile_backend: CompileBackend = "inductor",
 ) -> None:
     """Measure the essay's claims on this machine (reusing finished trials) and print a verdict per claim."""
-    suite = compiled_suite(suite, compile_backend if compile_ else None)
+    suite = suite_with(suite, compile=compile_backend if compile_ else None, dtype=dtype, autocast=autocast)
     if plan_only:
         _, budget = plan_claims(suite, claim_ids(only), device=device, db=db, rnn=rnn, attn=attn)
         if as_json:
@@ -127,12 +132,15 @@ def run_command(
     db: Db = DEFAULT_DB,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Report folder (default: report/ beside the store).")
                        ] = None,
+    dtype: Annotated[str, typer.Option(help="dtype of the claims' timing and memory trials (training: float32).")
+                     ] = "float32",
+    autocast: Autocast = None,
     compile_: Compile = False,
     compile_backend: CompileBackend = "inductor",
 ) -> None:
     """The main job: run (or resume) the claims suite, recommend for two standard profiles, and write the report."""
-    print_job(run_job(compiled_suite(suite, compile_backend if compile_ else None), device, db, out_dir,
-                      events=BarEvents()))
+    suite = suite_with(suite, compile=compile_backend if compile_ else None, dtype=dtype, autocast=autocast)
+    print_job(run_job(suite, device, db, out_dir, events=BarEvents()))
 
 
 @app.command("train")
@@ -164,6 +172,7 @@ def train_command(
     threads: Annotated[int | None, typer.Option(help="torch threads.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed (init, batches).")] = 0,
     db: Db = DEFAULT_DB,
+    autocast: Autocast = None,
     compile_: Compile = False,
     compile_backend: CompileBackend = "inductor",
 ) -> None:
@@ -177,7 +186,7 @@ def train_command(
                        layers=layers, db=db, events=BarEvents(spinner=True), budget_s=budget_s, steps=steps,
                        batch=batch, lr=lr, tune_lr=tune_lr, tbptt=tbptt, checkpointing=checkpointing,
                        eval_every=eval_every, target=target, device=device, threads=threads, seed=seed,
-                       compile=compile_backend if compile_ else None)
+                       compile=compile_backend if compile_ else None, autocast=autocast)
     print_training(result.spec, result.metrics, result.reused)
 
 

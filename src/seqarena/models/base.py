@@ -179,6 +179,8 @@ class SequenceModel(nn.Module):
     activation_checkpointing: bool = False
     #: How the model was compiled (``seqarena.models.compiled.compile_model``); None: eager.
     compiled: Any = None
+    #: The compute dtype of ``torch.autocast`` around forward and step (``seqarena.models.autocast``); None: off.
+    autocast: str | None = None
 
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__()

@@ -15,6 +15,7 @@ from seqarena.measure.flops import gemm_peak_flops
 from seqarena.measure.memory import PeakMemory
 from seqarena.measure.timer import time_callable
 from seqarena.models import SequenceModel, build
+from seqarena.models.autocast import enable_autocast
 from seqarena.models.compiled import compile_model
 
 if TYPE_CHECKING:  # the tasks (and their datasets) load only in workers that train: see learning.py
@@ -53,6 +54,8 @@ def build_model(spec: TrialSpec, task: Task | None = None, *, cast: bool = True)
     torch.manual_seed(spec.seed)
     model = build(spec.model, params=spec.params, **fields)
     model = model.to(device=spec.device, dtype=spec.torch_dtype) if cast else model.to(spec.device)
+    if spec.autocast is not None:
+        enable_autocast(model, spec.autocast, spec.device)
     if spec.compile is not None:  # after the cast: compiled code is specialised to the weights' dtype and device
         compile_model(model, spec.compile, spec.device)
     return model
@@ -116,5 +119,6 @@ def peak_memory(fn: Callable[[], object], device: str) -> PeakRecord:
 def common_metrics(model: SequenceModel, threads: int) -> CommonMetrics:
     """The model's sizes and spec, and the thread count in force (the timer's own record agrees; tests check it)."""
     compiled = {"compile": model.compiled.so_far()} if model.compiled is not None else {}
+    compiled |= {"autocast": model.autocast} if model.autocast is not None else {}
     return {"params": model.num_params(), "params_no_embed": model.num_params(exclude_embeddings=True),
             "model_spec": model.spec.model_dump(mode="json"), "threads": threads, **compiled}
