@@ -27,7 +27,7 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 ## run: the main job on built-in defaults: the quick claims suite, two recommendations, and the report
-## (seqarena-results/report/index.html). SUITE=full for the robust verdicts (about 2¼ hours here); resumes when re-run.
+## (seqarena-results/report/index.html). SUITE=full for the robust verdicts (about 6 hours here, mostly training at long lengths); resumes.
 SUITE ?= quick
 run: install
 	$(VENV)/bin/seqarena run --suite $(SUITE)

@@ -27,9 +27,12 @@ from seqarena.store import MAX_ATTEMPTS, Store, load
 from seqarena.store.failures import is_size_failure, kind_of
 
 #: Rough seconds per trial, by scenario, for the duration estimate (calibrated on a 2-core CPU; a GPU is faster).
-_OVERHEAD_S = {"forward_latency": 1.5, "throughput": 1.5, "train_step": 2.5, "generation": 2.0, "memory": 3.0,
-               "train": 2.0, "gradients": 2.0}
-#: Rough seconds per token per parameter of one timed call, one thread (the fits of this machine's stores).
+_OVERHEAD_S = {"forward_latency": 0.3, "throughput": 0.3, "train_step": 0.5, "generation": 0.5, "memory": 0.3,
+               "train": 0.7, "gradients": 0.5}
+#: Rough seconds per token per parameter of one timed call, one thread (the fits of this machine's stores). The
+#: per-trial seconds above and the generation, memory and training terms below were refitted on a quick and a partial
+#: full store once workers stopped walking torch's objects in every gc.collect(): quick 510 s estimated for 341 s of
+#: trials, full's training trials 2,519 s for 2,197 s.
 _SECONDS_PER_TOKEN_PARAM = {"forward_latency": 6e-11, "throughput": 4e-11, "train_step": 1.5e-10}
 
 
@@ -90,17 +93,17 @@ def estimate_seconds(trial: TrialSpec) -> float:
             call *= 1 + trial.seq_len / 4096
         return base + (trial.warmup + 3) * call + max(trial.repeats * call, trial.min_seconds)
     if trial.scenario == "generation":
-        return base + (trial.repeats + 2) * trial.tokens * (0.004 if trial.mode == "recompute" else 0.0015)
+        return base + (trial.repeats + 2) * trial.tokens * (0.002 if trial.mode == "recompute" else 0.00075)
     if trial.scenario == "memory":
-        return base + 2e-4 * trial.seq_len * max(1, trial.batch)
+        return base + 1e-4 * trial.seq_len * max(1, trial.batch)
     if trial.scenario == "train":
         tp = trial.task_params
         seq = tp.get("lookback") or tp.get("length") or tp.get("distance", 32) + 20
-        per_step = (0.005 + 1e-4 * seq) * max(1.0, (trial.params or 1e5) / 1e5) ** 0.5
+        per_step = (0.003 + 5e-4 * seq) * max(1.0, (trial.params or 1e5) / 1e5) ** 0.5
         tune = 1.5 if trial.tune_lr else 1.0  # tune_lr spends half the budget again on its grid
         return base + tune * ((trial.steps or 0) * per_step + (trial.budget_s or 0))
     if trial.scenario == "gradients":
-        return base + 0.015 * (trial.steps or 0)
+        return base + 0.008 * (trial.steps or 0)
     return base
 
 

@@ -126,7 +126,7 @@ def claims_command(
 
 @app.command("run")
 def run_command(
-    suite: Annotated[str, typer.Option(help="quick (<= 12 minutes here) or full (robust verdicts, about 2¼ hours).")
+    suite: Annotated[str, typer.Option(help="quick (about 7 minutes here) or full (robust verdicts, about 6 hours).")
                      ] = "quick",
     device: Device = "cpu",
     db: Db = DEFAULT_DB,

@@ -39,8 +39,9 @@ class SSMSpec(ModelSpec):
     expand: int = Field(2, ge=1, description="inner width = expand x d_model, rounded up to whole heads")
     head_dim: int = Field(8, ge=1, description="channels per SSM head (P)")
     conv_kernel: int = Field(4, ge=1, description="causal depthwise convolution width")
-    # measured (benchmarks/efficient_forms.py, 2-core CPU, n=1024): chunk 8 / 16 / 32 / 64 -> 68 / 54 / 50 / 79 ms,
-    # the loop 122 ms
+    # measured (benchmarks/efficient_forms.py, 2-core CPU, 2 threads, B=8, H=32, P=8, N=16): chunk 32 / 64 -> 1.6 /
+    # 2.1 ms at n=256, 18 / 17 ms at n=1024, 86 / 72 ms at n=4096; the loop 24 / 89 / 488 ms. 32 is kept: at n <= 1k
+    # it is as fast or faster, and a chunk shrinks only where it decays past the dtype's range (ops/ssm.py)
     chunk: int = Field(32, ge=1, description="scan chunk length")
     naive: bool = Field(False, description="use the sequential reference scan (tests)")
 
