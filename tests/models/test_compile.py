@@ -85,3 +85,10 @@ def test_unknown_backends_and_a_missing_cpp_compiler_are_one_line_errors(monkeyp
         check_compile("inductor", "cpu")
     check_compile("aot_eager", "cpu")  # generates no code: no compiler needed
     check_compile(None)
+
+
+def test_the_compiler_checked_is_the_one_inductor_will_use(monkeypatch):
+    monkeypatch.setenv("CXX", "/nonexistent/g++")  # inductor takes $CXX as it is: g++ on PATH does not help
+    assert cpp_compiler() is None
+    with pytest.raises(SpecError, match="/nonexistent/g\\+\\+ was not found"):
+        check_compile("inductor", "cpu")

@@ -32,16 +32,16 @@ def check_compile(backend: str | None, device: str = "cpu") -> None:
     if backend not in COMPILE_BACKENDS:
         raise SpecError(f"unknown compile backend {backend!r}; choose from: {', '.join(COMPILE_BACKENDS)}")
     if backend == "inductor" and torch.device(device).type == "cpu" and not cpp_compiler():
-        raise SpecError("torch.compile (inductor) on CPU needs a C++ compiler and none was found (set CXX or install "
-                        "g++, e.g. apt-get install g++)")
+        raise SpecError(f"torch.compile (inductor) on CPU needs a C++ compiler: {os.environ.get('CXX') or 'g++'} "
+                        "was not found (install g++, e.g. apt-get install g++, or set CXX; --compile-backend aot_eager "
+                        "needs none)")
 
 
 def cpp_compiler() -> str | None:
-    """The C++ compiler inductor would use on CPU (``$CXX``, else g++ / c++ / clang++ on PATH), or None."""
-    for name in (os.environ.get("CXX"), "g++", "c++", "clang++"):
-        if name and shutil.which(name):
-            return name
-    return None
+    """The C++ compiler inductor will use on CPU (``$CXX`` if set, else g++, as its ``config.cpp.cxx``), or None
+    when that one is not there (inductor does not fall back to another)."""
+    name = os.environ.get("CXX") or "g++"
+    return name if shutil.which(name) else None
 
 
 @dataclasses.dataclass
