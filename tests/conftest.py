@@ -11,13 +11,11 @@ import pytest
 import torch
 
 from seqarena.measure.memory import freeze_imports
-from seqarena.models import available, build, get_class
+from seqarena.models import available, get_class
+from seqarena.models.checks import SMALL, VOCAB, small_model  # noqa: F401 (the tests' shared helpers)
 
 # the in-process scenarios take memory baselines, each after a gc.collect() that would walk torch's ~1M objects
 freeze_imports()
-
-VOCAB = 50
-SMALL = {"d_model": 32, "layers": 2}
 
 
 def model_cases() -> list:
@@ -29,26 +27,6 @@ def model_cases() -> list:
             label = name + "".join(f"-{k}={v}" for k, v in fields.items())
             cases.append(pytest.param(name, fields, id=label))
     return cases
-
-
-def small_model(name: str, fields: dict | None = None, **extra) -> torch.nn.Module:
-    """A small seeded model in eval mode, with weights at unit scale.
-
-    GPT-style init (std 0.02) makes attention nearly uniform, so position or mask bugs would move outputs by less
-    than the test tolerance; unit-scale weights make every position scheme and mask matter.
-    """
-    torch.manual_seed(0)
-    spec = {"vocab_size": VOCAB, **SMALL, **(fields or {}), **extra}
-    model = build(name, **spec).eval()
-    with torch.no_grad():
-        for pname, p in model.named_parameters():
-            if p.ndim >= 2:
-                p.normal_(0.0, p.shape[-1] ** -0.5)
-            elif pname.endswith("weight"):  # norm gains
-                p.normal_(1.0, 0.1)
-            else:
-                p.normal_(0.0, 0.1)
-    return model
 
 
 @pytest.fixture(scope="session")
@@ -95,6 +73,7 @@ def pytest_configure(config) -> None:
     the whole session, so module- and session-scoped fixtures that measure are covered too. The load is still
     sampled and stored."""
     os.environ["SEQARENA_IGNORE_LOAD"] = "1"
+    os.environ["HF_HUB_OFFLINE"] = "1"  # the HF architectures are built from config classes: nothing is downloaded
 
 
 @pytest.fixture(autouse=True)

@@ -88,15 +88,16 @@ class JobResult:
 
 
 def suite_with(suite: SuiteLike, *, compile: str | None = None, dtype: str = "float32",
-               autocast: str | None = None) -> SuiteLike:
-    """``suite`` with the command line's precision and compile settings (the defaults leave it as it is); a setting
-    that cannot run here is a one-line :class:`SpecError`."""
+               autocast: str | None = None, params: int | None = None) -> SuiteLike:
+    """``suite`` with the command line's precision, compile settings and the timing and memory contenders' parameter
+    budget (the defaults leave it as it is); a setting that cannot run here is a one-line :class:`SpecError`."""
     check_compile(compile)
     check_autocast(autocast, dtype)
     if dtype not in DTYPES:
         raise SpecError(f"unknown dtype {dtype!r}; choose from: {', '.join(DTYPES)}")
     update = {k: v for k, v in (("compile", compile), ("autocast", autocast)) if v is not None}
     update |= {"dtype": dtype} if dtype != "float32" else {}
+    update |= {"params": params} if params is not None else {}
     return claims.resolve_suite(suite).model_copy(update=update) if update else suite
 
 

@@ -22,6 +22,7 @@ from seqarena.claims.verdict import FAILED, MISSING, UNTESTED, Verdict
 from seqarena.essay import ATTN, RNN
 from seqarena.measure.system import timing_threads
 from seqarena.models import SpecError, get_class
+from seqarena.models.hf_families import hf_note
 from seqarena.run.sweep import SweepSummary, run_sweep
 from seqarena.store import MAX_ATTEMPTS, Store, load
 from seqarena.store.failures import is_size_failure, kind_of
@@ -211,6 +212,9 @@ def _judge(claim: Claim, df: pd.DataFrame, trials: Sequence[TrialSpec], planned:
     if len(verdict.provenance.get("commits", [])) > 1:
         verdict.caveats.append(f"judged from rows measured by {len(verdict.provenance['commits'])} different "
                                "commits of seqarena")
+    models = sorted({str(m) for m in rows["model"].dropna()}) if "model" in rows else []
+    verdict.caveats += [f"{m} (transformers {', '.join(verdict.provenance['transformers']) or '?'}): {note}"
+                        for m in models if (note := hf_note(m))]
     return verdict
 
 
@@ -242,7 +246,8 @@ def provenance(rows: pd.DataFrame) -> dict[str, Any]:
 
     ids = sorted(int(x) for x in rows["id"].dropna()) if "id" in rows else []
     return {"trial_ids": ids, "commits": values("env.git_commit"), "dirty": values("env.git_dirty"),
-            "torch": values("env.torch"), "devices": values("spec.device"), "dtypes": values("spec.dtype"),
+            "torch": values("env.torch"), "transformers": values("env.transformers"),
+            "devices": values("spec.device"), "dtypes": values("spec.dtype"),
             "threads": values("env.threads"), "cpu": values("env.cpu"), "gpu": values("env.gpu")}
 
 

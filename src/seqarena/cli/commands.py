@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -11,10 +12,24 @@ import typer
 
 from seqarena.bench.spec import check_device
 from seqarena.claims import resolve_suite
-from seqarena.cli.app import DEFAULT_DB, AsJson, Compile, CompileBackend, Db, Device, app, err, out, results_app
-from seqarena.cli.render import print_demo, print_registry, print_tasks
+from seqarena.cli.app import (
+    DEFAULT_DB,
+    AsJson,
+    Compile,
+    CompileBackend,
+    Db,
+    Device,
+    app,
+    err,
+    fail,
+    out,
+    results_app,
+)
+from seqarena.cli.render import print_checks, print_demo, print_json, print_registry, print_tasks
 from seqarena.demo import DemoSettings, environment, run_demo
-from seqarena.models import SpecError, available, get_class
+from seqarena.models import SpecError, available, get_class, parse_model_string
+from seqarena.models.checks import run_checks, validate_model
+from seqarena.models.hf import hf_catalogue
 from seqarena.report import build_report
 from seqarena.store import EXPORT_FORMATS, Store, export
 from seqarena.tasks import available_tasks, task_class
@@ -47,7 +62,34 @@ def list_models(as_json: AsJson = False) -> None:
             "generation_modes": list(cls.generation_modes),
             "fields": cls.describe(),
         }
+    for label, info in hf_catalogue().items():  # the HF architectures: which the installed transformers can build
+        registry[label] = {"summary": f"transformers' {info['config'].removesuffix('Config')} by config, random init",
+                           **info}
+        if info["status"] == "available":
+            cls = get_class(label)
+            registry[label] |= {"causal": True, "generation_modes": list(cls.generation_modes),
+                                "fields": cls.describe()}
     show(registry, as_json, print_registry)
+
+
+@app.command("check")
+def check_command(
+    model: Annotated[str, typer.Option("--model", "-m", help="name[:field=value,...], an import path "
+                                       "pkg.module:Class or hf:NAME.")],
+    as_json: AsJson = False,
+) -> None:
+    """Run the generic interface checks (step == forward, chunked continuation, causality, generation modes) on
+    one model, e.g. your own class: exit 1 when any fails."""
+    name, fields = parse_model_string(model)
+    validate_model(name, fields)
+    results = run_checks(name, fields)
+    if as_json:
+        print_json([dataclasses.asdict(r) for r in results])
+    else:
+        print_checks(model, results)
+    failed = [r.check for r in results if r.status == "failed"]
+    if failed:
+        fail(f"{model} fails {len(failed)} of {len(results)} interface checks: {', '.join(failed)}", 1)
 
 
 @app.command("tasks")

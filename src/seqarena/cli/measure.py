@@ -99,6 +99,8 @@ def claims_command(
     db: Db = DEFAULT_DB,
     rnn: Annotated[str, typer.Option(help="The model in the RNN role.")] = RNN,
     attn: Annotated[str, typer.Option(help="The model in the transformer role.")] = ATTN,
+    params: Annotated[str | None, typer.Option(
+        help="Parameter budget of the timing and memory contenders, e.g. 200k (default: the suite's, 1M).")] = None,
     plan_only: Annotated[bool, typer.Option("--plan", help="Print the budget table and exit.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdicts (--plan: the budget) as JSON on "
                                                          "stdout; tables and progress go to stderr.")] = False,
@@ -109,7 +111,8 @@ def claims_command(
     compile_backend: CompileBackend = "inductor",
 ) -> None:
     """Measure the essay's claims on this machine (reusing finished trials) and print a verdict per claim."""
-    suite = suite_with(suite, compile=compile_backend if compile_ else None, dtype=dtype, autocast=autocast)
+    suite = suite_with(suite, compile=compile_backend if compile_ else None, dtype=dtype, autocast=autocast,
+                       params=parse_count(params, "--params") if params is not None else None)
     if plan_only:
         _, budget = plan_claims(suite, claim_ids(only), device=device, db=db, rnn=rnn, attn=attn)
         if as_json:

@@ -199,8 +199,11 @@ def print_job(result: JobResult) -> None:
 
 
 def print_registry(registry: dict[str, dict[str, Any]]) -> None:
-    """``seqarena list``: per model, its fields with defaults and its generation modes."""
+    """``seqarena list``: per model, its fields with defaults and its generation modes; then the HF architectures
+    (entries with a ``status``) in one table."""
     for name, info in registry.items():
+        if "status" in info:
+            continue
         table = Table(title=f"[bold]{name}[/bold] — {info['summary']}", title_justify="left", show_edge=False)
         for col in ("field", "default", "description"):
             table.add_column(col)
@@ -208,6 +211,27 @@ def print_registry(registry: dict[str, dict[str, Any]]) -> None:
             table.add_row(field, repr(meta["default"]), meta["description"])
         out.print(table)
         out.print(f"  family: {info['family']}; generation modes: {', '.join(info['generation_modes'])}\n")
+    hf = {name: info for name, info in registry.items() if "status" in info}
+    if hf:
+        version = next(iter(hf.values()))["transformers"] or "not installed"
+        table = Table(title=f"[bold]HF architectures[/bold] (-m hf:NAME[:config_field=value,...]; transformers "
+                            f"{version})", title_justify="left", show_edge=False)
+        for col in ("model", "family", "status", "note"):
+            table.add_column(col)
+        for name, info in hf.items():
+            table.add_row(name, info["family"], info["status"], info["note"])
+        out.print(table)
+
+
+def print_checks(model: str, results: list[Any]) -> None:
+    """``seqarena check``: one row per interface check."""
+    table = Table(title=f"[bold]{model}[/bold]: interface checks", title_justify="left", show_edge=False)
+    for col in ("check", "result", "detail"):
+        table.add_column(col)
+    style = {"ok": "green", "failed": "bold red", "skipped": "yellow"}
+    for r in results:
+        table.add_row(r.check, f"[{style[r.status]}]{r.status}[/]", r.message)
+    out.print(table)
 
 
 def print_tasks(info: dict[str, dict[str, Any]]) -> None:

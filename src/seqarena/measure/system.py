@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import platform
 import subprocess
@@ -63,6 +64,13 @@ def git_commit(path: Path | None = None) -> tuple[str | None, bool | None]:
     return commit, bool(status.strip())
 
 
+def _version_of(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
 def fingerprint(
     device: torch.device | str = "cpu", dtype: torch.dtype | str = "float32", seed: int | None = None
 ) -> dict:
@@ -80,6 +88,7 @@ def fingerprint(
         "dtype": str(dtype).removeprefix("torch."),
         "seed": seed,
         "torch": torch.__version__,
+        "transformers": _version_of("transformers"),  # the HF architectures' code (None without the hf extra)
         "python": platform.python_version(),
         "platform": platform.platform(),
         "git_commit": commit,

@@ -54,6 +54,11 @@ class ModelSpec(BaseModel):
         """``d_model`` must be a multiple of this (e.g. heads x 2 for rotary attention)."""
         return 1
 
+    @classmethod
+    def unknown_fields(cls, names: list[str]) -> list[str]:
+        """The names among ``names`` that are not fields of this spec (an HF spec also takes its config's)."""
+        return [n for n in names if n not in cls.model_fields]
+
     @model_validator(mode="after")
     def _check_io(self) -> ModelSpec:
         if (self.vocab_size is None) == (self.input_dim is None):

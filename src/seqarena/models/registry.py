@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import os
+import sys
 from typing import Any
 
 import torch
 from pydantic import ValidationError
 
 from seqarena.models.base import FAMILIES, ModelSpec, SequenceModel, SpecError
+from seqarena.models.hf_families import PREFIX as HF_PREFIX
 
 _REGISTRY: dict[str, type[SequenceModel]] = {}
 
@@ -64,8 +67,14 @@ def get_class(name: str) -> type[SequenceModel]:
     """The class registered as ``name``, or the class at import path ``package.module:Class``."""
     if name in _REGISTRY:
         return _REGISTRY[name]
+    if name.startswith(HF_PREFIX):  # reserved: hf:llama is an HF architecture, never an import path
+        from seqarena.models.hf import hf_class
+
+        return hf_class(name)
     if ":" in name:
         module, _, attr = name.partition(":")
+        if "" not in sys.path and os.getcwd() not in sys.path:  # as `python -m` does: a module beside the user
+            sys.path.append(os.getcwd())
         try:
             cls = getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as e:
@@ -90,7 +99,7 @@ def make_spec(name: str, **fields: Any) -> ModelSpec:
     cls = get_class(name)
     if "vocab" in fields and "vocab_size" not in fields:  # accepted shorthand
         fields = {("vocab_size" if k == "vocab" else k): v for k, v in fields.items()}
-    unknown = sorted(set(fields) - set(cls.Spec.model_fields))
+    unknown = sorted(cls.Spec.unknown_fields(list(fields)))
     if unknown:
         raise SpecError(
             f"unknown spec field{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} for model "

@@ -18,6 +18,8 @@ from seqarena.analysis.labels import fmt_compact
 from seqarena.analysis.scaling import fit_loglog
 from seqarena.essay import ATTN, RNN
 from seqarena.models import SpecError, families, family_of
+from seqarena.models.hf_families import FAMILIES as HF_FAMILIES
+from seqarena.models.hf_families import PREFIX as HF_PREFIX
 from seqarena.report.data import medians, numeric
 
 NO_DATA = "no-data"  # the label of a placeholder figure
@@ -28,8 +30,10 @@ DPI = 110
 #: olives), so a figure reads by family at a glance; within a family, the essay's contender comes first, then the
 #: registered models in order. A model of no known family (a user's class without one) gets a stable pick of _OTHER.
 _PALETTES = {
-    "recurrent": ["#1f77b4", "#2ca02c", "#17becf", "#9467bd", "#393b79", "#637939", "#3182bd", "#31a354"],
-    "attention": ["#ff7f0e", "#d62728", "#e377c2", "#8c564b", "#bcbd22", "#e6550d", "#843c39", "#ffbb78"],
+    "recurrent": ["#1f77b4", "#2ca02c", "#17becf", "#9467bd", "#393b79", "#637939", "#3182bd", "#31a354",
+                  "#6baed6", "#74c476", "#5254a3", "#9ecae1"],
+    "attention": ["#ff7f0e", "#d62728", "#e377c2", "#8c564b", "#bcbd22", "#e6550d", "#843c39", "#ffbb78",
+                  "#fd8d3c", "#ad494a"],
     "hybrid": ["#7f7f7f", "#98df8a", "#8c6d31", "#7b4173"],
 }
 _OTHER = ["#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d", "#31a354"]
@@ -47,6 +51,7 @@ def colour_for(model: str) -> str:
         return _OTHER[sum(map(ord, model)) % len(_OTHER)]
     members = [m for m in (RNN, ATTN) if family_of(m) == fam]
     members += [m for m, f in families().items() if f == fam and m not in members]
+    members += [f.label for f in HF_FAMILIES if f.family == fam]  # each HF architecture its own shade
     palette = _PALETTES[fam]
     # a model outside the registry (import path) gets a stable shade of its family
     index = members.index(model) if model in members else sum(map(ord, model))
@@ -55,7 +60,9 @@ def colour_for(model: str) -> str:
 
 def colour(label: str) -> str:
     """The colour of a contender (``model:options · settings``): its model's."""
-    return colour_for(label.split(" · ")[0].split(":")[0])
+    head = label.split(" · ")[0]
+    parts = head.split(":")
+    return colour_for(":".join(parts[:2]) if head.startswith(HF_PREFIX) else parts[0])
 
 
 class Styler:
