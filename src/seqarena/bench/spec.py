@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -225,8 +228,25 @@ class TrialSpec(BaseModel):
         return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:32]
 
 
+#: The machine trials are identified as while judging another machine's store (:func:`judged_as`); None: this one.
+_JUDGED_AS: contextvars.ContextVar[dict[str, str | None] | None] = contextvars.ContextVar("judged_as", default=None)
+
+
+@contextlib.contextmanager
+def judged_as(machine: dict[str, str | None]) -> Iterator[None]:
+    """Identify trials as measured on ``machine`` ({cpu, cores, gpu, torch}) inside the block: how a store made on
+    another machine is judged here (``seqarena compare``) without measuring anything."""
+    token = _JUDGED_AS.set(machine)
+    try:
+        yield
+    finally:
+        _JUDGED_AS.reset(token)
+
+
 def machine_identity(device: str) -> dict[str, str | None]:
     """What makes a measurement machine-specific: CPU/GPU model, usable cores and torch version."""
+    if (machine := _JUDGED_AS.get()) is not None:
+        return machine
     dev = torch.device(device)
     gpu = torch.cuda.get_device_name(dev) if dev.type == "cuda" and torch.cuda.is_available() else None
     return {"cpu": cpu_model(), "cores": str(usable_cores()), "gpu": gpu, "torch": torch.__version__}

@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point (:func:`seqarena.cli.app.main`). The commands, and the whole API they call (scipy, pandas,
     matplotlib), are imported when the CLI runs, not when this package is imported: every trial worker is started
     with ``spawn``, which re-imports the console script's module, and must not pay for them (~2 s per worker here)."""
-    from seqarena.cli import commands, measure  # noqa: F401  (register the commands on the app)
+    from seqarena.cli import commands, compare, measure  # noqa: F401  (register the commands on the app)
     from seqarena.cli.app import main as run
 
     run(argv)

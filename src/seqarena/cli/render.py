@@ -17,6 +17,8 @@ from seqarena.cli.app import err, out
 from seqarena.demo import DemoRow
 from seqarena.job import ClaimsResult, Events, JobResult
 from seqarena.measure import load
+from seqarena.models.hf import transformers_version
+from seqarena.models.hf_families import hf_note
 from seqarena.recommender import Recommendation
 from seqarena.report.verdicts import (
     commits_caveat,
@@ -269,6 +271,12 @@ def print_demo(rows: list[DemoRow], environment: dict[str, str], device: str) ->
             "matmuls, so their train tok/s is partly a kernel gap, not an architecture gap",
             highlight=False,
         )
+    hf = sorted({":".join(r.model.split(":")[:2]) for r in rows if r.model.startswith("hf:")})
+    if hf:
+        out.print(f"  hf       transformers {transformers_version()}", highlight=False)
+    for name in hf:
+        if note := hf_note(name):
+            out.print(f"  note     {name}: {note}", highlight=False)
 
 
 def print_training(spec: TrialSpec, m: dict[str, Any], reused: bool) -> None:
