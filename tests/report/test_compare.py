@@ -81,3 +81,16 @@ def test_bad_input_is_one_line(tmp_path):
     for args in ([str(a), str(empty)], [str(a), str(tmp_path / "none.db")], [str(a), str(a), "--fail-above", "-1"]):
         result = run_cli("compare", *args)
         assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, (args, result.stderr)
+
+
+def test_report_compare_adds_the_section_and_its_figure(tmp_path):
+    a, b = _store(tmp_path / "a.db"), _store(tmp_path / "b.db", slowdown=1.5)
+    result = run_cli("report", "--db", str(a), "--compare", str(b), "--out", str(tmp_path / "rep"))
+    assert result.returncode == 0, result.stderr
+    md = (tmp_path / "rep" / "report.md").read_text()
+    html = (tmp_path / "rep" / "index.html").read_text()
+    assert "## Compared with another store" in md and "figures/compare.png" in md
+    assert 'id="compare"' in html and 'id="compare-figure"' in html
+    assert (tmp_path / "rep" / "figures" / "compare.png").read_bytes().startswith(b"\x89PNG")
+    assert "1.5 [1.5, 1.5]" in md  # the slowed model's ratio, in the table
+    assert run_cli("report", "--db", str(a), "--compare", str(tmp_path / "none.db")).returncode == 2

@@ -141,6 +141,8 @@ def report_command(
                        ] = None,
     suite: Annotated[str, typer.Option(help="The claims suite the verdicts are judged for: quick or full.")] = "quick",
     device: Annotated[str, typer.Option(help="The device the claims were measured on (cpu, cuda or cuda:N).")] = "cpu",
+    compare: Annotated[Path | None, typer.Option(
+        help="Another store: add a side-by-side section (its measurements / this store's) and its figure.")] = None,
 ) -> None:
     """Rebuild the report (index.html, report.md, results.json/csv) from the store, without measuring anything."""
     resolve_suite(suite)
@@ -148,7 +150,7 @@ def report_command(
     if not db.exists():
         raise SpecError(f"no results store at {db}; measure first (seqarena claims, bench or train)")
     with err.status("building the report"):
-        index = build_report(db, out_dir, suite=suite, device=device)
+        index = build_report(db, out_dir, suite=suite, device=device, compare=compare)
     out.print(f"wrote {index}", highlight=False, soft_wrap=True)
 
 

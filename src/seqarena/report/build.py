@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from seqarena.claims import Suite, judge_claims, resolve_suite, select
+from seqarena.report.compare import compare_stores
+from seqarena.report.compare_section import comparison_section
 from seqarena.report.content import ReportContent, normalize_recommendations
 from seqarena.report.data import load_data, settings_line
 from seqarena.report.figures import render_all
@@ -66,6 +68,7 @@ def build_report(
     suite: str | dict[str, Any] | Suite = "quick",
     device: str = "cpu",
     recommendations: Iterable[Any] | None = None,
+    compare: Path | str | None = None,
 ) -> Path:
     """Rebuild the report from the store at ``db`` into ``out_dir`` (default: ``report/`` beside the store) and
     return the path of ``index.html``.
@@ -75,6 +78,8 @@ def build_report(
         device: the device the claims were measured on (part of each trial's identity).
         recommendations: what the recommender suggests, shown in the Recommendation section: ``(title, lines)``
             pairs, dicts or objects with ``title`` and ``lines``; None shows a note that none was passed.
+        compare: another store: adds the side-by-side section (its measurements / this store's, with intervals over
+            rounds) and its figure (``figures/compare.png``).
 
     Raises:
         StoreError: there is no store at ``db``, or the report folder cannot be written.
@@ -90,17 +95,20 @@ def build_report(
     rows = claim_rows(claims, verdicts, errors)
     figures = render_all(data, settings_line)
     files = ["report.md", "results.json", "results.csv", "claims.json", "figures/"]
+    section = comparison_section(compare_stores(db, compare, suite=suite)) if compare is not None else None
     content = ReportContent(
         db=db, suite=suite_name, device=device, generated=now(), total_trials=data.total,
         settings=settings_table(data), trials=trials_table(data), claims=rows, figures=figures,
         performance=performance(data), failures=failures_table(data),
-        recommendations=normalize_recommendations(recommendations), files=files,
+        recommendations=normalize_recommendations(recommendations), files=files, comparison=section,
     )
     # a failure half-way leaves the previous report as it was, not half of a new one
     with atomic_dir(out, REPORT_FILES) as staging:
         (staging / "figures").mkdir()
         for f in figures:
             (staging / "figures" / f"{f.definition.id}.png").write_bytes(f.png)
+        if section is not None:
+            (staging / "figures" / "compare.png").write_bytes(section.figure)
         (staging / "index.html").write_text(render_html(content), encoding="utf-8")
         (staging / "report.md").write_text(render_markdown(content), encoding="utf-8")
         export(db, staging / "results.json", "json")

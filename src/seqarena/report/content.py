@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from seqarena.report.compare_section import ComparisonSection
 from seqarena.report.figures import RenderedFigure
 from seqarena.report.performance import Performance
 from seqarena.report.tables import ClaimRow, Table
@@ -37,6 +38,7 @@ class ReportContent:
     failures: Table
     recommendations: list[Recommendation] | None  # None: none were passed in
     files: list[str]  # the files written beside index.html (relative names)
+    comparison: ComparisonSection | None = None  # report --compare B.db: the side-by-side section
 
 
 def normalize_recommendations(items: Iterable[Any] | None) -> list[Recommendation] | None:

@@ -182,6 +182,17 @@ def _recommendations(c: ReportContent) -> str:
     return "".join(parts)
 
 
+def _comparison(c: ReportContent) -> str:
+    """The side-by-side section of ``report --compare`` ('' without one); its figure embedded like the others."""
+    k = c.comparison
+    if k is None:
+        return ""
+    img = base64.b64encode(k.figure).decode()
+    return (f'<section id="compare">\n<h2>Compared with another store</h2>\n<p class="note">{escape(k.intro)}</p>\n'
+            f'<img id="compare-figure" alt="B / A per measurement" src="data:image/png;base64,{img}">\n'
+            f"{table_html(k.scenarios)}{table_html(k.verdicts)}{table_html(k.measurements)}\n</section>")
+
+
 def render_html(c: ReportContent) -> str:
     """The whole report as one HTML string."""
     essay, checks = essay_and_checks(c.claims)
@@ -189,7 +200,8 @@ def render_html(c: ReportContent) -> str:
         ("settings", "Hardware &amp; settings"), ("claims", "Claims"), *([("checks", "Checks")] if checks else []),
         ("figures", "Figures"),
         ("performance", "Performance by length"), ("recommendations", "Recommendation"), ("evidence", "Evidence"),
-        ("failures", "Failures"), ("files", "Files")))
+        *([("compare", "Compared")] if c.comparison is not None else []), ("failures", "Failures"),
+        ("files", "Files")))
     files = "".join(f'<li><a href="{escape(f)}">{escape(f)}</a></li>' for f in c.files)
     perf = c.performance
     summary = escape(_summary(essay)) or "none"
@@ -234,6 +246,7 @@ re-measured: every number below comes from the store. Claims: {summary}.</p>
 <h2>Evidence</h2>
 {"".join(_evidence(row) for row in essay + checks)}
 </section>
+{_comparison(c)}
 <section id="failures">
 <h2>Failed trials</h2>
 {table_html(c.failures, heading=False)}

@@ -98,6 +98,10 @@ def render_markdown(c: ReportContent) -> str:
         out += [f"### {r.title}", ""] + [f"- {x}" for x in r.lines] + [""]
     essay, checks = essay_and_checks(c.claims)
     out += ["## Evidence", ""] + [_evidence(row) for row in essay + checks]
+    if c.comparison is not None:
+        k = c.comparison
+        out += ["## Compared with another store", "", k.intro, "", "![B / A per measurement](figures/compare.png)", "",
+                table_md(k.scenarios), table_md(k.verdicts), table_md(k.measurements)]
     out += ["## Failed trials", "", table_md(c.failures, heading=None)]
     out += ["## Files", ""] + [f"- [{f}]({f})" for f in c.files] + [""]
     return "\n".join(out)
