@@ -3,7 +3,7 @@
 Check it, then use it anywhere a model name goes (bench, train, claims roles, recommend, demo)::
 
     seqarena check -m examples.my_model:MyRNN       # the generic interface checks, one line per check
-    seqarena bench latency -m examples.my_model:MyRNN -m lstm --seq-lens 64,256
+    seqarena bench forward_latency -m examples.my_model:MyRNN,lstm --seq-lens 64,256
 
 Run from the folder that holds your package (or install it): ``examples.my_model`` is imported by that path.
 What the class must provide (``seqarena check`` names whatever is missing, in one line):
