@@ -22,8 +22,16 @@ def _store(path, slowdown: float = 1.0):
     return build_claims_store(path, trials, slowdown={"lstm": slowdown})
 
 
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory):
+    """The claims' stores once per module: as the laws give them, and with the LSTM slowed 1.5x and 10x (the tests
+    only read them)."""
+    root = tmp_path_factory.mktemp("compare")
+    return {k: _store(root / f"{k}.db", k) for k in (1.0, 1.5, 10.0)}
+
+
 def test_identical_stores_pass_the_gate(tmp_path):
-    a, b = _store(tmp_path / "a.db"), _store(tmp_path / "b.db")
+    a, b = _store(tmp_path / "a.db"), _store(tmp_path / "b.db")  # two stores written apart, not one file twice
     c = compare_stores(a, b, suite=TINY_SUITE)
     assert c.shared and c.only_a == c.only_b == 0 and c.same_machine
     assert all(s.ratio == pytest.approx(1.0) for s in c.shared)
@@ -33,8 +41,8 @@ def test_identical_stores_pass_the_gate(tmp_path):
     assert "shared measurements" in result.stdout and "per scenario" in result.stdout
 
 
-def test_an_injected_slowdown_trips_the_gate_on_the_slowed_model_only(tmp_path):
-    a, b = _store(tmp_path / "a.db"), _store(tmp_path / "b.db", slowdown=1.5)
+def test_an_injected_slowdown_trips_the_gate_on_the_slowed_model_only(stores):
+    a, b = stores[1.0], stores[1.5]
     c = compare_stores(a, b, suite=TINY_SUITE)
     slow = c.regressions(1.10)
     assert slow and all(" lstm " in s.label for s in slow)
@@ -46,15 +54,15 @@ def test_an_injected_slowdown_trips_the_gate_on_the_slowed_model_only(tmp_path):
     assert run_cli("compare", str(a), str(b), "--fail-above", "1.6").returncode == 0  # under the threshold
 
 
-def test_claims_whose_verdicts_differ_are_named(tmp_path):
-    a, b = _store(tmp_path / "a.db"), _store(tmp_path / "b.db", slowdown=10.0)
+def test_claims_whose_verdicts_differ_are_named(stores):
+    a, b = stores[1.0], stores[10.0]
     c = compare_stores(a, b, suite=TINY_SUITE)
     assert {d["id"] for d in c.verdicts} == set(CLAIMS)
     assert all(d["a"].status == "supported" and d["b"].status == "refuted" for d in c.verdicts)
 
 
-def test_a_store_from_another_machine_is_labelled_and_still_judged(tmp_path):
-    a = _store(tmp_path / "a.db")
+def test_a_store_from_another_machine_is_labelled_and_still_judged(tmp_path, stores):
+    a = stores[1.0]
     other = {"cpu": "Other CPU 9000", "cores": str(ENV["cores"]), "gpu": None, "torch": ENV["torch"]}
     with judged_as(other):  # B as that machine made it: its trials identified by that machine
         b = _store(tmp_path / "b.db", slowdown=10.0)
@@ -73,8 +81,8 @@ def test_one_round_gives_no_interval_and_never_trips():
     assert ci[0] < ratio < ci[1] and ci[0] > 1.1
 
 
-def test_bad_input_is_one_line(tmp_path):
-    a = _store(tmp_path / "a.db")
+def test_bad_input_is_one_line(tmp_path, stores):
+    a = stores[1.0]
     empty = build_claims_store(tmp_path / "empty.db", [])
     with pytest.raises(SpecError, match="share no measurement"):
         compare_stores(a, empty)
@@ -83,8 +91,8 @@ def test_bad_input_is_one_line(tmp_path):
         assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, (args, result.stderr)
 
 
-def test_report_compare_adds_the_section_and_its_figure(tmp_path):
-    a, b = _store(tmp_path / "a.db"), _store(tmp_path / "b.db", slowdown=1.5)
+def test_report_compare_adds_the_section_and_its_figure(tmp_path, stores):
+    a, b = stores[1.0], stores[1.5]
     result = run_cli("report", "--db", str(a), "--compare", str(b), "--out", str(tmp_path / "rep"))
     assert result.returncode == 0, result.stderr
     md = (tmp_path / "rep" / "report.md").read_text()
