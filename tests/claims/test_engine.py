@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from seqarena.claims import budget_table, engine, judge_claims, run_claims
-from seqarena.claims.engine import describe_trials, plan, select
+from seqarena.claims.engine import describe_trials, plan, select, with_roles
 from seqarena.measure.system import usable_cores
 from seqarena.models import SpecError
 
@@ -98,3 +98,10 @@ def test_the_essays_copy_matches_the_spec_when_the_spec_is_beside_this_checkout(
     if not spec.exists():
         pytest.skip("the spec (../shared/seed) is not beside this checkout; the copy in tests/data is used alone")
     assert (root / "tests" / "data" / "transformer-vs-rnn.txt").read_bytes() == spec.read_bytes()
+
+
+def test_other_contenders_in_the_roles_are_named_in_the_measured_quantity():
+    (c10,) = with_roles(select(["10"]), rnn="gru", attn="local")
+    assert c10.effect_name.startswith("gru / local ") and c10.short == select(["10"])[0].short
+    (default,) = with_roles(select(["10"]))
+    assert default.effect_name == select(["10"])[0].effect_name

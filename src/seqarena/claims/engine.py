@@ -8,6 +8,7 @@ when still inconclusive, the cap that stopped it.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,17 @@ def with_roles(claims: Sequence[Claim], rnn: str = RNN, attn: str = ATTN) -> lis
     """The claims with other contenders in the RNN / transformer roles (e.g. ``rnn="gru"``)."""
     for name in (rnn, attn):
         get_class(name)  # unknown names: one-line SpecError
-    return [dataclasses.replace(c, rnn=rnn, attn=attn) for c in claims]
+    return [dataclasses.replace(c, rnn=rnn, attn=attn, effect_name=_named(c.effect_name, rnn, attn)) for c in claims]
+
+
+def _named(text: str, rnn: str, attn: str) -> str:
+    """A measured quantity's words with the contenders in the roles: "LSTM / transformer latency" reads
+    "hf:mamba2 / hf:llama latency" when those hold the roles (the essay's own words, ``short``, stay)."""
+    if rnn != RNN:
+        text = re.sub(r"\bLSTM\b", rnn, text)
+    if attn != ATTN:
+        text = re.sub(r"\btransformer\b", attn, text)
+    return text
 
 
 def plan(suite: str | dict[str, Any] | Suite, claims: Sequence[Claim], device: str = "cpu"
