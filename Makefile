@@ -18,9 +18,9 @@ $(VENV)/.installed: $(VENV)/.created pyproject.toml
 	$(PIP) install -e .
 	touch $@
 
-# transformers (the hf extra) after the pinned torch, never before it: it must not pull a torch of its own
+# transformers (the hf extra) and Ray after the pinned torch, never before it: they must not pull a torch of their own
 $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
-	$(PIP) install -e ".[test,hf]"
+	$(PIP) install -e ".[test,hf,ray]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -33,9 +33,10 @@ run: install
 	$(VENV)/bin/seqarena run --suite $(SUITE)
 
 ## system-deps: Debian packages some features use: espeak-ng (the spoken-digits task), chromium + chromium-driver
-## (the report's browser test). Installed when we are root with apt-get; otherwise a message, and what needs them is
+## (the report's browser test), util-linux + iproute2 (unshare and ip: the Ray cluster test's network namespace).
+## Installed when we are root with apt-get; otherwise a message, and what needs them is
 ## skipped with a clear reason.
-SYSTEM_DEPS := espeak-ng:espeak-ng chromium:chromium chromium-driver:chromedriver
+SYSTEM_DEPS := espeak-ng:espeak-ng chromium:chromium chromium-driver:chromedriver util-linux:unshare iproute2:ip
 
 system-deps:
 	@missing=""; for dep in $(SYSTEM_DEPS); do \
@@ -44,8 +45,8 @@ system-deps:
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		(apt-get install -y -q $$missing >/dev/null 2>&1 || \
 		 (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $$missing >/dev/null 2>&1)) || \
-		echo "note: could not install$$missing; the speech task and the report's browser test may be skipped"; \
-	else echo "note: missing$$missing (sudo apt-get install$$missing); the speech task and the report's browser test will be skipped"; fi
+		echo "note: could not install$$missing; the speech task, the report's browser test or the Ray cluster test may be skipped"; \
+	else echo "note: missing$$missing (sudo apt-get install$$missing); the speech task, the report's browser test or the Ray cluster test will be skipped"; fi
 
 ## test: ruff, the import-layer contract, then the test suite
 ## test: the suite in two processes (pytest-xdist): most of its time is single-threaded (spawning workers, importing

@@ -44,7 +44,7 @@ def one_worker(_session_runner, monkeypatch):
     instead of spawning one per sweep (a spawn plus ``import torch`` costs seconds here); a failure still replaces it.
     The worker's life cycle itself is tested in tests/run/test_sweep.py, which does not use this. Not for tests whose
     workers must see an environment the test sets (a reused worker was started before)."""
-    from seqarena.run import sweep
+    from seqarena.run import executors
 
     class SharedRunner:
         def __init__(self, timeout_s: float | None = 600.0) -> None:
@@ -56,7 +56,7 @@ def one_worker(_session_runner, monkeypatch):
         def __exit__(self, *exc) -> None:
             pass
 
-    monkeypatch.setattr(sweep, "Runner", SharedRunner)
+    monkeypatch.setattr(executors, "Runner", SharedRunner)
     return _session_runner
 
 

@@ -41,7 +41,7 @@ def _canon(value: Any) -> Any:
 
 def _verdicts(tmp_path, monkeypatch) -> list[dict[str, Any]]:
     monkeypatch.setattr(spec_module, "machine_identity", lambda device: dict(MACHINE))
-    monkeypatch.setattr(engine, "timing_threads", lambda: 1)  # half of the pinned 2 cores, on any machine
+    monkeypatch.setattr(engine, "timing_threads", lambda cores=None: 1)  # half of the pinned 2 cores, on any machine
     monkeypatch.setitem(fixture_store.ENV, "cpu", MACHINE["cpu"])
     db = fixture_store.build_fixture_store(tmp_path / "golden.db")
     return [_canon(v.to_dict()) for v in judge_claims("quick", db=db)]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 from typing import Literal
 
 import torch
@@ -12,8 +14,9 @@ from seqarena.models import ModelSpec, SequenceModel
 
 
 class MisbehaveSpec(ModelSpec):
-    behaviour: Literal["ok", "raise", "sleep", "hog", "hog_sleep", "nan"] = "ok"
+    behaviour: Literal["ok", "raise", "sleep", "hog", "hog_sleep", "nan", "block"] = "ok"
     hog_mb: int = 400
+    block_dir: str = ""  # "block": says it runs (a file named by its pid) and waits for a file "release" there
 
 
 class Misbehave(SequenceModel):
@@ -31,6 +34,8 @@ class Misbehave(SequenceModel):
             raise RuntimeError("boom")
         if b == "sleep":
             time.sleep(120)
+        if b == "block":
+            _block(Path(self.spec.block_dir))
         if b in ("hog", "hog_sleep"):
             hog = torch.ones(self.spec.hog_mb * 2**18)  # hog_mb MB of float32, touched
             h = h + hog[:1].sum() * 0
@@ -40,3 +45,23 @@ class Misbehave(SequenceModel):
         if b == "nan":
             out = out * float("nan")
         return out, None
+
+
+def _ancestors(pid: int) -> list[int]:
+    """pid, its parent, its parent's parent, ... (from /proc): which cluster node's raylet started this worker."""
+    chain = [pid]
+    while chain[-1] > 1 and len(chain) < 8:
+        try:
+            stat = Path(f"/proc/{chain[-1]}/stat").read_text()
+        except OSError:
+            break
+        chain.append(int(stat.rsplit(")", 1)[1].split()[1]))
+    return chain
+
+
+def _block(where: Path) -> None:
+    """Say "running" deterministically (a file naming this process and its ancestors), then wait for release."""
+    (where / f"started-{os.getpid()}").write_text(" ".join(map(str, _ancestors(os.getpid()))))
+    deadline = time.monotonic() + 120
+    while not (where / "release").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)

@@ -11,7 +11,7 @@ import pytest
 
 from seqarena.bench.spec import TrialSpec, make_trial
 from seqarena.run import Runner, SweepSummary, expand, run_sweep
-from seqarena.run import sweep as sweep_module
+from seqarena.run import executors as executor_module
 from seqarena.store import Store
 
 BAD = "tests.run.bad_models:Misbehave"
@@ -64,7 +64,7 @@ def swept(tmp_path_factory) -> Swept:
     spawned_after: list[int] = []
     with pytest.MonkeyPatch.context() as mp, Store(db) as store:
         CountingRunner.made = []
-        mp.setattr(sweep_module, "Runner", CountingRunner)
+        mp.setattr(executor_module, "Runner", CountingRunner)
         summary = run_sweep(trials, store, timeout_s=4,  # ample for a good trial (tiny, 1 thread) on a busy machine
                             on_done=lambda spec, result: spawned_after.append(CountingRunner.made[-1].spawned))
         rows = {r["spec_hash"]: r for r in store.rows()}

@@ -252,17 +252,26 @@ def machine_identity(device: str) -> dict[str, str | None]:
     return {"cpu": cpu_model(), "cores": str(usable_cores()), "gpu": gpu, "torch": torch.__version__}
 
 
+def target_cores() -> int:
+    """Usable cores of the machine the trials run on: a cluster's node kind inside :func:`judged_as` (the Ray
+    executor routes every trial to one kind), else this process's."""
+    machine = _JUDGED_AS.get()
+    if machine is not None and str(machine.get("cores") or "").isdigit():
+        return int(machine["cores"])
+    return usable_cores()
+
+
 def check_threads(threads: int | None) -> None:
-    """A thread count this process can run: >= 1 and at most the usable cores. More threads than cores
-    oversubscribe them (spin-waiting OpenMP threads preempt each other): timings come out orders of magnitude too
-    slow yet look like valid measurements."""
+    """A thread count the measuring machine can run: >= 1 and at most its usable cores (:func:`target_cores`).
+    More threads than cores oversubscribe them (spin-waiting OpenMP threads preempt each other): timings come out
+    orders of magnitude too slow yet look like valid measurements."""
     if threads is None:
         return
     if threads < 1:
         raise SpecError(f"threads must be >= 1, got {threads}")
-    cores = usable_cores()
+    cores = target_cores()
     if threads > cores:
-        raise SpecError(f"threads {threads} is more than the {cores} usable CPU cores of this process; "
+        raise SpecError(f"threads {threads} is more than the {cores} usable CPU cores of the measuring machine; "
                         f"use --threads {cores} or fewer")
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from seqarena.bench.spec import TrialSpec, check_threads
+from seqarena.bench.spec import TrialSpec, check_threads, target_cores
 from seqarena.claims.base import Claim
 from seqarena.claims.registry import CLAIMS
 from seqarena.claims.suites import Suite, resolve_suite
@@ -77,7 +77,7 @@ def plan(suite: str | dict[str, Any] | Suite, claims: Sequence[Claim], device: s
     (half the cores by default: a neighbour on the other half does not move the verdict), quality trials with
     torch's default."""
     s = resolve_suite(suite)
-    threads = s.timing_threads or timing_threads()
+    threads = s.timing_threads or timing_threads(target_cores())
     check_threads(threads)
 
     if s.autocast is not None and s.dtype != "float32":
@@ -223,6 +223,14 @@ def _judge(claim: Claim, df: pd.DataFrame, trials: Sequence[TrialSpec], planned:
     if len(verdict.provenance.get("commits", [])) > 1:
         verdict.caveats.append(f"judged from rows measured by {len(verdict.provenance['commits'])} different "
                                "commits of seqarena")
+    kinds = {(r.get("env.cpu"), r.get("env.cores"), r.get("env.gpu"), r.get("env.torch"))
+             for r in rows.to_dict("records")} if len(rows) else set()
+    if len(kinds) > 1:  # the spec hash names one machine kind, so this is a store whose rows were relabelled
+        verdict.caveats.append(f"judged over rows from {len(kinds)} kinds of machine: "
+                               + "; ".join(sorted(", ".join(str(x) for x in k) for k in kinds)))
+    if len(verdict.provenance["nodes"]) > 1:
+        verdict.caveats.append(f"measured on {len(verdict.provenance['nodes'])} cluster nodes of one machine kind "
+                               "(the contenders of a round may lie on different nodes)")
     models = sorted({str(m) for m in rows["model"].dropna()}) if "model" in rows else []
     verdict.caveats += [f"{m} (transformers {', '.join(verdict.provenance['transformers']) or '?'}): {note}"
                         for m in models if (note := hf_note(m))]
@@ -250,7 +258,8 @@ def _absent(claim: Claim, planned: Sequence[TrialSpec], rows: pd.DataFrame) -> s
 
 
 def provenance(rows: pd.DataFrame) -> dict[str, Any]:
-    """What the verdict rests on: trial ids, commits, torch versions, devices, dtypes and thread counts."""
+    """What the verdict rests on: trial ids, commits, torch versions, devices, dtypes, thread counts and the
+    cluster nodes that measured them (empty on one machine)."""
 
     def values(col: str) -> list:
         return sorted({str(v) for v in rows[col].dropna()}) if col in rows else []
@@ -259,7 +268,8 @@ def provenance(rows: pd.DataFrame) -> dict[str, Any]:
     return {"trial_ids": ids, "commits": values("env.git_commit"), "dirty": values("env.git_dirty"),
             "torch": values("env.torch"), "transformers": values("env.transformers"),
             "devices": values("spec.device"), "dtypes": values("spec.dtype"),
-            "threads": values("env.threads"), "cpu": values("env.cpu"), "gpu": values("env.gpu")}
+            "threads": values("env.threads"), "cpu": values("env.cpu"), "gpu": values("env.gpu"),
+            "nodes": values("env.node")}
 
 
 def run_claims(

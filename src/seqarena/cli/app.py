@@ -43,8 +43,13 @@ Compile = Annotated[bool, typer.Option(
 CompileBackend = Annotated[str, typer.Option(help="--compile's backend: inductor or aot_eager (no code generated).")]
 Autocast = Annotated[str | None, typer.Option(
     help="Mixed precision: float32 weights, this compute dtype (bfloat16 or float16) under torch.autocast.")]
-__all__ = ["DEFAULT_DB", "AsJson", "Autocast", "Compile", "CompileBackend", "Db", "Device", "Suite", "app", "err",
-           "fail", "main", "out", "results_app"]
+ExecutorName = Annotated[str, typer.Option(
+    "--executor", help="Who runs the trials: local (this machine's worker processes) or ray (a Ray cluster, extra "
+                       ".[ray]; timing trials alone on a node offering the seqarena_timing resource).")]
+Address = Annotated[str | None, typer.Option(
+    help="--executor ray: the cluster's address, host:port (default: RAY_ADDRESS, else the cluster on this machine).")]
+__all__ = ["DEFAULT_DB", "Address", "AsJson", "Autocast", "Compile", "CompileBackend", "Db", "Device", "ExecutorName",
+           "Suite", "app", "err", "fail", "main", "out", "results_app"]
 
 
 def _version(value: bool) -> None:

@@ -3,6 +3,8 @@ calls :mod:`seqarena.job` (or the recommender) and renders."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +13,20 @@ import typer
 
 from seqarena import recommender
 from seqarena.bench.spec import SCENARIOS
-from seqarena.cli.app import DEFAULT_DB, Autocast, Compile, CompileBackend, Db, Device, Suite, app, err, out
+from seqarena.cli.app import (
+    DEFAULT_DB,
+    Address,
+    Autocast,
+    Compile,
+    CompileBackend,
+    Db,
+    Device,
+    ExecutorName,
+    Suite,
+    app,
+    err,
+    out,
+)
 from seqarena.cli.parsing import claim_ids, finite, int_list, parse_budget, parse_count, parse_counts, task_settings
 from seqarena.cli.render import (
     BarEvents,
@@ -27,8 +42,18 @@ from seqarena.essay import ATTN, DEFAULT_CANDIDATES, RNN
 from seqarena.job import bench_job, plan_claims, prepare_task, run_claims_job, run_job, suite_with, train_job
 from seqarena.recommender import make_profile
 from seqarena.run import parse_models
+from seqarena.run.executors import executing
 
 Float = Annotated[float, typer.Option(callback=finite)]
+
+
+@contextlib.contextmanager
+def _executor(name: str, address: str | None, device: str) -> Iterator[None]:
+    """The command's sweeps on executor ``name``; a cluster says in one line what it offers."""
+    with executing(name, address, device=device) as ex:
+        if ex.name != "local":
+            err.print(ex.describe(), markup=False, highlight=False, soft_wrap=True)
+        yield
 
 
 @app.command()
@@ -68,17 +93,20 @@ def bench(
     compile_: Compile = False,
     compile_backend: CompileBackend = "inductor",
     autocast: Autocast = None,
+    executor: ExecutorName = "local",
+    address: Address = None,
 ) -> None:
     """Run a benchmark sweep in isolated workers; results go to the store as each trial finishes (re-running the
     same sweep resumes)."""
     budgets = parse_counts(params, "--params")
-    result = bench_job(
-        scenario, [models], seq_lens=int_list(seq_lens, "--seq-lens") if seq_lens is not None else None,
-        rounds=rounds, timeout_s=timeout, db=db, retry_failed=retry_failed, events=BarEvents(show_failures=True),
-        batch=batch, batches=int_list(batches, "--batches") if batches else None, seed=seed, tokens=tokens,
-        prompt_len=prompt_len, params=budgets, layers=layers, vocab_size=vocab_size, device=device, dtype=dtype,
-        threads=threads, repeats=repeats, min_seconds=min_seconds, memory_cap_mb=memory_cap_mb,
-        sample_every=sample_every, compile=compile_backend if compile_ else None, autocast=autocast)
+    with _executor(executor, address, device):
+        result = bench_job(
+            scenario, [models], seq_lens=int_list(seq_lens, "--seq-lens") if seq_lens is not None else None,
+            rounds=rounds, timeout_s=timeout, db=db, retry_failed=retry_failed, events=BarEvents(show_failures=True),
+            batch=batch, batches=int_list(batches, "--batches") if batches else None, seed=seed, tokens=tokens,
+            prompt_len=prompt_len, params=budgets, layers=layers, vocab_size=vocab_size, device=device, dtype=dtype,
+            threads=threads, repeats=repeats, min_seconds=min_seconds, memory_cap_mb=memory_cap_mb,
+            sample_every=sample_every, compile=compile_backend if compile_ else None, autocast=autocast)
     df, s = result.rows, result.summary
     print_sweep(scenario, df)
     env = df["env.cpu"].dropna().iloc[0] if "env.cpu" in df and df["env.cpu"].notna().any() else device
@@ -109,20 +137,23 @@ def claims_command(
     autocast: Autocast = None,
     compile_: Compile = False,
     compile_backend: CompileBackend = "inductor",
+    executor: ExecutorName = "local",
+    address: Address = None,
 ) -> None:
     """Measure the essay's claims on this machine (reusing finished trials) and print a verdict per claim."""
     suite = suite_with(suite, compile=compile_backend if compile_ else None, dtype=dtype, autocast=autocast,
                        params=parse_count(params, "--params") if params is not None else None)
-    if plan_only:
-        _, budget = plan_claims(suite, claim_ids(only), device=device, db=db, rnn=rnn, attn=attn)
-        if as_json:
-            print_json(budget)
-        else:
-            print_budget(suite, budget, full=True)
-        return
-    # with --json, stdout carries the JSON alone: the budget and the verdict tables go to stderr
-    events = BarEvents(console=err) if as_json else BarEvents()
-    result = run_claims_job(suite, claim_ids(only), device=device, db=db, rnn=rnn, attn=attn, events=events)
+    with _executor(executor, address, device):  # the plan too: what is left to measure depends on the machine kind
+        if plan_only:
+            _, budget = plan_claims(suite, claim_ids(only), device=device, db=db, rnn=rnn, attn=attn)
+            if as_json:
+                print_json(budget)
+            else:
+                print_budget(suite, budget, full=True)
+            return
+        # with --json, stdout carries the JSON alone: the budget and the verdict tables go to stderr
+        events = BarEvents(console=err) if as_json else BarEvents()
+        result = run_claims_job(suite, claim_ids(only), device=device, db=db, rnn=rnn, attn=attn, events=events)
     if as_json:
         print_verdicts_json(result)
 
@@ -140,10 +171,14 @@ def run_command(
     autocast: Autocast = None,
     compile_: Compile = False,
     compile_backend: CompileBackend = "inductor",
+    executor: ExecutorName = "local",
+    address: Address = None,
 ) -> None:
     """The main job: run (or resume) the claims suite, recommend for two standard profiles, and write the report."""
     suite = suite_with(suite, compile=compile_backend if compile_ else None, dtype=dtype, autocast=autocast)
-    print_job(run_job(suite, device, db, out_dir, events=BarEvents()))
+    with _executor(executor, address, device):
+        done = run_job(suite, device, db, out_dir, events=BarEvents())
+    print_job(done)
 
 
 @app.command("train")
@@ -178,6 +213,8 @@ def train_command(
     autocast: Autocast = None,
     compile_: Compile = False,
     compile_backend: CompileBackend = "inductor",
+    executor: ExecutorName = "local",
+    address: Address = None,
 ) -> None:
     """Train a model on a task within a budget, print the curve and final metrics, and store the trial."""
     budget_s, steps = parse_budget(budget)
@@ -185,11 +222,12 @@ def train_command(
                              column=column, lookback=lookback, horizon=horizon, n_train=n_train)
     with err.status(f"preparing task {task}"):
         made = prepare_task(task, **settings)
-    result = train_job(model, task, settings=settings, made=made, params=parse_count(params, "--params"),
-                       layers=layers, db=db, events=BarEvents(spinner=True), budget_s=budget_s, steps=steps,
-                       batch=batch, lr=lr, tune_lr=tune_lr, tbptt=tbptt, checkpointing=checkpointing,
-                       eval_every=eval_every, target=target, device=device, threads=threads, seed=seed,
-                       compile=compile_backend if compile_ else None, autocast=autocast)
+    with _executor(executor, address, device):
+        result = train_job(model, task, settings=settings, made=made, params=parse_count(params, "--params"),
+                           layers=layers, db=db, events=BarEvents(spinner=True), budget_s=budget_s, steps=steps,
+                           batch=batch, lr=lr, tune_lr=tune_lr, tbptt=tbptt, checkpointing=checkpointing,
+                           eval_every=eval_every, target=target, device=device, threads=threads, seed=seed,
+                           compile=compile_backend if compile_ else None, autocast=autocast)
     print_training(result.spec, result.metrics, result.reused)
 
 
@@ -211,6 +249,8 @@ def recommend_command(
                       ] = ",".join(DEFAULT_CANDIDATES),
     probe: Annotated[bool, typer.Option(help="Measure what the store lacks first (a short sweep).")] = True,
     db: Db = DEFAULT_DB,
+    executor: ExecutorName = "local",
+    address: Address = None,
 ) -> None:
     """Rank the architectures for a workload from this machine's measurements (probing what is missing) and
     explain the top choice."""
@@ -218,10 +258,11 @@ def recommend_command(
                            memory_cap_mb=memory_cap_mb, cap_scope=cap_scope, batch=batch, streaming=streaming,
                            device=device, params=parse_count(params, "--params"))
     events = BarEvents(warn_busy=probe, prefix="probe: ")
-    events.begin("probe", None)
-    try:
-        rec = recommender.recommend(profile, db, probe=probe, candidates=parse_models(models), on_start=events.start,
-                                    on_done=events.done)
-    finally:
-        events.end()
+    with _executor(executor, address, device):
+        events.begin("probe", None)
+        try:
+            rec = recommender.recommend(profile, db, probe=probe, candidates=parse_models(models),
+                                        on_start=events.start, on_done=events.done)
+        finally:
+            events.end()
     print_recommendation(rec, streaming)

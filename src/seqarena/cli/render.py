@@ -30,6 +30,7 @@ from seqarena.report.verdicts import (
     verdict_record,
 )
 from seqarena.run import SweepSummary, TrialResult
+from seqarena.run.executors import current_executor
 from seqarena.store import MAX_ATTEMPTS
 
 
@@ -51,6 +52,7 @@ class BarEvents(Events):
         self.console = console
         self._bar: Any = None
         self._task: Any = None
+        self._label = ""
 
     def planned(self, suite: str, budget: list[dict[str, Any]]) -> None:
         print_budget(suite, budget, full=False, console=self.console)
@@ -65,14 +67,17 @@ class BarEvents(Events):
         self._bar = progress_bar()
         self._bar.__enter__()
         self._task = self._bar.add_task(what, total=total)
+        self._label = what
 
     def start(self, spec: TrialSpec) -> None:
         if self._task is not None:
-            self._bar.update(self._task, description=self.prefix + spec.label())
+            self._label = self.prefix + spec.label()
+            self._bar.update(self._task, description=self._label + current_executor().progress_note())
 
     def done(self, spec: TrialSpec, result: TrialResult | None) -> None:
         if self._task is not None:
-            self._bar.advance(self._task)
+            # a cluster runs several trials at once: the note (nodes busy / idle) changes when one returns
+            self._bar.update(self._task, advance=1, description=self._label + current_executor().progress_note())
         if self.show_failures and result is not None and result.status != "ok":
             err.print(f"  failed: {spec.label()}: {result.reason}", markup=False, highlight=False)
 

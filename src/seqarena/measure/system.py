@@ -32,12 +32,13 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def timing_threads() -> int:
+def timing_threads(cores: int | None = None) -> int:
     """torch threads of the claims' and the recommender's timing and memory trials: half the usable cores, at least
     one. A neighbour process on the other half then leaves the timed threads alone: with both cores of a 2-core box
     timed, one busy neighbour moved an LSTM-vs-transformer ratio from 0.79 to 1.22 (spin-waiting OpenMP threads
-    preempted); with one thread it read 0.78 quiet and 0.86 busy. Every row records the count it ran with."""
-    return max(1, usable_cores() // 2)
+    preempted); with one thread it read 0.78 quiet and 0.86 busy. Every row records the count it ran with.
+    ``cores``: those of the machine the trials run on (a cluster's node kind; default: this process's)."""
+    return max(1, (cores or usable_cores()) // 2)
 
 
 def ram_bytes() -> int | None:

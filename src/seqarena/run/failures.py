@@ -17,6 +17,7 @@ from seqarena.store.failures import (
     INTERRUPTED,
     INVALID,
     KINDS,
+    LOST,
     NONFINITE,
     OOM,
     RAISED,
@@ -33,9 +34,9 @@ from seqarena.store.failures import (
     reason,
 )
 
-__all__ = ["CAP", "EXIT", "INTERRUPTED", "INVALID", "KINDS", "NONFINITE", "OOM", "RAISED", "SIGNAL", "SIZE_KINDS",
-           "STARTUP", "TIMEOUT", "Failure", "FailureKind", "check_kind", "death", "death_failure", "is_size_failure",
-           "kind_of", "oom_kills", "parse", "reason"]
+__all__ = ["CAP", "EXIT", "INTERRUPTED", "INVALID", "KINDS", "LOST", "NONFINITE", "OOM", "RAISED", "SIGNAL",
+           "SIZE_KINDS", "STARTUP", "TIMEOUT", "Failure", "FailureKind", "check_kind", "death", "death_failure",
+           "is_size_failure", "kind_of", "oom_kills", "parse", "reason"]
 
 
 def oom_kills() -> int | None:

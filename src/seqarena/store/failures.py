@@ -12,7 +12,7 @@ import dataclasses
 from typing import Literal, get_args
 
 FailureKind = Literal["memory cap", "out of memory", "killed by signal", "worker exited", "timeout", "non-finite",
-                      "invalid", "raised", "worker did not start", "interrupted"]
+                      "invalid", "raised", "worker did not start", "interrupted", "node lost"]
 
 CAP: FailureKind = "memory cap"  # our cap fired (polled RSS or the trial's exact peak)
 OOM: FailureKind = "out of memory"  # torch / the allocator / the kernel's OOM killer (seen in the cgroup's counters)
@@ -24,6 +24,7 @@ INVALID: FailureKind = "invalid"  # the spec cannot be built (a SpecError inside
 RAISED: FailureKind = "raised"  # any other exception in the trial: a bug to look at
 STARTUP: FailureKind = "worker did not start"
 INTERRUPTED: FailureKind = "interrupted"  # Ctrl-C: the trial is not stored (it runs again on resume)
+LOST: FailureKind = "node lost"  # a cluster node died under the trial, on every allowed try (the Ray executor)
 
 KINDS: tuple[FailureKind, ...] = get_args(FailureKind)
 #: Kinds that mean "too big for this machine or cap": a larger n can only fail too, and memory is bounded below.
