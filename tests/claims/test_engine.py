@@ -49,7 +49,8 @@ def test_plans_and_descriptions():
 
 
 def test_timing_trials_run_on_half_the_cores_and_quality_trials_on_torchs_default(monkeypatch):
-    monkeypatch.setattr(engine, "timing_threads", lambda cores=None: usable_cores())  # not the default: the plan must ask for it
+    # not the default: the plan must ask for it
+    monkeypatch.setattr(engine, "timing_threads", lambda cores=None: usable_cores())
     trials = [t for ts in plan("quick", select(["9", "10", "15b"])).values() for t in ts]
     assert {t.threads for t in trials if t.timed} == {usable_cores()}  # all contenders: the same threads
     assert {t.threads for t in trials if not t.timed} == {None}  # and quality only takes longer on all cores

@@ -2,7 +2,8 @@
 cluster on this machine (a head with no timing slot and two worker nodes with one each, ``ray.cluster_utils``),
 sweeps on it, and a node removed under a running trial. What happened goes to OUT/results.json for the tests.
 
-Usage: python tests/run/ray_harness.py OUT [--only NAME ...] (names: sweep, lost, exhausted, cli)
+Usage: python tests/run/ray_harness.py OUT [--only NAME ...] (names: sweep, lost, exhausted, cli; default: the
+first three)
 """
 
 from __future__ import annotations
@@ -112,15 +113,13 @@ def lost_scenario(cluster, workers: list, addr: str, out: Path, retries: int, na
 
 
 def cli_scenario(addr: str, out: Path) -> dict[str, Any]:
-    """The CLI against the cluster, and against an address where nothing listens."""
-    base = [sys.executable, "-m", "seqarena", "bench", "forward_latency", "-m", "gru", "--params", "20k",
-            "--seq-lens", "8", "--rounds", "1", "--repeats", "2", "--min-seconds", "0", "--threads", "1"]
-    ok = subprocess.run([*base, "--db", str(out / "cli.db"), "--executor", "ray", "--address", addr],
-                        capture_output=True, text=True, timeout=240)
-    bad = subprocess.run([*base, "--db", str(out / "bad.db"), "--executor", "ray", "--address", "127.0.0.1:9"],
-                         capture_output=True, text=True, timeout=60)
+    """The CLI against the cluster (the acceptance script runs it; the test module leaves it out for time)."""
+    cmd = [sys.executable, "-m", "seqarena", "bench", "forward_latency", "-m", "gru", "--params", "20k",
+           "--seq-lens", "8", "--rounds", "1", "--repeats", "2", "--min-seconds", "0", "--threads", "1",
+           "--db", str(out / "cli.db"), "--executor", "ray", "--address", addr]
+    ok = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
     return {"ok_rc": ok.returncode, "ok_out": ok.stdout[-2000:], "ok_err": ok.stderr[-2000:],
-            "bad_rc": bad.returncode, "bad_err": bad.stderr[-2000:], "rows": _rows(out / "cli.db")}
+            "rows": _rows(out / "cli.db")}
 
 
 def main(out: Path, only: set[str]) -> None:
@@ -165,5 +164,5 @@ def main(out: Path, only: set[str]) -> None:
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    names = set(args[args.index("--only") + 1:]) if "--only" in args else {"sweep", "lost", "exhausted", "cli"}
+    names = set(args[args.index("--only") + 1:]) if "--only" in args else {"sweep", "lost", "exhausted"}
     main(Path(args[0]), names)

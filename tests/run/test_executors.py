@@ -86,3 +86,16 @@ def test_inside_a_cluster_kind_threads_are_checked_against_its_cores():
         check_threads(8)
         with pytest.raises(SpecError, match="more than the 8 usable CPU cores of the measuring machine"):
             check_threads(9)
+
+
+def test_the_cli_says_in_one_line_when_nothing_listens_at_the_address(tmp_path):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "seqarena", "bench", "forward_latency", "-m", "gru", "--db",
+                        str(tmp_path / "r.db"), "--executor", "ray", "--address", "127.0.0.1:9"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and not (tmp_path / "r.db").exists()
+    assert r.stderr.strip().splitlines() == [
+        "seqarena: error: cannot reach the Ray cluster at 127.0.0.1:9: Connection refused (is `ray start --head` "
+        "running there?)"]
