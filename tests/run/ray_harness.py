@@ -95,13 +95,19 @@ def lost_scenario(cluster, workers: list, addr: str, out: Path, retries: int, na
     started = list(block.glob("started-*"))
     res: dict[str, Any] = {"started_before_removal": len(started)}
     if started:
-        chain = {int(p) for p in started[0].read_text().split()}
+        chain = [int(p) for p in started[0].read_text().split()]  # the trial worker, its Ray worker, the raylet...
         victim = next((w for w in workers if _raylet_pid(w) in chain), None)
         res["victim_found"] = victim is not None
         if victim is not None:
             cluster.remove_node(victim, allow_graceful=False)
             workers.remove(victim)
             res["removed"] = victim.node_id[:12]
+            # release only once the node's Ray worker is gone, as it would be with its machine: a worker that
+            # outlived its raylet by a moment could still finish the trial and hand back a result
+            gone_by = time.monotonic() + 60
+            while Path(f"/proc/{chain[1]}").exists() and time.monotonic() < gone_by:
+                time.sleep(0.05)
+            res["ray_worker_gone"] = not Path(f"/proc/{chain[1]}").exists()
     (block / "release").write_text("")
     thread.join(timeout=300)
     res["sweep_finished"] = not thread.is_alive()

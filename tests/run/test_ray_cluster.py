@@ -73,7 +73,7 @@ def test_trials_run_as_the_node_kind_and_timing_stays_off_the_head(cluster):
 
 def test_a_node_lost_under_a_trial_retries_it_on_another_node(cluster):
     lost = cluster["lost"]
-    assert lost["victim_found"] and lost["sweep_finished"], lost
+    assert lost["victim_found"] and lost["ray_worker_gone"] and lost["sweep_finished"], lost
     assert lost["summary"] == {"total": 2, "skipped": 0, "ok": 2, "failed": 0, "pruned": 0}
     _one_each(lost)
     blocked = next(r for r in lost["rows"] if r["model"].endswith("Misbehave"))
@@ -83,7 +83,7 @@ def test_a_node_lost_under_a_trial_retries_it_on_another_node(cluster):
 
 def test_a_node_lost_past_the_retries_is_stored_as_failed_with_the_reason(cluster):
     gone = cluster["exhausted"]
-    assert gone["victim_found"] and gone["sweep_finished"], gone
+    assert gone["victim_found"] and gone["ray_worker_gone"] and gone["sweep_finished"], gone
     assert gone["summary"] == {"total": 2, "skipped": 0, "ok": 1, "failed": 1, "pruned": 0}
     _one_each(gone)
     blocked = next(r for r in gone["rows"] if r["model"].endswith("Misbehave"))
