@@ -40,6 +40,18 @@ def test_bench_generation_table(tmp_path, one_worker):
         assert text in r.stdout, text
 
 
+def test_bench_gradients_probes_each_model_once_per_length(tmp_path, one_worker):
+    db = str(tmp_path / "grad.db")
+    r = _run("bench", "gradients", "--models", "lstm,transformer", "--seq-lens", "16,32", "--db", db, *TINY)
+    assert r.returncode == 0, r.stderr
+    for text in ("mean |dL_T/dx_t| by distance", "d=n-1", "far/near", "4 measured, 0 failed"):
+        assert text in r.stdout, text  # one round by default: the probe is seeded and float64, a rerun repeats it
+    rows = [line for line in r.stdout.splitlines() if line.startswith("│")]
+    assert len(rows) == 4 and all("—" not in line for line in rows)  # every distance present at every length
+    again = _run("bench", "gradients", "--models", "lstm,transformer", "--seq-lens", "16,32", "--db", db, *TINY)
+    assert again.returncode == 0 and "0 measured, 0 failed, 4 already in the store" in again.stdout
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

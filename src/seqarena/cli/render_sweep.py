@@ -21,6 +21,9 @@ def print_sweep(scenario: str, df: pd.DataFrame) -> None:
     if scenario == "generation":
         _print_generation(df[df["status"] == "ok"])
         return
+    if scenario == "gradients":
+        _print_gradients(df)
+        return
     _print_points(scenario, df)
     ok = df[df["status"] == "ok"]
     if ok["seq_len"].nunique() < 2:
@@ -50,6 +53,32 @@ def _print_generation(ok: pd.DataFrame) -> None:
         ms = [fmt_number(r[c], ".3f") for c in ("prefill_ms", "decode_ms_median", *positions, "total_s")]
         table.add_row(r["label"], r["mode"], *ms, fmt_number(r["state_bytes"], ",.0f"), fmt_mb_cell(r["peak_bytes"]))
     out.print(table)
+
+
+def _print_gradients(df: pd.DataFrame) -> None:
+    """One row per model and n: mean |dL_T/dx_t| at a few distances T - t and the far/near ratio (how much of the
+    last position's gradient reaches the first token)."""
+    table = Table(title="gradients at initialisation: mean |dL_T/dx_t| by distance T - t (float64; last position's "
+                  "loss only); far/near = distance n-1 over distance 1", title_justify="left")
+    for c in ("model", "n", "batch", "d=1", "d=n/4", "d=n/2", "d=n-1", "far/near", "failed"):
+        table.add_column(c, justify="left" if c in ("model", "failed") else "right", no_wrap=c == "model")
+    for (label, n, batch), g in df.sort_values(["label", "seq_len"]).groupby(["label", "seq_len", "batch"],
+                                                                           sort=False):
+        ok = g[g["status"] == "ok"]
+        failed = "" if len(ok) else "; ".join(g["failure"].fillna("error").astype(str).unique())
+        norms = ok["grad_norm_by_distance"].iloc[0] if len(ok) and "grad_norm_by_distance" in ok else {}
+        at = {d: _norm_at(norms, d) for d in (1, n // 4, n // 2, n - 1)}
+        near, far = at[1], at[n - 1]
+        ratio = far / near if near and far is not None else None
+        table.add_row(label, f"{n:,}", str(batch), *(fmt_number(v, ".3g") for v in at.values()),
+                      fmt_number(ratio, ".3g"), failed)
+    out.print(table)
+
+
+def _norm_at(norms: dict[str, float], d: int) -> float | None:
+    """The probe's value at the largest probed distance <= d (the probe keeps powers of two and n-1)."""
+    probed = sorted(int(k) for k in norms if int(k) <= d)
+    return norms[str(probed[-1])] if probed else None
 
 
 def _print_points(scenario: str, df: pd.DataFrame) -> None:

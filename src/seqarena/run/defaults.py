@@ -10,8 +10,10 @@ DEFAULT_SEQ_LENS: dict[str, tuple[int, ...]] = {
     "throughput": (256,),
     "memory": (256, 512, 1024, 2048, 4096, 8192, 16384),
     "generation": (),
+    "gradients": (64, 256),
 }
 
-#: Rounds per point: timing contenders are interleaved over two shuffled rounds; a memory peak is exact in one.
+#: Rounds per point: timing contenders are interleaved over two shuffled rounds; a memory peak is exact in one, and
+#: so is the gradient probe (seeded, float64: a second round would repeat the same numbers).
 DEFAULT_ROUNDS: dict[str, int] = {"forward_latency": 2, "train_step": 2, "throughput": 2, "memory": 1,
-                                  "generation": 2}
+                                  "generation": 2, "gradients": 1}

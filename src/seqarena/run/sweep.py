@@ -101,7 +101,7 @@ def expand(
     elif scenario == "throughput":
         bs = sorted(set(batches or THROUGHPUT_BATCHES))
         points = [{"seq_len": n, "batch": b} for n in sorted(set(seq_lens)) for b in bs]
-    elif scenario == "train_step":
+    elif scenario in ("train_step", "gradients"):
         points = [{"seq_len": n, "batch": batch or 8} for n in sorted(set(seq_lens))]
     elif scenario == "memory":
         points = [{"seq_len": n, "batch": batch or 1, "kind": k} for n in sorted(set(seq_lens))
