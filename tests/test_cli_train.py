@@ -18,7 +18,8 @@ def test_train_end_to_end_stores_the_trial(tmp_path, one_worker):
             "--eval-every", "20", "--threads", "1", "--db", str(db)]
     r = _run(*args)
     assert r.returncode == 0, r.stderr
-    for text in ("gru on copy(distance=5)", "val accuracy", "baseline (memoryless) 0.1250", "40 steps"):
+    for text in ("gru on copy(distance=5)", "val accuracy", "baseline (memoryless) 0.1250", "40 steps",
+                 "task copy, cpu, 1 threads, float32, seed 0"):
         assert text in r.stdout, text
     from seqarena.store import load
 

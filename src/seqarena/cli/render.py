@@ -312,7 +312,8 @@ def print_training(spec: TrialSpec, m: dict[str, Any], reused: bool) -> None:
         grid = ", ".join(f"{g['lr']:g}: {fmt_number(g['val'], '.4f')}"
                          + (" (diverged)" if g["status"] == "diverged" else "") for g in m["lr_grid"])
         out.print(f"  lr grid (val {metric}): {grid}", highlight=False)
-    out.print(f"  {spec.device} ({m['task']['task']}), threads {m['threads']}, seed {spec.seed}", highlight=False)
+    out.print(f"  task {m['task']['task']}, {spec.device}, {m['threads']} threads, {spec.dtype}, seed {spec.seed}",
+              highlight=False)
     if reused:
         out.print("  (already in the store: shown from there; change --seed or --db to train again)", highlight=False)
 
