@@ -38,7 +38,7 @@ def _counts(summary) -> dict[str, int]:
 
 def sweep_scenario(addr: str, out: Path, head_id: str) -> dict[str, Any]:
     """A small sweep (timing rounds and one training trial): half locally, the rest on Ray, then both again."""
-    from seqarena.bench.spec import machine_identity, make_trial
+    from seqarena.bench.spec import device_memory_bytes, machine_identity, make_trial
     from seqarena.run import expand, run_sweep
     from seqarena.run.executors import executing
     from seqarena.store import Store
@@ -53,6 +53,7 @@ def sweep_scenario(addr: str, out: Path, head_id: str) -> dict[str, Any]:
         with executing("ray", addr) as ex:
             res["same_kind_as_here"] = ex.machine == machine_identity("cpu")
             res["describe"] = ex.describe()
+            res["memory_as_here"] = ex.memory == device_memory_bytes("cpu")  # the nodes' RAM is this machine's
             res["ray"] = _counts(run_sweep(trials, store))
             res["ray_again"] = _counts(run_sweep(trials, store))
         res["local_again"] = _counts(run_sweep(trials, store))

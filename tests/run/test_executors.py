@@ -88,6 +88,21 @@ def test_inside_a_cluster_kind_threads_are_checked_against_its_cores():
             check_threads(9)
 
 
+def test_trials_are_checked_against_the_smallest_node_memory_of_the_kind():
+    from seqarena.bench.spec import measured_with_memory
+
+    small, big = _node("a"), _node("b")
+    small.memory, big.memory = (100 * 2**20, "RAM"), (64 * 2**30, "RAM")
+    assert _executor(small, big, _node("c")).memory == (100 * 2**20, "RAM")  # c did not say: left out
+    assert _executor(_node("c")).memory is None
+    wide = {"scenario": "forward_latency", "model": "gru", "options": {"d_model": 16}, "params": None,
+            "seq_len": 1024, "batch": 128, "vocab_size": 256}  # (1024 * 128, 256) float32 logits: 128 MiB
+    make_trial(**wide)  # fits this machine
+    with measured_with_memory(small.memory), pytest.raises(
+            SpecError, match=r"needs at least 0.1 GiB, more than the measuring machine's 0.1 GiB of RAM"):
+        make_trial(**wide)
+
+
 def test_the_cli_says_in_one_line_when_nothing_listens_at_the_address(tmp_path):
     import subprocess
     import sys

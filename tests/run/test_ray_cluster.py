@@ -64,6 +64,7 @@ def test_a_sweep_on_the_cluster_stores_every_trial_once_and_resumes_across_execu
 def test_trials_run_as_the_node_kind_and_timing_stays_off_the_head(cluster):
     s = cluster["sweep"]
     assert s["same_kind_as_here"]  # the test cluster's nodes are this machine: the same spec hashes
+    assert s["memory_as_here"]  # and trials are checked against the nodes' RAM (here: this machine's)
     assert "2 with a timing slot" in s["describe"]
     on_ray = [r for r in s["rows"] if r["node"]]
     assert len(on_ray) == 3 and all(r["attempt"] == 1 for r in on_ray)

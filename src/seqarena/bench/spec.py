@@ -275,8 +275,27 @@ def check_threads(threads: int | None) -> None:
                         f"use --threads {cores} or fewer")
 
 
+#: The measuring machine's memory for the trials' device when they run elsewhere (a cluster's node kind: its
+#: smallest node), as (bytes, what to call it); None: this machine's.
+_TARGET_MEMORY: contextvars.ContextVar[tuple[int, str] | None] = contextvars.ContextVar("target_memory", default=None)
+
+
+@contextlib.contextmanager
+def measured_with_memory(memory: tuple[int, str] | None) -> Iterator[None]:
+    """Check trials against ``memory`` (bytes, name) inside the block instead of this machine's device memory: the
+    memory of the nodes that will run them (:func:`check_trial_fits`)."""
+    token = _TARGET_MEMORY.set(memory)
+    try:
+        yield
+    finally:
+        _TARGET_MEMORY.reset(token)
+
+
 def device_memory_bytes(device: str) -> tuple[int | None, str]:
-    """Total memory of ``device`` and what to call it: the GPU's own memory, or the machine's RAM."""
+    """Total memory of ``device`` and what to call it: the GPU's own memory, or the machine's RAM; inside
+    :func:`measured_with_memory`, that of the machine that measures."""
+    if (target := _TARGET_MEMORY.get()) is not None:
+        return target
     dev = torch.device(device)
     if dev.type == "cuda" and torch.cuda.is_available():
         return torch.cuda.get_device_properties(dev).total_memory, f"{torch.cuda.get_device_name(dev)} memory"
@@ -299,7 +318,8 @@ def check_fits(need: int, device: str, what: str) -> None:
     """One-line :class:`SpecError` when ``need`` bytes exceed the device's total memory."""
     have, memory = device_memory_bytes(device)
     if have is not None and need > have:
-        raise SpecError(f"{what} needs at least {need / 2**30:,.1f} GiB, more than this machine's "
+        whose = "the measuring machine's" if _TARGET_MEMORY.get() is not None else "this machine's"
+        raise SpecError(f"{what} needs at least {need / 2**30:,.1f} GiB, more than {whose} "
                         f"{have / 2**30:,.1f} GiB of {memory}; lower the sizes")
 
 

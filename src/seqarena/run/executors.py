@@ -15,7 +15,7 @@ import contextvars
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Protocol
 
-from seqarena.bench.spec import judged_as
+from seqarena.bench.spec import judged_as, measured_with_memory
 from seqarena.models import SpecError
 from seqarena.run.worker import Runner
 
@@ -95,7 +95,7 @@ def executing(name: str = "local", address: str | None = None, *, device: str = 
 
     ex = RayExecutor(address, device=device, retries=retries)
     try:
-        with use_executor(ex), judged_as(ex.machine):
+        with use_executor(ex), judged_as(ex.machine), measured_with_memory(ex.memory):
             yield ex
     finally:
         ex.close()

@@ -58,8 +58,7 @@ def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
 
 def _probe_node(device: str) -> dict[str, Any]:
     """On a node: what kind of machine it is for ``device`` (None where it has no such device)."""
-    from seqarena.bench.spec import machine_identity
-    from seqarena.measure.system import ram_bytes
+    from seqarena.bench.spec import device_memory_bytes, machine_identity
 
     identity: dict[str, Any] | None = machine_identity("cpu")
     if device.startswith("cuda"):
@@ -69,7 +68,8 @@ def _probe_node(device: str) -> dict[str, Any]:
             identity = None
         if identity is not None and identity.get("gpu") is None:
             identity = None
-    return {"identity": identity, "host": socket.gethostname(), "ram_bytes": ram_bytes()}
+    memory = device_memory_bytes(device) if identity is not None else (None, "")
+    return {"identity": identity, "host": socket.gethostname(), "memory": list(memory)}
 
 
 #: This Ray worker process's trial runner and the OMP_NUM_THREADS it was made under (Ray reuses a worker process for
@@ -112,6 +112,7 @@ class Node:
     slots: float  # timing slots (the custom resource)
     identity: dict[str, Any] | None
     train_cpus: float
+    memory: tuple[int | None, str] = (None, "")  # the trials' device memory there (RAM or the GPU's), and its name
     alive: bool = True
     timing: int = 0  # timing/memory trials running (0 or 1)
     training: int = 0  # quality trials running
@@ -185,7 +186,7 @@ class RayExecutor:
             res = n.get("Resources", {})
             cpus = float(res.get("CPU", 0))
             nodes.append(Node(id=n["NodeID"], host=info["host"], cpus=cpus, slots=float(res.get(TIMING_RESOURCE, 0)),
-                              identity=info["identity"],
+                              identity=info["identity"], memory=tuple(info.get("memory") or (None, "")),
                               train_cpus=train_cpus or max(1.0, float(int(cpus // 2)))))
         return nodes
 
@@ -199,6 +200,12 @@ class RayExecutor:
                             f"{sum(n.cpus > 0 for n in self.nodes)} of {len(self.nodes)})")
         key = max(kinds, key=lambda k: (sum(n.slots >= 1 for n in kinds[k]), sum(n.cpus for n in kinds[k]), k))
         return json.loads(key), kinds[key], len(kinds) - 1
+
+    @property
+    def memory(self) -> tuple[int, str] | None:
+        """The kind's device memory as the trials see it: its smallest node's (bytes, name); None when unknown."""
+        known = [n.memory for n in self.kind_nodes if n.memory[0]]
+        return min(known) if known else None  # type: ignore[return-value]
 
     def describe(self) -> str:
         """The cluster as this executor uses it, in one line."""
