@@ -175,38 +175,39 @@ def timed(seconds: float, key: str, n: int, batch: int) -> dict[str, Any]:
                      "p10": seconds - 2 * spread, "p90": seconds + 2 * spread, "noisy": False}}
 
 
-def build_recommender_store(path: Path | str, *, swap: bool = False) -> None:
-    """Forward latency (batch 1, two rounds), training steps, memory with one cap failure: the transformer wins
-    short latency; the LSTM wins long sequences under a 512 MB cap. ``swap`` exchanges the two models' timings."""
-    latency = {"transformer": transformer_latency, "lstm": lstm_latency}
+def build_recommender_store(path: Path | str, *, swap: bool = False, attn: str = "transformer") -> None:
+    """Forward latency (batch 1, two rounds), training steps, memory with one cap failure: the transformer (``attn``)
+    wins short latency; the LSTM wins long sequences under a 512 MB cap. ``swap`` exchanges the two models'
+    timings."""
+    latency = {attn: transformer_latency, "lstm": lstm_latency}
     if swap:
-        latency = {"transformer": lstm_latency, "lstm": transformer_latency}
+        latency = {attn: lstm_latency, "lstm": transformer_latency}
     add = add_recommender_row
     with Store(path) as store:
         for n in (16, 32, 64, 128, 256, 512, 1024, 2048, 4096):
-            for model in ("lstm", "transformer"):
+            for model in ("lstm", attn):
                 for r in range(2):
                     t = latency[model](n) * (1 + 0.01 * r)
                     add(store, metrics={**timed(t, "latency_s", n, 1), "peak_bytes": 40 * n * 1024},
                         scenario="forward_latency", model=model, seq_len=n, batch=1, round=r, repeats=10,
                         min_seconds=0.3)
         for n in (256, 512, 1024, 2048):
-            for model in ("lstm", "transformer"):
+            for model in ("lstm", attn):
                 add(store, metrics=timed(3 * latency[model](n), "step_s", n, 1), scenario="train_step",
                     model=model, seq_len=n, batch=1)
-        peaks = {("lstm", "infer"): 10_000, ("lstm", "train"): 20_000, ("transformer", "infer"): 15_000,
-                 ("transformer", "train"): 40_000}  # bytes per token
+        peaks = {("lstm", "infer"): 10_000, ("lstm", "train"): 20_000, (attn, "infer"): 15_000,
+                 (attn, "train"): 40_000}  # bytes per token
         for (model, kind), per_token in peaks.items():
             for n in (1024, 4096):
                 peak = 16 * MB + per_token * n
                 add(store, metrics={"params": 1_000_116, "peak_bytes": peak, "trial_peak_bytes": peak},
                     scenario="memory", model=model, kind=kind, seq_len=n, batch=1)
-            if (model, kind) != ("transformer", "train"):
+            if (model, kind) != (attn, "train"):
                 peak = 16 * MB + per_token * 20_000
                 add(store, metrics={"params": 1_000_116, "peak_bytes": peak, "trial_peak_bytes": peak},
                     scenario="memory", model=model, kind=kind, seq_len=20_000, batch=1, memory_cap_mb=512)
         add(store, status="failed", reason="memory cap: RSS reached 513 MB above the trial's baseline (cap 512 MB)",
-            metrics={}, scenario="memory", model="transformer", kind="train", seq_len=20_000, batch=1,
+            metrics={}, scenario="memory", model=attn, kind="train", seq_len=20_000, batch=1,
             memory_cap_mb=512)
 
 

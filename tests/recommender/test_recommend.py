@@ -61,6 +61,18 @@ def test_swapped_timings_flip_the_latency_critical_answer(tmp_path):
     assert rec.ranking[0].latency.value == pytest.approx(transformer_latency(50), rel=0.05)
 
 
+def test_an_hf_model_in_the_answer_carries_its_note(tmp_path):
+    pytest.importorskip("transformers")
+    from seqarena.models.hf_families import hf_note
+
+    path = tmp_path / "hf.db"
+    build_store(path, attn="hf:gpt2")
+    rec = recommend(LATENCY_CRITICAL, path, probe=False, candidates=("lstm", "hf:gpt2"))
+    assert rec.top == "hf:gpt2"  # the same timings as the transformer's: the same answer
+    assert f"hf:gpt2: {hf_note('hf:gpt2')}" in " ".join(rec.lines) and "learned positions" in hf_note("hf:gpt2")
+    assert "lstm:" not in " ".join(rec.lines)  # our own models carry no such note
+
+
 def test_extrapolation_is_stated_and_widened(store_path):
     rec = recommend({"seq_len": 16_384, "train_sequences": 50_000, "latency_budget_ms": 10_000}, store_path,
                     probe=False, candidates=CANDIDATES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from seqarena.analysis.labels import fmt_estimate, fmt_mb, fmt_ms
+from seqarena.models.hf_families import hf_note
 from seqarena.recommender.compare import Comparison
 from seqarena.recommender.data_size import DataEvidence
 from seqarena.recommender.observe import Observations, cite
@@ -107,6 +108,7 @@ def explain(profile: Profile, ranked: list[Ranked], data: dict[str, Observations
     if "proxy" in cost_metric:
         caveats.append("no training steps stored: forward latency ranks as a proxy for training time")
     caveats += [f"{r.model} {note}" for r in ranked[:2] for note in r.notes]
+    caveats += [f"{r.model}: {note}" for r in ranked[:2] if (note := hf_note(r.model))]  # e.g. a CPU fallback
     noisy = sorted({row for r in ranked[:2] for row in r.cost.rows if row in data[r.model].noisy})
     if noisy:
         caveats.append(f"noisy timings (IQR > 10% of the median: was the machine busy?) in {cite(noisy)}")
