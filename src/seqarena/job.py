@@ -20,7 +20,8 @@ from typing import Any
 import pandas as pd
 
 from seqarena import claims, recommender, report, run
-from seqarena.bench.spec import DTYPES, SCENARIOS, TrialSpec, check_device, make_trial, training_timeout_s
+from seqarena.bench.duration import training_timeout_s
+from seqarena.bench.spec import DTYPES, SCENARIOS, TrialSpec, check_device, make_trial
 from seqarena.claims import Claim, Suite, Verdict
 from seqarena.essay import ATTN, RNN, STANDARD_PROFILES
 from seqarena.models import SpecError
@@ -232,7 +233,7 @@ def train_job(model: str, task: str, *, settings: dict[str, Any] | None = None, 
     with Store(db) as store:
         events.begin(f"training {spec.label()}", 1)
         try:
-            summary = run.run_sweep([spec], store, sweep="train", timeout_s=training_timeout_s(spec.budget_s))
+            summary = run.run_sweep([spec], store, sweep="train", timeout_s=training_timeout_s(spec))
         finally:
             events.end()
     with Store(db, readonly=True) as store:

@@ -34,7 +34,7 @@ def test_budget_table_counts_shared_trials_once_and_what_the_store_has(tmp_path)
     assert by["2b"]["to_measure"] == 0 < by["12"]["to_measure"] and by["2a"]["to_measure"] > 0
     assert all(r["estimate_s"] >= 0 and r["sizes"] for r in rows)
     full = sum(r["estimate_s"] for r in budget_table("full"))
-    assert full < 6.5 * 3600  # the full suite's stated budget (README: about 6 hours on a 2-core CPU)
+    assert 6 * 3600 < full < 7.5 * 3600  # the full suite's stated budget (README: about 7 hours on a 2-core CPU)
 
 
 def test_plans_and_descriptions():

@@ -118,12 +118,20 @@ def test_resume_skips_finished_trials_and_retry_failed_reruns(swept, tmp_path):
 
 
 def test_a_training_trial_gets_at_least_its_training_timeout_and_timing_trials_the_sweeps():
-    from seqarena.bench.spec import training_timeout_s
+    from seqarena.bench.duration import estimate_seconds, training_timeout_s
 
     runner = Runner(timeout_s=600)
     train = make_trial(scenario="train", model="lstm", task="copy", steps=1000, tune_lr=True, params=None)
     timed = make_trial(scenario="forward_latency", model="lstm", params=None)
-    assert runner.timeout_for(train) == training_timeout_s(None) > 600  # a step budget: counted as ten minutes
+    assert runner.timeout_for(train) == training_timeout_s(train) == 2100  # a short step budget: the floor
+    forecast = {"scenario": "train", "task": "forecast", "steps": 400, "tune_lr": True, "params": 300_000, "batch": 32,
+                "task_params": {"dataset": "glucose", "lookback": 720, "n_train": 2000}}
+    lstm, attn = (make_trial(model=m, **forecast) for m in ("lstm", "transformer"))
+    # the full suite's claim 22 at look-back 720: the transformer takes ~25 min here, the LSTM ~10
+    assert estimate_seconds(attn) > 2 * estimate_seconds(lstm)
+    assert training_timeout_s(attn) > 2 * 25 * 60 and training_timeout_s(attn) > training_timeout_s(lstm) >= 2100
+    timed_budget = make_trial(scenario="train", model="lstm", task="copy", budget_s=100, params=None)
+    assert training_timeout_s(timed_budget) == 3 * 100 + 300  # a time budget: three times it, plus five minutes
     assert runner.timeout_for(timed) == 600
     assert Runner(timeout_s=None).timeout_for(train) is None
     assert Runner(timeout_s=5000).timeout_for(train) == 5000

@@ -364,10 +364,3 @@ def make_trial(**fields: Any) -> TrialSpec:
 def file_digest(path: Path) -> str:
     """sha256 of a user's data file (recorded in the trial spec, so an edited file is measured again)."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def training_timeout_s(budget_s: float | None) -> float:
-    """How long a training trial may run before it is stopped and stored as failed: three times its time budget
-    (evaluation, the LR grid of ``tune_lr``) plus five minutes for the worker and the data; a step budget counts as
-    ten minutes."""
-    return 3 * (budget_s or 600) + 300

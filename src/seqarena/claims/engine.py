@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from seqarena.bench.duration import estimate_seconds
 from seqarena.bench.spec import TrialSpec, check_threads, target_cores
 from seqarena.claims.base import Claim
 from seqarena.claims.registry import CLAIMS
@@ -27,15 +28,6 @@ from seqarena.models.hf_families import hf_note
 from seqarena.run.sweep import SweepSummary, run_sweep
 from seqarena.store import MAX_ATTEMPTS, Store, load
 from seqarena.store.failures import is_size_failure, kind_of
-
-#: Rough seconds per trial, by scenario, for the duration estimate (calibrated on a 2-core CPU; a GPU is faster).
-_OVERHEAD_S = {"forward_latency": 0.3, "throughput": 0.3, "train_step": 0.5, "generation": 0.5, "memory": 0.3,
-               "train": 0.7, "gradients": 0.5}
-#: Rough seconds per token per parameter of one timed call, one thread (the fits of this machine's stores). The
-#: per-trial seconds above and the generation, memory and training terms below were refitted on a quick and a partial
-#: full store once workers stopped walking torch's objects in every gc.collect(): quick 510 s estimated for 341 s of
-#: trials, full's training trials 2,519 s for 2,197 s.
-_SECONDS_PER_TOKEN_PARAM = {"forward_latency": 6e-11, "throughput": 4e-11, "train_step": 1.5e-10}
 
 
 def select(only: Sequence[str] | None = None) -> list[Claim]:
@@ -92,31 +84,6 @@ def plan(suite: str | dict[str, Any] | Suite, claims: Sequence[Claim], device: s
         return update
 
     return {c.id: [t.model_copy(update=settings(t)) for t in c.trials(s, c)] for c in claims}
-
-
-def estimate_seconds(trial: TrialSpec) -> float:
-    """A rough duration of one trial on this kind of machine (for the budget table; not a measurement)."""
-    base = _OVERHEAD_S.get(trial.scenario, 2.0)
-    if trial.scenario in ("forward_latency", "throughput", "train_step"):
-        # one call: ~60 ms per 1k tokens at 1M parameters on one core here, attention's n^2 doubling it at n = 4,096;
-        # a trial makes its warm-up, three untimed calls (memory, saved tensors, FLOPs), then repeats or min_seconds
-        call = _SECONDS_PER_TOKEN_PARAM[trial.scenario] * trial.seq_len * trial.batch * max(trial.params or 1e6, 3e5)
-        if "transformer" in trial.model or trial.model in ("hybrid", "local", "linformer", "performer"):
-            call *= 1 + trial.seq_len / 4096
-        return base + (trial.warmup + 3) * call + max(trial.repeats * call, trial.min_seconds)
-    if trial.scenario == "generation":
-        return base + (trial.repeats + 2) * trial.tokens * (0.002 if trial.mode == "recompute" else 0.00075)
-    if trial.scenario == "memory":
-        return base + 1e-4 * trial.seq_len * max(1, trial.batch)
-    if trial.scenario == "train":
-        tp = trial.task_params
-        seq = tp.get("lookback") or tp.get("length") or tp.get("distance", 32) + 20
-        per_step = (0.003 + 5e-4 * seq) * max(1.0, (trial.params or 1e5) / 1e5) ** 0.5
-        tune = 1.5 if trial.tune_lr else 1.0  # tune_lr spends half the budget again on its grid
-        return base + tune * ((trial.steps or 0) * per_step + (trial.budget_s or 0))
-    if trial.scenario == "gradients":
-        return base + 0.008 * (trial.steps or 0)
-    return base
 
 
 def budget_table(suite: str | dict[str, Any] | Suite = "quick", only: Sequence[str] | None = None,

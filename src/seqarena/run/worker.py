@@ -21,7 +21,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from seqarena.bench.spec import TrialSpec, training_timeout_s
+from seqarena.bench.duration import training_timeout_s
+from seqarena.bench.spec import TrialSpec
 from seqarena.measure.load import LoadProbe, load_ignored
 from seqarena.run import failures
 
@@ -251,11 +252,11 @@ class Runner:
 
     def timeout_for(self, spec: TrialSpec) -> float | None:
         """The runner's timeout; a training trial gets at least its own (:func:`training_timeout_s`): a step budget
-        with a learning-rate grid takes many minutes at the full suite's lengths, and stopping it at a timing
-        sweep's 600 s is the harness failing, not the model."""
+        with a learning-rate grid takes many minutes at the full suite's lengths (and longer with attention), and
+        stopping it at a timing sweep's 600 s is the harness failing, not the model."""
         if self.timeout_s is None or spec.scenario != "train":
             return self.timeout_s
-        return max(self.timeout_s, training_timeout_s(spec.budget_s))
+        return max(self.timeout_s, training_timeout_s(spec))
 
     def run(self, spec: TrialSpec) -> TrialResult:
         if spec.risky:
