@@ -112,10 +112,15 @@ def plan_claims(suite: SuiteLike = "quick", only: Sequence[str] | None = None, *
 
 
 def run_claims_job(suite: SuiteLike = "quick", only: Sequence[str] | None = None, *, device: str = "cpu",
-                   db: Path = DEFAULT_DB, rnn: str = RNN, attn: str = ATTN, events: Events | None = None
-                   ) -> ClaimsResult:
-    """Measure (or resume) the selected claims on this machine and judge each one."""
+                   db: Path = DEFAULT_DB, rnn: str = RNN, attn: str = ATTN, events: Events | None = None,
+                   retry_failed: bool = False) -> ClaimsResult:
+    """Measure (or resume) the selected claims on this machine and judge each one; ``retry_failed`` first drops
+    the selected claims' failed rows, so those trials run again (a failure stays final otherwise)."""
     events = events or Events()
+    if retry_failed:
+        chosen, _ = plan_claims(suite, only, device=device, db=db, rnn=rnn, attn=attn)  # bad input: before any change
+        with Store(db) as store:
+            store.retry_failed(claims.planned_hashes(suite, [c.id for c in chosen], device, rnn, attn))
     chosen, budget = plan_claims(suite, only, device=device, db=db, rnn=rnn, attn=attn)
     name = claims.resolve_suite(suite).name  # "custom": overrides on the quick suite
     events.planned(name, budget)

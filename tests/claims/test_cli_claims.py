@@ -37,6 +37,19 @@ def test_claims_run_prints_verdicts_and_resumes(tmp_path, monkeypatch, one_worke
     assert record["reason"].startswith("no replication") and record["zone"] == [0.95, 1.05]
     assert len(record["provenance"]["trial_ids"]) == 2 and record["provenance"]["devices"] == ["cpu"]
     assert "0 trials measured" in as_json.stderr and "  10: why: no replication" in as_json.stderr
+    # a trial stored as failed (a timeout while the machine was busy) stays final, until --retry-failed runs it again
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "c.db") as con:
+        con.execute("UPDATE trials SET status = 'failed', failure = 'timeout', reason = 'timeout: still running' "
+                    "WHERE id = (SELECT MIN(id) FROM trials)")
+    con.close()
+    stuck = run_cli(*args)
+    assert "0 trials measured" in stuck.stdout and "timeout" in stuck.stdout
+    retried = run_cli(*args, "--retry-failed")
+    assert retried.returncode == 0, retried.stderr
+    assert "1 to measure" in retried.stdout and "1 trials measured" in retried.stdout
+    assert "timeout" not in retried.stdout
 
 
 @pytest.mark.parametrize("args, message", [(["--only", "99"], "unknown claim '99'"),

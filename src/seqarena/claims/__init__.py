@@ -2,10 +2,11 @@
 
 from seqarena.analysis.stats import geometric_mean_ratio_ci, median_ratio_ci
 from seqarena.claims.base import Claim
-from seqarena.claims.engine import budget_table, judge_claims, run_claims, select
+from seqarena.claims.engine import budget_table, judge_claims, planned_hashes, run_claims, select
 from seqarena.claims.registry import CLAIMS, claim_by_id
 from seqarena.claims.suites import FULL, QUICK, SUITES, Suite, resolve_suite
 from seqarena.claims.verdict import Verdict, decide
 
 __all__ = ["CLAIMS", "FULL", "QUICK", "SUITES", "Claim", "Suite", "Verdict", "budget_table", "claim_by_id", "decide",
-           "geometric_mean_ratio_ci", "judge_claims", "median_ratio_ci", "resolve_suite", "run_claims", "select"]
+           "geometric_mean_ratio_ci", "judge_claims", "median_ratio_ci", "planned_hashes", "resolve_suite",
+           "run_claims", "select"]

@@ -107,6 +107,13 @@ def budget_table(suite: str | dict[str, Any] | Suite = "quick", only: Sequence[s
     return rows
 
 
+def planned_hashes(suite: str | dict[str, Any] | Suite = "quick", only: Sequence[str] | None = None,
+                   device: str = "cpu", rnn: str = RNN, attn: str = ATTN) -> set[str]:
+    """Spec hashes of every trial the selected claims plan (their first rounds: what the budget table counts)."""
+    needs = plan(resolve_suite(suite), with_roles(select(only), rnn, attn), device)
+    return {t.spec_hash() for trials in needs.values() for t in trials}
+
+
 def describe_trials(trials: Sequence[TrialSpec]) -> str:
     """The sizes and seeds a verdict rests on, in one line per scenario joined by " | "."""
     groups: dict[str, list[TrialSpec]] = {}

@@ -139,6 +139,9 @@ def claims_command(
     compile_backend: CompileBackend = "inductor",
     executor: ExecutorName = "local",
     address: Address = None,
+    retry_failed: Annotated[bool, typer.Option(
+        help="Re-run the selected claims' trials stored as failed (e.g. a timeout while the machine was busy).")
+                            ] = False,
 ) -> None:
     """Measure the essay's claims on this machine (reusing finished trials) and print a verdict per claim."""
     suite = suite_with(suite, compile=compile_backend if compile_ else None, dtype=dtype, autocast=autocast,
@@ -153,14 +156,15 @@ def claims_command(
             return
         # with --json, stdout carries the JSON alone: the budget and the verdict tables go to stderr
         events = BarEvents(console=err) if as_json else BarEvents()
-        result = run_claims_job(suite, claim_ids(only), device=device, db=db, rnn=rnn, attn=attn, events=events)
+        result = run_claims_job(suite, claim_ids(only), device=device, db=db, rnn=rnn, attn=attn, events=events,
+                                retry_failed=retry_failed)
     if as_json:
         print_verdicts_json(result)
 
 
 @app.command("run")
 def run_command(
-    suite: Annotated[str, typer.Option(help="quick (about 7 minutes here) or full (robust verdicts, about 6 hours).")
+    suite: Annotated[str, typer.Option(help="quick (about 7 minutes here) or full (robust verdicts, about 7 hours).")
                      ] = "quick",
     device: Device = "cpu",
     db: Db = DEFAULT_DB,
