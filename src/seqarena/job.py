@@ -118,9 +118,10 @@ def run_claims_job(suite: SuiteLike = "quick", only: Sequence[str] | None = None
     the selected claims' failed rows, so those trials run again (a failure stays final otherwise)."""
     events = events or Events()
     if retry_failed:
-        chosen, _ = plan_claims(suite, only, device=device, db=db, rnn=rnn, attn=attn)  # bad input: before any change
+        check_device(device)
+        hashes = claims.planned_hashes(suite, only, device, rnn, attn)  # bad input fails here, before any change
         with Store(db) as store:
-            store.retry_failed(claims.planned_hashes(suite, [c.id for c in chosen], device, rnn, attn))
+            store.retry_failed(hashes)
     chosen, budget = plan_claims(suite, only, device=device, db=db, rnn=rnn, attn=attn)
     name = claims.resolve_suite(suite).name  # "custom": overrides on the quick suite
     events.planned(name, budget)
