@@ -19,7 +19,7 @@ def test_an_inconclusive_timing_claim_repeats_up_to_the_cap(tmp_path, one_worker
     # (claim 11: claim 10 would read that tie as "competitive")
     (v,), summary = run_claims(TINY, ["11"], db, rnn="lstm", attn="lstm")
     assert v.status == "inconclusive" and v.reason
-    assert any("3 round(s) (cap 3): still inconclusive at the cap" in c for c in v.caveats)
+    assert any("3 round(s) (cap 3); still inconclusive at the cap; look 3 of 3" in c for c in v.caveats)
     assert summary.ok == 3  # one trial per round (the two roles are one trial), rounds 1..3
     assert "3 rounds" in v.sizes
     # judged again from the store, the extra rounds are found

@@ -230,22 +230,36 @@ def test_18b_per_token_time_slope_per_round():
     assert judge("18b", _xl(0.0, swing=0.3)).status != "refuted"
 
 
-def _naive(quadratic: float, ns=(1024, 2048, 4096), **kw) -> pd.DataFrame:
+def _naive(quadratic: float, ns=(1024, 2048, 4096), sdpa_quadratic: float = 0.0, **kw) -> pd.DataFrame:
     math_rows = memory_table({(ATTN, n, 1): 5 + 0.005 * n + quadratic * (n / 1024) ** 2 for n in ns},
                              **{"spec.options.attn_impl": "math"}, **kw)
-    sdpa = memory_table({(ATTN, n, 1): 5 + 0.01 * n for n in ns}, rounds=1, **{"spec.options.attn_impl": None}, **kw)
+    sdpa = memory_table({(ATTN, n, 1): 5 + 0.01 * n + sdpa_quadratic * (n / 1024) ** 2 for n in ns},
+                        **{"spec.options.attn_impl": None}, **kw)
     return pd.concat([math_rows, sdpa], ignore_index=True)
 
 
-def test_15b_growth_exponent_cancels_the_fixed_part():
+def test_15c_written_out_growth_exponent_cancels_the_fixed_part():
     df = _naive(36.0)
-    assert judge("15b", df).status == "supported"
-    assert judge("15b", _naive(0.0)).status == "refuted"
-    v = judge("15b", one_round(df))
+    assert judge("15c", df).status == "supported"
+    assert judge("15c", _naive(0.0)).status == "refuted"
+    v = judge("15c", one_round(df))
     assert v.status == "inconclusive" and v.reason.startswith(UNREPLICATED)
-    v = judge("15b", without(df, **{"spec.options.attn_impl": "math"}))
+    v = judge("15c", without(df, **{"spec.options.attn_impl": "math"}))
     assert v.status == "inconclusive" and v.reason.startswith(MISSING)
-    assert judge("15b", _naive(36.0, ns=(2048, 4096))).reason.startswith(UNTESTED)
+    assert judge("15c", _naive(36.0, ns=(2048, 4096))).reason.startswith(UNTESTED)
+    assert claim_by_id("15c").check and not claim_by_id("15b").check
+
+
+def test_15b_judges_the_attention_that_runs_with_the_written_out_form_beside():
+    """SDPA never holds the n x n scores: its peak grows linearly, so the essay's O(n^2 h) is refuted for the
+    attention the transformer runs, while the written-out form (15c, the check) is quadratic in the same table."""
+    df = _naive(36.0)
+    v = judge("15b", df)
+    assert v.status == "refuted" and v.effect < 1.2, v
+    assert any("attention written out" in str(e.get("model")) for e in v.evidence)
+    assert judge("15b", _naive(36.0, sdpa_quadratic=36.0)).status == "supported"  # a kernel that does hold them
+    v = judge("15b", df[df["spec.options.attn_impl"] == "math"].reset_index(drop=True))  # SDPA not measured
+    assert v.status == "inconclusive" and v.reason.startswith(MISSING)
 
 
 def _train_peaks(ratio: float, **kw) -> pd.DataFrame:

@@ -118,15 +118,17 @@ def test_18b_constant_time_per_token():
     flips("18b", table(1.0), table(2.0))
 
 
-def test_15b_written_out_attention_is_quadratic():
+@pytest.mark.parametrize("cid, impl", [("15b", None), ("15c", "math")])
+def test_15bc_attention_memory_is_quadratic(cid, impl):
     def table(quadratic: float) -> pd.DataFrame:
         ns = (512, 1024, 2048)
+        other = "math" if impl is None else None
         return pd.concat([memory_table({(ATTN, n, 1): 5 + 0.02 * n + quadratic * (n / 512) ** 2 for n in ns},
-                                       **{"spec.options.attn_impl": "math"}),
+                                       **{"spec.options.attn_impl": impl}),
                           memory_table({(ATTN, n, 1): 5 + 0.01 * n for n in ns}, rounds=1,
-                                       **{"spec.options.attn_impl": None})], ignore_index=True)
+                                       **{"spec.options.attn_impl": other})], ignore_index=True)
 
-    flips("15b", table(60.0), table(0.0))
+    flips(cid, table(60.0), table(0.0))
 
 
 def test_16a_training_memory_ratio():

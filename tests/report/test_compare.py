@@ -10,10 +10,11 @@ import sqlite3
 
 import pytest
 
+from seqarena.analysis.stats import welch_ratio
 from seqarena.bench.spec import judged_as
 from seqarena.claims.engine import plan, select, with_roles
 from seqarena.models import SpecError
-from seqarena.report.compare import compare_stores, ratio_interval
+from seqarena.report.compare import compare_stores
 from tests.claims.test_injected_delay import CLAIMS, TINY_SUITE
 from tests.conftest import run_cli
 from tests.synthetic_store import ENV, build_claims_store
@@ -77,9 +78,9 @@ def test_a_store_from_another_machine_is_labelled_and_still_judged(tmp_path, sto
 
 
 def test_one_round_gives_no_interval_and_never_trips():
-    ratio, ci = ratio_interval([1.0], [2.0, 2.1])
+    ratio, ci = welch_ratio([1.0], [2.0, 2.1])
     assert ratio == pytest.approx(2.05, rel=0.01) and ci is None
-    ratio, ci = ratio_interval([1.0, 1.1, 0.9], [1.5, 1.6, 1.4])
+    ratio, ci = welch_ratio([1.0, 1.1, 0.9], [1.5, 1.6, 1.4])
     assert ci[0] < ratio < ci[1] and ci[0] > 1.1
 
 

@@ -1,15 +1,24 @@
 """Statistics every verdict and summary rests on, in one place: intervals over seeds (Student t) and over examples
-(Wilson), a least-squares fit with the t-interval of its slope, and seeded bootstraps of timing ratios from per-call
-samples. Pure functions of numbers: no store, no claims.
+(Wilson), a least-squares fit with the t-interval of its slope, intervals over rounds (the unit of replication of
+timing and memory: per-call samples are never pooled as independent evidence), Welch's interval between two stores'
+unpaired rounds, and the equivalence zone a ratio at 1 carries. Pure functions of numbers: no store, no claims;
+``tests/analysis/test_stats.py`` checks each against values computed independently.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 from scipy import stats
+
+#: The equivalence zone of a ratio at 1 (relative half-width), the one home of "a tie": claims' timing ratios, the
+#: recommender's comparisons and the report's winners. Run-to-run differences of a few percent are common on a shared
+#: CPU even with interleaving, so a 2% "win" is not one.
+ZONE = 0.05
 
 
 def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, tuple[float, float] | None]:
@@ -45,53 +54,34 @@ def linear_fit(x: Sequence[float], y: Sequence[float], confidence: float = 0.95
     return float(res.intercept), float(res.slope), (float(res.slope - half), float(res.slope + half))
 
 
-def median_ratio_ci(a: Sequence[float], b: Sequence[float], *, n_boot: int = 2000, seed: int = 0,
-                    confidence: float = 0.95) -> tuple[float, tuple[float, float]]:
-    """median(a) / median(b) with a percentile bootstrap interval over the per-call timing samples."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    rng = np.random.default_rng(seed)
-    ra = np.median(rng.choice(a, (n_boot, a.size)), axis=1)
-    rb = np.median(rng.choice(b, (n_boot, b.size)), axis=1)
-    boot = ra / rb
-    tail = (1 - confidence) / 2
-    return float(np.median(a) / np.median(b)), (float(np.quantile(boot, tail)), float(np.quantile(boot, 1 - tail)))
+#: The level of round intervals while a claim is judged at one look of its sequential schedule
+#: (:mod:`seqarena.analysis.sequential`); 95% outside any look.
+_ROUND_LEVEL: ContextVar[float] = ContextVar("round_level", default=0.95)
 
 
-def geometric_mean_ratio_ci(pairs: Sequence[tuple[Sequence[float], Sequence[float]]], *, n_boot: int = 2000,
-                            seed: int = 0, confidence: float = 0.95) -> tuple[float, tuple[float, float]]:
-    """The geometric mean over several points (e.g. lengths) of median(a)/median(b), bootstrapped per point."""
-    rng = np.random.default_rng(seed)
-    logs, boots = [], []
-    for a, b in pairs:
-        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-        logs.append(math.log(np.median(a) / np.median(b)))
-        boots.append(np.log(np.median(rng.choice(a, (n_boot, a.size)), axis=1)
-                            / np.median(rng.choice(b, (n_boot, b.size)), axis=1)))
-    boot = np.exp(np.mean(boots, axis=0))
-    tail = (1 - confidence) / 2
-    return float(math.exp(np.mean(logs))), (float(np.quantile(boot, tail)), float(np.quantile(boot, 1 - tail)))
+@contextmanager
+def round_confidence(level: float) -> Iterator[None]:
+    """Judge at ``level``: every :func:`round_interval` inside (that does not name its own) uses it."""
+    token = _ROUND_LEVEL.set(level)
+    try:
+        yield
+    finally:
+        _ROUND_LEVEL.reset(token)
 
 
-def ratio_of_ratios_ci(a1: Sequence[float], a0: Sequence[float], b1: Sequence[float], b0: Sequence[float], *,
-                       n_boot: int = 2000, seed: int = 0, confidence: float = 0.95
-                       ) -> tuple[float, tuple[float, float]]:
-    """(median(a1)/median(a0)) / (median(b1)/median(b0)): how much more a grew than b, bootstrapped per sample set."""
-    rng = np.random.default_rng(seed)
-    arrays = [np.asarray(x, dtype=float) for x in (a1, a0, b1, b0)]
-    meds = [np.median(x) for x in arrays]
-    boot = [np.median(rng.choice(x, (n_boot, x.size)), axis=1) for x in arrays]
-    ratio = (boot[0] / boot[1]) / (boot[2] / boot[3])
-    tail = (1 - confidence) / 2
-    effect = (meds[0] / meds[1]) / (meds[2] / meds[3])
-    return float(effect), (float(np.quantile(ratio, tail)), float(np.quantile(ratio, 1 - tail)))
+def round_level() -> float:
+    """The level round intervals use here (see :func:`round_confidence`)."""
+    return _ROUND_LEVEL.get()
 
 
-def round_interval(per_round: Sequence[float], *, log: bool = True, confidence: float = 0.95
+def round_interval(per_round: Sequence[float], *, log: bool = True, confidence: float | None = None
                    ) -> tuple[float, tuple[float, float] | None]:
     """The estimate and t-interval over per-round values (the round is the unit of replication: per-call samples
     inside one round share its machine state and are not independent evidence). ``log``: the values are positive
     ratios, averaged on the log scale (a geometric mean) and the interval transformed back. One round: no interval.
-    A t-interval rather than a bootstrap because rounds are few (t = 12.7 at 2 rounds, 4.30 at 3)."""
+    A t-interval rather than a bootstrap because rounds are few (t = 12.7 at 2 rounds, 4.30 at 3). ``confidence``:
+    None takes the level of the look being judged (:func:`round_confidence`, 95% by default)."""
+    confidence = round_level() if confidence is None else confidence
     v = [x for x in per_round if x is not None and math.isfinite(x) and (x > 0 or not log)]
     if not v:
         return math.nan, None
@@ -101,7 +91,8 @@ def round_interval(per_round: Sequence[float], *, log: bool = True, confidence: 
     return math.exp(mean), (math.exp(ci[0]), math.exp(ci[1])) if ci is not None else None
 
 
-def paired_round_ratio(a: dict[int, Sequence[float]], b: dict[int, Sequence[float]], *, confidence: float = 0.95
+def paired_round_ratio(a: dict[int, Sequence[float]], b: dict[int, Sequence[float]], *,
+                       confidence: float | None = None
                        ) -> tuple[float, tuple[float, float] | None, list[float]]:
     """median(a) / median(b) per round, over the rounds both have (measured in the same interleaved round), with
     the t-interval over rounds of the log-ratios: (geometric mean, interval, per-round ratios)."""
@@ -109,3 +100,18 @@ def paired_round_ratio(a: dict[int, Sequence[float]], b: dict[int, Sequence[floa
     ratios = [float(np.median(a[r]) / np.median(b[r])) for r in rounds if len(a[r]) and len(b[r])]
     effect, ci = round_interval(ratios, confidence=confidence)
     return effect, ci, ratios
+
+
+def welch_ratio(a: Sequence[float], b: Sequence[float], confidence: float = 0.95
+                ) -> tuple[float, tuple[float, float] | None]:
+    """geomean(b) / geomean(a) and Welch's t-interval on the log scale, for unpaired rounds (two stores measured
+    apart); None with fewer than 2 values in either."""
+    la, lb = np.log(np.asarray(a, dtype=float)), np.log(np.asarray(b, dtype=float))
+    ratio = float(np.exp(lb.mean() - la.mean()))
+    if la.size < 2 or lb.size < 2:
+        return ratio, None
+    res = stats.ttest_ind(lb, la, equal_var=False)
+    lo, hi = res.confidence_interval(confidence)
+    if not (math.isfinite(lo) and math.isfinite(hi)):  # identical values in both: a zero-width interval
+        return ratio, (ratio, ratio)
+    return ratio, (float(np.exp(lo)), float(np.exp(hi)))

@@ -46,6 +46,7 @@ class Claim:
     tolerates: frozenset[str] = frozenset()  # failure kinds the judge reads as results (besides cap / OOM)
     adaptive: bool = False  # timing / memory: repeat more rounds while the interval straddles the threshold
     training: bool = False  # trains models (smoke-sized in the quick suite)
+    parallel: bool = False  # about parallel hardware (GPUs): measured elsewhere, the verdict holds "on this machine"
     rnn: str = RNN
     attn: str = ATTN
 
@@ -65,8 +66,7 @@ class Claim:
                 evidence: list[dict] | None = None) -> Verdict:
         """Inconclusive for ``why`` (missing or failed rows: never evidence)."""
         v = self.verdict(math.nan, None, evidence or [], caveats(df))
-        v.reason = why
-        return v
+        return v.because("inconclusive", why)
 
     def untested(self, df: pd.DataFrame, why: str, evidence: list[dict] | None = None) -> Verdict:
         """Inconclusive because the measured sizes do not reach the regime the claim speaks of."""

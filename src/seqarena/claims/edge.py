@@ -88,9 +88,10 @@ def judge_24(df: pd.DataFrame, claim: Claim) -> Verdict:
                       [*caveats(df), f"{size}, cap {cap / MB:.0f} MB above the process before the model was built "
                                      "(weights included)"])
     if rnn["how"] == "beyond" and v.status != "supported" and ci is not None:
-        v.status, v.reason = "inconclusive", (
-            f"{UNTESTED}: the {claim.rnn} fitted at every n measured (up to {rnn['n']:,.0f}) and the {claim.attn}'s "
-            f"max n is ~{attn['n']:,.0f} tokens; deciding needs the {claim.rnn} measured beyond 10x that")
+        v.because("inconclusive",
+                  f"{UNTESTED}: the {claim.rnn} fitted at every n measured (up to {rnn['n']:,.0f}) and the "
+                  f"{claim.attn}'s max n is ~{attn['n']:,.0f} tokens; deciding needs the {claim.rnn} measured beyond "
+                  "10x that")
     return v
 
 

@@ -1,8 +1,10 @@
 """Run what the selected claims need (reusing finished trials in the store) and judge each from the stored data.
 
-Timing and memory claims repeat adaptively: while a verdict is inconclusive, the engine measures more interleaved
-rounds of that claim's trials, up to the suite's ``max_rounds``; the verdict then states the rounds it rests on and,
-when still inconclusive, the cap that stopped it.
+Timing and memory claims repeat adaptively, as a sequential test (:mod:`seqarena.analysis.sequential`): a claim is
+judged at its first rounds; while its interval straddles the zone, more interleaved rounds are measured (doubling, up
+to the suite's ``max_rounds``) and it is judged again. Each look's interval spends part of the 5% error, so the
+chance of a false decisive verdict over all looks stays at 5%; the verdict states the look it stopped at. Every round
+counts: a failed or missing trial in any round, planned or added, makes the verdict inconclusive and is named.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from typing import Any
 
 import pandas as pd
 
+from seqarena.analysis.sequential import Schedule
+from seqarena.analysis.stats import round_confidence
 from seqarena.bench.duration import estimate_seconds
 from seqarena.bench.spec import TrialSpec, check_threads, target_cores
 from seqarena.claims.base import Claim
 from seqarena.claims.registry import CLAIMS
 from seqarena.claims.suites import Suite, resolve_suite
-from seqarena.claims.verdict import FAILED, MISSING, UNTESTED, Verdict
+from seqarena.claims.verdict import FAILED, MISSING, UNTESTED, Verdict, Why
 from seqarena.essay import ATTN, RNN
 from seqarena.measure.system import timing_threads
 from seqarena.models import SpecError, get_class
@@ -144,10 +148,24 @@ def _describe(trials: list[TrialSpec]) -> str:
     return "; ".join(parts)
 
 
-def _more_rounds_could_help(v: Verdict) -> bool:
+def _open(v: Verdict) -> bool:
     """An inconclusive verdict whose interval is too wide (or a tie near the zone's edge): more rounds narrow it.
     Not one that is missing or failed data, or untested at these sizes: rounds cannot change that."""
-    return v.status == "inconclusive" and not v.reason.startswith((MISSING, FAILED, UNTESTED))
+    return v.status == "inconclusive" and not (v.why is not None and v.why.final)
+
+
+def next_look(v: Verdict, sched: Schedule, rounds: int) -> int | None:
+    """The round count to measure up to before judging again: the schedule's next look while the verdict is open,
+    None to stop (decided, final, or at the cap). The one continuation rule: the engine and the null simulation."""
+    return sched.next_rounds(rounds) if _open(v) else None
+
+
+def schedule(claim: Claim, suite: Suite, trials: Sequence[TrialSpec]) -> Schedule:
+    """The claim's looks: from its planned rounds to the suite's cap when it repeats adaptively (timing / memory),
+    else one look at its planned rounds."""
+    first = max((t.round for t in trials), default=0) + 1
+    timed = any(t.scenario not in ("train", "gradients") for t in trials)
+    return Schedule.of(first, suite.max_rounds if claim.adaptive and timed else first)
 
 
 def by_round(trials: Iterable[TrialSpec]) -> list[TrialSpec]:
@@ -172,20 +190,33 @@ def _frame(db: str | Path, trials: Sequence[TrialSpec]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["spec_hash", "status"])
 
 
-def _judge(claim: Claim, df: pd.DataFrame, trials: Sequence[TrialSpec], planned: Sequence[TrialSpec]) -> Verdict:
-    """The claim's verdict from its rows, made inconclusive when a ``planned`` trial is missing or failed for a
-    reason other than its size (an error is never evidence, whatever the judge makes of the rows it has), with
-    the provenance of the rows it rests on."""
+def _judge(claim: Claim, df: pd.DataFrame, trials: Sequence[TrialSpec], sched: Schedule) -> Verdict:
+    """The claim's verdict from its rows at the look its ``trials`` reach (every round, planned or added), made
+    inconclusive when any of them is missing or failed for a reason other than its size (an error is never evidence,
+    whatever the judge makes of the rows it has), with the provenance of the rows it rests on."""
     hashes = {t.spec_hash() for t in trials}
     rows = df[df["spec_hash"].isin(hashes)].reset_index(drop=True)
-    verdict = claim.judge(rows, claim)
+    rounds = max((t.round for t in trials), default=0) + 1
+    with round_confidence(sched.confidence(rounds)):
+        verdict = claim.judge(rows, claim)
     verdict.sizes = describe_trials(trials)
-    why = _absent(claim, planned, rows)
-    if why and verdict.status in ("supported", "refuted"):
+    verdict.scope = scope(rows)
+    if claim.parallel and verdict.scope and "cuda" not in verdict.scope:
+        verdict.local = True
+        verdict.caveats.insert(0, f"the essay speaks of parallel hardware (GPUs); measured on {verdict.scope}, which "
+                                  "lacks that parallelism: the verdict holds on this machine, not for the essay's "
+                                  "setting")
+    why = _absent(claim, trials, rows)
+    if why and not (verdict.status == "inconclusive" and verdict.why is not None and verdict.why.final):
         verdict.undecided(why)
-    if not planned and not verdict.reason.startswith(UNTESTED):  # the suite's sizes leave this claim out
-        verdict.status, verdict.reason = "inconclusive", (f"{UNTESTED}: this suite measures nothing for it (its "
-                                                          "regime is out of reach in minutes): run --suite full")
+    if len(sched.looks) > 1:
+        verdict.looks = sched.describe(rounds)
+        cap = sched.looks[-1]
+        stuck = "; still inconclusive at the cap" if verdict.status == "inconclusive" and rounds >= cap else ""
+        verdict.caveats.append(f"adaptive repetition: {rounds} round(s) (cap {cap}){stuck}; {verdict.looks}")
+    if not trials and verdict.why != Why.UNTESTED:  # the suite's sizes leave this claim out
+        verdict.because("inconclusive", f"{UNTESTED}: this suite measures nothing for it (its regime is out of "
+                                        "reach in minutes): run --suite full")
     loaded = rows[rows["contended"] == 1] if "contended" in rows else rows.iloc[0:0]
     if len(loaded):  # flagged rows are used, never silently: say how many, and whether a re-run re-measures them
         final = int((loaded["attempts"] >= MAX_ATTEMPTS).sum()) if "attempts" in loaded else 0
@@ -246,6 +277,26 @@ def provenance(rows: pd.DataFrame) -> dict[str, Any]:
             "nodes": values("env.node")}
 
 
+def scope(rows: pd.DataFrame) -> str:
+    """Where the rows were measured, for the verdict's row: "cpu, 1 thread of 2 (AMD EPYC ...)" or "cuda, NVIDIA
+    H100 ..."; several values joined by " / " (empty without rows)."""
+    if not len(rows) or "spec.device" not in rows:
+        return ""
+    out = []
+    for device, g in rows.groupby(rows["spec.device"].fillna("cpu")):
+        gpu = sorted({str(x) for x in g["env.gpu"].dropna()}) if "env.gpu" in g else []
+        cpu = sorted({str(x) for x in g["env.cpu"].dropna()}) if "env.cpu" in g else []
+        threads = sorted({int(x) for x in g["env.threads"].dropna()}) if "env.threads" in g else []
+        cores = sorted({str(x) for x in g["env.cores"].dropna()}) if "env.cores" in g else []
+        if device == "cuda":
+            out.append(f"cuda, {', '.join(gpu) or 'GPU'}")
+            continue
+        t = "/".join(map(str, threads)) or "?"
+        of = f" of {'/'.join(cores)} cores" if cores else ""
+        out.append(f"{device}, {t} thread{'s' if threads != [1] else ''}{of} ({', '.join(cpu) or 'this CPU'})")
+    return " / ".join(out)
+
+
 def run_claims(
     suite: str | dict[str, Any] | Suite = "quick",
     only: Sequence[str] | None = None,
@@ -258,12 +309,12 @@ def run_claims(
     on_start: Callable[[TrialSpec], None] | None = None,
     on_done: Callable | None = None,
 ) -> tuple[list[Verdict], SweepSummary]:
-    """Run (or resume) the trials of the selected claims, judge every claim from the store, and repeat the
-    inconclusive timing / memory claims with more rounds up to the suite's cap."""
+    """Run (or resume) the trials of the selected claims, judge every claim from the store, and look again at the
+    open timing / memory claims with more rounds, as the sequential rule allows, up to the suite's cap."""
     s = resolve_suite(suite)
     claims = with_roles(select(only), rnn, attn)
     needs = plan(s, claims, device)
-    planned = {cid: list(trials) for cid, trials in needs.items()}
+    scheds = {c.id: schedule(c, s, needs[c.id]) for c in claims}
     unique: dict[str, TrialSpec] = {}
     for trials in needs.values():
         for t in trials:
@@ -272,16 +323,14 @@ def run_claims(
         summary = run_sweep(by_round(unique.values()), store, sweep=f"claims-{s.name}", on_start=on_start,
                             on_done=on_done)
     df = _frame(db, list(unique.values()))
-    verdicts = {c.id: _judge(c, df, needs[c.id], planned[c.id]) for c in claims}
-    rounds = {c.id: max((t.round for t in needs[c.id]), default=0) + 1 for c in claims}
+    verdicts = {c.id: _judge(c, df, needs[c.id], scheds[c.id]) for c in claims}
     while adaptive:
         extra: dict[str, list[TrialSpec]] = {}
         for c in claims:
-            base_rounds = max((t.round for t in c.trials(s, c)), default=0) + 1
-            if (c.adaptive and _more_rounds_could_help(verdicts[c.id]) and rounds[c.id] < s.max_rounds
-                    and any(t.scenario not in ("train", "gradients") for t in needs[c.id])):
-                stop = min(s.max_rounds, rounds[c.id] + base_rounds)
-                extra[c.id] = _more_rounds(needs[c.id], rounds[c.id], stop)
+            rounds = max((t.round for t in needs[c.id]), default=0) + 1
+            nxt = next_look(verdicts[c.id], scheds[c.id], rounds)
+            if nxt is not None:
+                extra[c.id] = _more_rounds(needs[c.id], rounds, nxt)
         if not extra:
             break
         todo = {t.spec_hash(): t for trials in extra.values() for t in trials}
@@ -294,15 +343,8 @@ def run_claims(
         df = _frame(db, [*unique.values(), *todo.values()])
         for cid, trials in extra.items():
             needs[cid] = [*needs[cid], *trials]
-            rounds[cid] = max(t.round for t in needs[cid]) + 1
             claim = next(c for c in claims if c.id == cid)
-            verdicts[cid] = _judge(claim, df, needs[cid], planned[cid])
-    for c in claims:
-        if c.adaptive:
-            note = f"adaptive repetition: {rounds[c.id]} round(s) (cap {s.max_rounds})"
-            if verdicts[c.id].status == "inconclusive" and rounds[c.id] >= s.max_rounds:
-                note += ": still inconclusive at the cap"
-            verdicts[c.id].caveats.append(note)
+            verdicts[cid] = _judge(claim, df, needs[cid], scheds[cid])
     return [verdicts[c.id] for c in claims], summary
 
 
@@ -310,15 +352,20 @@ def judge_claims(suite: str | dict[str, Any] | Suite = "quick", only: Sequence[s
                  db: str | Path = "seqarena-results/results.db", *, device: str = "cpu", rnn: str = RNN,
                  attn: str = ATTN) -> list[Verdict]:
     """Judge the selected claims from what the store already holds (nothing is measured): the report uses this.
-    Extra rounds that adaptive repetition added are found in the store and used. A claim whose trials are missing
-    reads inconclusive."""
+    Each adaptive claim is judged at the last look the store's rows reach (extra rounds that adaptive repetition
+    added are found and used; a look the store reaches only in part has missing trials). A claim whose trials are
+    missing reads inconclusive."""
     s = resolve_suite(suite)
     claims = with_roles(select(only), rnn, attn)
     needs = plan(s, claims, device)
-    planned = {cid: list(trials) for cid, trials in needs.items()}
-    for c in claims:  # rounds that adaptive repetition may have added
-        if c.adaptive:
-            have = max((t.round for t in needs[c.id]), default=0) + 1
-            needs[c.id] = [*needs[c.id], *_more_rounds(needs[c.id], have, s.max_rounds)]
-    df = _frame(db, [t for trials in needs.values() for t in trials])
-    return [_judge(c, df, needs[c.id], planned[c.id]) for c in claims]
+    scheds = {c.id: schedule(c, s, needs[c.id]) for c in claims}
+    every = {cid: [*trials, *_more_rounds(trials, scheds[cid].looks[0], scheds[cid].looks[-1])]
+             for cid, trials in needs.items()}
+    df = _frame(db, [t for trials in every.values() for t in trials])
+    present = set(df["spec_hash"]) if len(df) else set()
+    verdicts = []
+    for c in claims:
+        reached = max((t.round + 1 for t in every[c.id] if t.spec_hash() in present), default=0)
+        rounds = next((n for n in scheds[c.id].looks if n >= reached), scheds[c.id].looks[-1])
+        verdicts.append(_judge(c, df, [t for t in every[c.id] if t.round < rounds], scheds[c.id]))
+    return verdicts

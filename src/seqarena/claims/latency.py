@@ -3,22 +3,24 @@ batching (14); generation and streaming (13a-c, 13e, 23) are in :mod:`~seqarena.
 
 Every interval comes from per-round estimates (:mod:`~seqarena.claims.rounds`): both contenders are measured in the
 same interleaved, shuffled round, the per-round ratio of their median per-call times is the unit of replication, and
-a t-interval over rounds gives the interval. Ratio thresholds at 1 carry a +-5% equivalence zone (``rounds.ZONE``): a
-smaller difference is "no meaningful difference".
+a t-interval over rounds gives the interval. Ratio thresholds at 1 carry a +-5% equivalence zone
+(``analysis.stats.ZONE``): a smaller difference is "no meaningful difference".
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
 
-from seqarena.analysis.stats import round_interval
+from seqarena.analysis.scaling import find_crossovers
+from seqarena.analysis.stats import ZONE, round_interval
 from seqarena.bench.spec import TrialSpec
 from seqarena.claims.base import Claim, caveats, missing, ok_rows
-from seqarena.claims.rounds import ZONE, abs_dev_interval, paired, ratio_verdict, round_ratios, round_slopes
+from seqarena.claims.rounds import abs_dev_interval, paired, ratio_verdict, round_ratios, round_slopes
 from seqarena.claims.suites import FULL, Suite
 from seqarena.claims.verdict import UNREPLICATED, Verdict
 from seqarena.run.sweep import expand
@@ -47,7 +49,12 @@ def _timing_evidence(df: pd.DataFrame, claim: Claim, lengths: Sequence[int], bat
 
 def _judge_range(band: Sequence[int]) -> Callable[[pd.DataFrame, Claim], Verdict]:
     """Effect: RNN / transformer latency, geometric mean over the measured n inside ``band`` (the full suite's band:
-    a quick run's lengths are a subset of it), per round."""
+    a quick run's lengths are a subset of it), per round.
+
+    Why a geometric mean for "most" lengths: the essay speaks of a band, not of each length, and with 3-4 lengths a
+    count of lengths ("most") would turn on a single length near the zone's edge, while the geometric mean weighs
+    every length equally on the ratio's log scale and gets an interval over rounds. The per-n ratios are shown beside
+    (evidence), so a reader sees when one length disagrees with the band's verdict."""
 
     def judge(df: pd.DataFrame, claim: Claim) -> Verdict:
         lengths = sorted(set(df["seq_len"].dropna().astype(int)) & set(band)) if len(df) else []
@@ -63,7 +70,7 @@ CLAIM_10 = Claim(
     id="10", short="< 100 tokens: RNN inference latency is lower",
     quote="For short sequences (< 100 tokens), RNN inference can be competitive with or faster than transformers.",
     threshold=1.0, direction="below", zone=ZONE, tie_supports=True,
-    effect_name="LSTM / transformer batch-1 latency (geometric mean over n = 16, 32, 64)",
+    effect_name="LSTM / transformer batch-1 latency, geometric mean over n = 16, 32, 64 (each n weighted equally)",
     trials=_latency_trials(lambda s: s.short), judge=_judge_range(FULL.short),
     conditions="n < 100, batch 1", adaptive=True,
 )
@@ -73,9 +80,10 @@ CLAIM_11 = Claim(
     id="11", short="100-1,000 tokens: transformers have lower latency",
     quote="At medium lengths (100-1,000 tokens), transformers typically achieve lower latency.",
     threshold=1.0, direction="above", zone=ZONE,
-    effect_name="LSTM / transformer batch-1 latency (geometric mean over n = 128 ... 1024)",
+    effect_name="LSTM / transformer batch-1 latency, geometric mean over n = 128 ... 1000 inside the band (each n "
+                "weighted equally: the essay's \"typically\")",
     trials=_latency_trials(lambda s: s.medium), judge=_judge_range(FULL.medium),
-    conditions="100 <= n <= 1000, batch 1", adaptive=True,
+    conditions="100 <= n <= 1000, batch 1", adaptive=True, parallel=True,
 )
 
 
@@ -88,23 +96,77 @@ def _slope_evidence(df: pd.DataFrame, model: str, lengths: Sequence[int] | None 
                                                                                 per_round.values()]}
 
 
+#: Claim 12's "severe": over n = 1k ... top, the transformer's log-log latency slope exceeds the LSTM's by at least
+#: this much (its latency grows >= 2^0.2 = 15% more per doubling of n). A quadratic kernel over linear projections
+#: shows 0.3-1 here (``quadratic_reach``); equal slopes mean no quadratic cost is visible in this range.
+SEVERE_SLOPE_GAP = 0.2
+
+
+def _crossover(df: pd.DataFrame, claim: Claim, ns: Sequence[int]) -> str:
+    """Where the faster model changes over ``ns`` (median latencies, interpolated in log-log), in words."""
+    pts = [(n, float(a["latency_s"].median()), float(b["latency_s"].median())) for n in ns
+           if len(a := ok_rows(df, model=claim.rnn, seq_len=n, batch=1))
+           and len(b := ok_rows(df, model=claim.attn, seq_len=n, batch=1))]
+    if len(pts) < 2:
+        return "not computed (fewer than two lengths with both models)"
+    cross = find_crossovers([p[0] for p in pts], [p[1] for p in pts], [p[2] for p in pts])
+    if cross:
+        return "; ".join(f"n ~ {c.n:,.0f} ({claim.rnn if c.a_below else claim.attn} faster below)" for c in cross)
+    faster = claim.rnn if pts[0][1] < pts[0][2] else claim.attn
+    return f"none in n = {pts[0][0]:,}-{pts[-1][0]:,}: {faster} faster at every length measured"
+
+
 def judge_long(df: pd.DataFrame, claim: Claim) -> Verdict:
-    """Effect: RNN / transformer latency at the longest n (supported below 1), per round; both slopes as evidence."""
+    """The sentence has two parts, and both must hold:
+
+    1. "the quadratic complexity ... creates severe challenges": the effect, the transformer's log-log latency slope
+       minus the LSTM's over n = 1k ... top, fitted per round and paired by round (t-interval over rounds), above
+       ``SEVERE_SLOPE_GAP``; an interval wholly below it refutes (no quadratic cost visible, whoever is faster);
+    2. "RNNs handle these gracefully": the LSTM is faster at the longest n (the per-round latency ratio's interval
+       wholly below 1 - zone); clearly slower there refutes.
+
+    The crossover (where the faster model changes) is reported beside, as evidence."""
     ns = sorted(set(df["seq_len"].dropna().astype(int))) if len(df) else []
     if not ns:
         return claim.no_data(df)
     top = ns[-1]
-    ev = [_slope_evidence(df, m) for m in (claim.rnn, claim.attn)]
-    return ratio_verdict(df, claim, [((claim.rnn, top, 1), (claim.attn, top, 1))],
-                         [*_timing_evidence(df, claim, [top]), *ev])
+    why = next((w for m in (claim.rnn, claim.attn) for n in ns if (w := missing(df, model=m, seq_len=n, batch=1))),
+               None)
+    if why:
+        return claim.no_data(df, why)
+    a = round_slopes(df, claim.attn, "latency_s", every_n=True, batch=1)
+    b = round_slopes(df, claim.rnn, "latency_s", every_n=True, batch=1)
+    gaps = [a[r] - b[r] for r in paired(a, b)]
+    gap, gap_ci = round_interval(gaps, log=False)
+    slopes = [_slope_evidence(df, m) for m in (claim.rnn, claim.attn)]
+    ev = [*_timing_evidence(df, claim, ns), *slopes,
+          {"slope gap (transformer - LSTM) by round": [round(x, 3) for x in gaps], "crossover":
+           _crossover(df, claim, ns)}]
+    if gap_ci is None:
+        return claim.no_data(df, f"{UNREPLICATED}: {len(gaps)} round(s) with every n; an interval needs >= 2", ev)
+    v = claim.verdict(gap, gap_ci, ev, caveats(df))
+    speed = ratio_verdict(df, dataclasses.replace(claim, threshold=1.0, direction="below", zone=ZONE),
+                          [((claim.rnn, top, 1), (claim.attn, top, 1))], [])
+    v.evidence.append({f"{claim.rnn} / {claim.attn} latency at n = {top}": speed.effect, "ci": speed.ci,
+                       "reading": speed.status})
+    if v.status == "refuted":
+        v.reason = (f"no quadratic cost in this range: the slope gap {gap:.2f} [{gap_ci[0]:.2f}, {gap_ci[1]:.2f}] "
+                    f"lies below {SEVERE_SLOPE_GAP}")
+    elif speed.status == "refuted":
+        v.because("refuted", f"the {claim.rnn} is not faster at n = {top}: {claim.rnn} / {claim.attn} = "
+                             f"{speed.effect:.2f} [{speed.ci[0]:.2f}, {speed.ci[1]:.2f}]")
+    elif v.status == "supported" and speed.status != "supported":
+        v.undecided(f"the second part ({claim.rnn} faster at n = {top}): {speed.reason or speed.status}")
+    return v
 
 
 CLAIM_12 = Claim(
     id="12", short="> 1,000 tokens: attention cost is severe, RNNs scale gracefully",
     quote="For very long sequences (> 1,000 tokens), the quadratic complexity of standard transformers creates severe "
           "inference challenges. ... RNNs handle these gracefully",
-    threshold=1.0, direction="below", zone=ZONE,
-    effect_name="LSTM / transformer batch-1 latency at the longest n measured",
+    threshold=SEVERE_SLOPE_GAP, direction="above", zone=0.1,
+    effect_name="transformer - LSTM log-log slope of batch-1 latency over n = 1k ... top, per round (and the LSTM "
+                "faster at the top)",
     trials=_latency_trials(lambda s: s.long), judge=judge_long,
     conditions="n > 1000, batch 1", adaptive=True,
 )
@@ -191,8 +253,13 @@ def _throughput_trials(s: Suite, claim: Claim) -> list[TrialSpec]:
                   repeats=s.repeats, min_seconds=s.min_seconds, rounds=s.rounds)
 
 
+#: "nearly as fast as one sequence": 32 sequences in at most twice one sequence's time (16x the throughput). The
+#: threshold was 8 before: 4x slower than one sequence is not "nearly as fast".
+NEARLY_AS_FAST = 2.0
+
+
 def judge_14(df: pd.DataFrame, claim: Claim) -> Verdict:
-    """Effect: the transformer's time(B=32) / time(B=1) (supported at most 8), per round; and, the claim's second
+    """Effect: the transformer's time(B=32) / time(B=1) (supported at most 2), per round; and, the claim's second
     part, clearly below the RNN's ratio (the per-round ratio of the two ratios, interval below 1 - zone)."""
     attn = [((claim.attn, 256, 32), (claim.attn, 256, 1))]
     v = ratio_verdict(df, claim, attn, [])
@@ -213,10 +280,10 @@ def judge_14(df: pd.DataFrame, claim: Claim) -> Verdict:
 CLAIM_14 = Claim(
     id="14", short="batching: 32 sequences cost nearly as little as one for transformers",
     quote="Processing 32 sequences of 256 tokens each is nearly as fast as processing one sequence",
-    threshold=8.0, direction="below", zone=ZONE,
+    threshold=NEARLY_AS_FAST, direction="below", zone=ZONE,
     effect_name="transformer time(B=32) / time(B=1) at n = 256 (and below the LSTM's)",
     trials=_throughput_trials, judge=judge_14,
-    conditions="n = 256", adaptive=True,
+    conditions="n = 256", adaptive=True, parallel=True,
 )
 
 #: This module's claims (the registry orders every module's claims by id).

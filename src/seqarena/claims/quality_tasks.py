@@ -180,7 +180,7 @@ def judge_4(df: pd.DataFrame, claim: Claim) -> Verdict:
         return v
     reaches = [dr >= RNN_D90_LIMIT for (dr, _), _ in per_seed.values()]
     if all(reaches):
-        v.status, v.reason = "refuted", f"{claim.rnn}'s D90 reaches {RNN_D90_LIMIT} in every seed"
+        v.because("refuted", f"{claim.rnn}'s D90 reaches {RNN_D90_LIMIT} in every seed")
     elif any(reaches):
         v.undecided(f"{claim.rnn}'s D90 reaches {RNN_D90_LIMIT} in some seeds only")
     elif v.status == "refuted" and any(ca == "above" for _, (_, ca) in per_seed.values()):

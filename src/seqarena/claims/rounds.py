@@ -20,11 +20,13 @@ from seqarena.analysis.stats import round_interval
 from seqarena.claims.base import Claim, caveats, missing, ok_rows
 from seqarena.claims.verdict import MISSING, UNREPLICATED, Verdict
 
-#: The equivalence zone of timing ratios at 1 (relative): run-to-run differences of a few percent are common on a
-#: shared CPU even with interleaving, so a 2% "win" is not one.
-ZONE = 0.05
-
 Timing = tuple[str, int, int]  # (model, n, batch)
+
+
+def round_of(row: Mapping[str, Any]) -> int:
+    """A row's round: 0 when it has none (None or NaN, e.g. a frame mixing rows with and without rounds)."""
+    r = row.get("spec.round")
+    return 0 if r is None or (isinstance(r, float) and math.isnan(r)) else int(r)
 
 
 def by_round(df: pd.DataFrame, model: str, n: int, batch: int = 1, **match: Any) -> dict[int, list[float]]:
@@ -34,7 +36,7 @@ def by_round(df: pd.DataFrame, model: str, n: int, batch: int = 1, **match: Any)
     for _, row in rows.iterrows():
         s = row.get("time.samples")
         if isinstance(s, list) and s:
-            out.setdefault(int(row.get("spec.round", 0) or 0), []).extend(s)
+            out.setdefault(round_of(row), []).extend(s)
     return out
 
 

@@ -77,7 +77,7 @@ CLAIM_1 = Claim(
     threshold=2.0, direction="above", zone=0.1,
     effect_name="(RNN time at the longest / shortest n) / (transformer's), at a fixed token budget B x n",
     trials=_parallel_trials, judge=judge_1,
-    conditions="n <= d_model, fixed B x n", adaptive=True,
+    conditions="n <= d_model, fixed B x n", adaptive=True, parallel=True,
 )
 
 
@@ -115,7 +115,7 @@ CLAIM_6 = Claim(
     threshold=10.0, direction="above", zone=0.1,
     effect_name="LSTM / transformer training-step time (geometric mean over n = 128, 256, 512; batch 8)",
     trials=train_step_trials, judge=judge_6,
-    conditions="n < 1000, training", adaptive=True,
+    conditions="n < 1000, training", adaptive=True, parallel=True,
 )
 
 
@@ -212,7 +212,7 @@ CLAIM_17 = Claim(
     threshold=1.0, direction="above", zone=0.05,
     effect_name="transformer MFU / LSTM MFU in a training step (n = 256, batch 8)",
     trials=_mfu_trials, judge=judge_17,
-    conditions="training", adaptive=True,
+    conditions="training", adaptive=True, parallel=True,
 )
 
 

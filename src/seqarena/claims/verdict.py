@@ -17,17 +17,36 @@ units), so a reader sees how close the call was.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import math
 from typing import Any, Literal
 
 Status = Literal["supported", "refuted", "inconclusive", "not-applicable-here"]
 
-#: Why a verdict is inconclusive, as the first words of its ``reason`` (the report and tests read them).
-TIE = "no meaningful difference here"
-UNTESTED = "not tested in this range"
-MISSING = "missing data"
-FAILED = "failed trials"
-UNREPLICATED = "no replication"
+
+class Why(enum.StrEnum):
+    """Why a verdict is inconclusive (or how a tie was read): a verdict's typed ``why``. The value is also the first
+    words of its ``reason`` in words, which the report shows."""
+
+    TIE = "no meaningful difference here"
+    UNTESTED = "not tested in this range"
+    MISSING = "missing data"
+    FAILED = "failed trials"
+    UNREPLICATED = "no replication"
+    STRADDLES = "the interval straddles"  # the interval is too wide: more rounds can decide
+
+    @classmethod
+    def of(cls, reason: str) -> Why | None:
+        """The kind of a reason built from these words (None: another reason, e.g. a claim's second condition)."""
+        return next((w for w in cls if reason.startswith(w.value)), None)
+
+    @property
+    def final(self) -> bool:
+        """More rounds cannot change it: data is missing or failed, or the sizes miss the claim's regime."""
+        return self in (Why.MISSING, Why.FAILED, Why.UNTESTED)
+
+
+TIE, UNTESTED, MISSING, FAILED, UNREPLICATED = Why.TIE, Why.UNTESTED, Why.MISSING, Why.FAILED, Why.UNREPLICATED
 
 
 @dataclasses.dataclass
@@ -48,6 +67,14 @@ class Verdict:
     zone: tuple[float, float] | None = None  # the equivalence zone around the threshold
     check: bool = False  # an implementation check: holds by construction, not evidence about the essay
     provenance: dict[str, Any] = dataclasses.field(default_factory=dict)  # trial ids, commits, torch, ... (engine)
+    why: Why | None = None  # the reason's kind (read from the reason's first words when not given)
+    scope: str = ""  # where it was measured: "cpu, 1 thread (AMD EPYC ...)" (filled by the engine)
+    looks: str = ""  # the sequential rule's look it stopped at (adaptive claims; filled by the engine)
+    local: bool = False  # a parallelism claim measured without the parallel hardware it speaks of: "on this machine"
+
+    def __post_init__(self) -> None:
+        if self.why is None and self.reason:
+            self.why = Why.of(self.reason)
 
     @property
     def margin(self) -> float:
@@ -59,10 +86,17 @@ class Verdict:
         d["margin"] = self.margin
         return d
 
-    def undecided(self, why: str) -> Verdict:
-        """This verdict made inconclusive for ``why`` (a second condition of the claim failed)."""
+    def undecided(self, why: str, kind: Why | None = None) -> Verdict:
+        """This verdict made inconclusive for ``why`` (a second condition of the claim failed, or a trial is missing:
+        ``kind``, else read from ``why``'s words)."""
         self.status = "inconclusive"
         self.reason = f"{self.reason}; {why}" if self.reason else why
+        self.why = kind or Why.of(why) or self.why
+        return self
+
+    def because(self, status: Status, reason: str, kind: Why | None = None) -> Verdict:
+        """This verdict set to ``status`` for ``reason`` (its kind: ``kind``, else read from the words)."""
+        self.status, self.reason, self.why = status, reason, kind or Why.of(reason)
         return self
 
 
@@ -104,4 +138,4 @@ def decide(ci: tuple[float, float] | None, effect: float, threshold: float, dire
     if inside:
         return "inconclusive", f"{TIE} (the interval lies inside the zone {z_lo:.3g}-{z_hi:.3g})"
     where = f"the zone {z_lo:.3g}-{z_hi:.3g}" if zone else f"the threshold {threshold:g}"
-    return "inconclusive", f"the interval straddles {where}"
+    return "inconclusive", f"{Why.STRADDLES} {where}"

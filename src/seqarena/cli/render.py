@@ -27,6 +27,7 @@ from seqarena.report.verdicts import (
     is_check,
     jsonable,
     merge_provenance,
+    status_words,
     verdict_record,
 )
 from seqarena.run import SweepSummary, TrialResult
@@ -170,16 +171,16 @@ def print_verdicts(result: ClaimsResult, console: Console = out) -> None:
 def _verdict_table(title: str, pairs: list[tuple[Claim, Verdict]]) -> Table:
     """One verdict table: effect with its interval, the threshold with its equivalence zone, the margin."""
     table = Table(title=title, title_justify="left")
-    for col in ("id", "claim", "verdict", "effect [95% CI]", "threshold", "margin"):
+    for col in ("id", "claim", "verdict", "effect [CI]", "threshold", "margin", "measured on"):
         table.add_column(col, justify="right" if col in ("threshold", "margin") else "left",
-                         no_wrap=col in ("id", "verdict"))
+                         no_wrap=col in ("id",))
     styles = {"supported": "green", "refuted": "red", "inconclusive": "yellow"}
     for c, v in pairs:
         ci = f" [{v.ci[0]:.3g}, {v.ci[1]:.3g}]" if v.ci else " (point)"
         effect = f"{v.effect:.3g}{ci}" if not math.isnan(v.effect) else "n/a"
         margin = f"{v.margin:+.3g}" if not math.isnan(v.margin) else "n/a"
-        table.add_row(c.id, c.short, f"[{styles.get(v.status, '')}]{v.status}[/]", effect,
-                      fmt_threshold(v.direction, v.threshold, v.zone), margin)
+        table.add_row(c.id, c.short, f"[{styles.get(v.status, '')}]{status_words(v)}[/]", effect,
+                      fmt_threshold(v.direction, v.threshold, v.zone), margin, v.scope)
     return table
 
 

@@ -19,12 +19,9 @@ import math
 from collections.abc import Sequence
 
 from seqarena.analysis.labels import fmt_ratio
-from seqarena.analysis.stats import paired_round_ratio
+from seqarena.analysis.stats import ZONE, paired_round_ratio
 from seqarena.claims.verdict import decide, zone_bounds
 from seqarena.recommender.estimate import Estimate, Obs, by_round
-
-#: "Equal within +-5%": a relative half-width around a cost ratio of 1 (the claims' timing zone).
-TIE_ZONE = 0.05
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,7 +53,7 @@ class Comparison:
             interval = (f"{self.a}/{self.b} = {self.ratio:.2f}x [{self.ci[0]:.2f}, {self.ci[1]:.2f}] over "
                         f"{self.rounds} paired rounds")
         if self.status == "tie":
-            return f"too close to call: {interval} does not exclude equal within ±{TIE_ZONE:.0%}"
+            return f"too close to call: {interval} does not exclude equal within ±{ZONE:.0%}"
         return f"{self.faster} is {speedup} faster than {slower} ({interval})"
 
 
@@ -69,11 +66,11 @@ def compare(a: str, a_obs: Sequence[Obs], a_est: Estimate, b: str, b_obs: Sequen
     ratio, ci, ratios = paired_round_ratio({r: [v] for r, v in ra.items()}, {r: [v] for r, v in rb.items()})
     if ci is None or not math.isfinite(ratio):  # under two paired rounds: the pooled estimates' point ratio
         ratio, ci = a_est.value / b_est.value, None
-    status, reason = decide(ci, ratio, 1.0, "below", zone=TIE_ZONE)
+    status, reason = decide(ci, ratio, 1.0, "below", zone=ZONE)
     if status in ("supported", "refuted"):
         reading = "decisive"
     elif ci is None:
-        lo, hi = zone_bounds(1.0, TIE_ZONE)
+        lo, hi = zone_bounds(1.0, ZONE)
         reading = "tie" if lo <= ratio <= hi else "unreplicated"
     else:
         reading = "tie"

@@ -19,10 +19,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from scipy import stats
-
-from seqarena.analysis.stats import round_interval
+from seqarena.analysis.stats import round_interval, welch_ratio
 from seqarena.bench.spec import TrialSpec, judged_as, machine_identity
 from seqarena.claims import judge_claims
 from seqarena.models import SpecError
@@ -115,20 +112,6 @@ def _label(spec: dict[str, Any]) -> str:
         return f"{spec.get('scenario')} {spec.get('model')} n={spec.get('seq_len')} B={spec.get('batch')}"
 
 
-def ratio_interval(a: list[float], b: list[float], confidence: float = 0.95
-                   ) -> tuple[float, tuple[float, float] | None]:
-    """geomean(b) / geomean(a) and Welch's t-interval on the log scale (None with fewer than 2 rounds in either)."""
-    la, lb = np.log(a), np.log(b)
-    ratio = float(np.exp(lb.mean() - la.mean()))
-    if len(a) < 2 or len(b) < 2:
-        return ratio, None
-    res = stats.ttest_ind(lb, la, equal_var=False)
-    lo, hi = res.confidence_interval(confidence)
-    if not (math.isfinite(lo) and math.isfinite(hi)):  # identical values in both: a zero-width interval
-        return ratio, (ratio, ratio)
-    return ratio, (float(np.exp(lo)), float(np.exp(hi)))
-
-
 def _describe(machines: Counter) -> tuple[str, tuple[str, str, str | None, str] | None]:
     if not machines:
         return "no trials", None
@@ -169,7 +152,7 @@ def compare_stores(a: Path | str, b: Path | str, *, suite: str | dict[str, Any] 
         scenario, label, unit, va = rows_a[key]
         vb = rows_b[key][3]
         xa, xb = [va[r] for r in sorted(va)], [vb[r] for r in sorted(vb)]
-        ratio, ci = ratio_interval(xa, xb)
+        ratio, ci = welch_ratio(xa, xb)
         shared.append(Shared(scenario, label, unit, xa, xb, ratio, ci))
     by_scenario = {}
     for scenario in dict.fromkeys(s.scenario for s in shared):

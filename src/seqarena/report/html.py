@@ -61,10 +61,11 @@ ul.caveats { margin: 4px 0; color: #7a4b00; }
 """
 
 
-def badge(status: str) -> str:
+def badge(status: str, words: str | None = None) -> str:
+    """The status as a coloured badge; ``words``: its text when it says more ("refuted on this machine")."""
     bg, fg = BADGE_COLOURS.get(status, ("#9e9e9e", "#ffffff"))
     return (f'<span class="badge status-{escape(status.replace(" ", "-"))}" '
-            f'style="background:{bg};color:{fg}">{escape(status)}</span>')
+            f'style="background:{bg};color:{fg}">{escape(words or status)}</span>')
 
 
 def _is_num(text: str) -> bool:
@@ -98,15 +99,15 @@ def table_html(t: Table, *, heading: bool = True, level: int = 3) -> str:
 
 
 def _claims_table(claims: list[ClaimRow], note: str = "") -> str:
-    head = "".join(f"<th>{c}</th>" for c in ("id", "claim", "verdict", "effect [95% CI]", "threshold", "margin",
-                                             "evidence"))
+    head = "".join(f"<th>{c}</th>" for c in ("id", "claim", "verdict", "effect [CI]", "threshold", "margin",
+                                             "measured on", "evidence"))
     rows = []
     for c in claims:
         rows.append(
             f'<tr id="claim-{escape(c.id)}"><td><a href="#evidence-{escape(c.id)}">{escape(c.id)}</a></td>'
-            f"<td>{escape(c.short)}</td><td>{badge(c.status)}</td>"
+            f"<td>{escape(c.short)}</td><td>{badge(c.status, c.words)}</td>"
             f'<td class="num">{escape(c.effect)} {escape(c.ci)}</td><td class="num">{escape(c.threshold)}</td>'
-            f'<td class="num">{escape(c.margin)}</td>'
+            f'<td class="num">{escape(c.margin)}</td><td>{escape(c.scope)}</td>'
             f'<td><a href="#evidence-{escape(c.id)}">evidence</a></td></tr>')
     return (f'<table class="claims"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
             + (f'<p class="note">{escape(note)}</p>' if note else ""))
@@ -122,7 +123,7 @@ def _checks(checks: list[ClaimRow]) -> str:
 
 def _evidence(c: ClaimRow) -> str:
     caveats = "".join(f"<li>{escape(x)}</li>" for x in c.caveats)
-    facts = [("verdict", badge(c.status))]
+    facts = [("verdict", badge(c.status, c.words))]
     if c.reason:
         facts.append(("why inconclusive" if c.status == "inconclusive" else "why", escape(c.reason)))
     facts += [("effect", escape(f"{c.effect} {c.ci}")), ("measured quantity", escape(c.effect_name)),
@@ -132,6 +133,8 @@ def _evidence(c: ClaimRow) -> str:
     facts.append(("margin", escape(c.margin)))
     if c.conditions:
         facts.append(("conditions", escape(c.conditions)))
+    if c.scope:
+        facts.append(("measured on", escape(c.scope)))
     if c.sizes:
         facts.append(("measured", escape(c.sizes)))
     if c.provenance:
@@ -147,10 +150,10 @@ def _evidence(c: ClaimRow) -> str:
 
 
 def _summary(rows: list[ClaimRow]) -> str:
-    """'2 inconclusive, 5 supported' (by status, alphabetical)."""
+    """'2 inconclusive, 1 refuted on this machine, 5 supported' (by status as shown, alphabetical)."""
     counts: dict[str, int] = {}
     for row in rows:
-        counts[row.status] = counts.get(row.status, 0) + 1
+        counts[row.words] = counts.get(row.words, 0) + 1
     return ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
 
 

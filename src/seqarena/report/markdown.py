@@ -27,10 +27,11 @@ def table_md(t: Table, *, heading: str | None = "###") -> str:
 
 
 def _claims(claims: list[ClaimRow]) -> str:
-    lines = ["| id | claim | verdict | effect [95% CI] | threshold | margin |", "|---|---|---|---|---|---|"]
+    lines = ["| id | claim | verdict | effect [CI] | threshold | margin | measured on |",
+             "|---|---|---|---|---|---|---|"]
     for c in claims:
-        lines.append(f"| [{c.id}](#evidence-{c.id}) | {_cell(c.short)} | **{c.status}** | {c.effect} {c.ci} | "
-                     f"{_cell(c.threshold)} | {c.margin} |")
+        lines.append(f"| [{c.id}](#evidence-{c.id}) | {_cell(c.short)} | **{c.words}** | {c.effect} {c.ci} | "
+                     f"{_cell(c.threshold)} | {c.margin} | {_cell(c.scope)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -46,7 +47,7 @@ def _claims_sections(rows: list[ClaimRow]) -> list[str]:
 def _evidence(c: ClaimRow) -> str:
     title = f"{c.id}: {c.short}" + (" (implementation check)" if c.check else "")
     lines = [f'<a id="evidence-{c.id}"></a>', "", f"### {title}", "", f"> {c.quote}", "",
-             f"- verdict: **{c.status}**"]
+             f"- verdict: **{c.words}**"]
     if c.reason:
         lines.append(f"- {'why inconclusive' if c.status == 'inconclusive' else 'why'}: {c.reason}")
     lines += [f"- effect: {c.effect} {c.ci}", f"- measured quantity: {c.effect_name}", f"- threshold: {c.threshold}"]
@@ -55,6 +56,8 @@ def _evidence(c: ClaimRow) -> str:
     lines.append(f"- margin: {c.margin}")
     if c.conditions:
         lines.append(f"- conditions: {c.conditions}")
+    if c.scope:
+        lines.append(f"- measured on: {c.scope}")
     if c.sizes:
         lines.append(f"- measured: {c.sizes}")
     if c.provenance:

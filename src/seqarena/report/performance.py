@@ -15,12 +15,13 @@ from typing import Any
 import pandas as pd
 
 from seqarena.analysis.labels import MB, fmt_count, fmt_range, fmt_ratio, fmt_value, present
+from seqarena.analysis.stats import ZONE
 from seqarena.analysis.summary import fit_groups, pair_crossovers
 from seqarena.essay import BANDS, ESSAY_CONTENDERS, ESSAY_WINNERS
 from seqarena.report.data import ReportData, label_contenders, medians, numeric
 from seqarena.report.tables import Table
 
-TIE = 0.05  # a winner must be ahead by more than 5%; closer is a tie
+TIE = ZONE  # a winner must be ahead by more than the equivalence zone (5%); closer is a tie
 
 
 @dataclasses.dataclass(frozen=True)

@@ -143,6 +143,14 @@ class ClaimRow:
     check: bool = False  # an implementation check: holds by construction, not evidence about the essay
     zone: str = ""  # the equivalence zone around the threshold, "0.95-1.05" ('' without one)
     provenance: str = ""  # commits, torch, device, dtype, threads and trials behind the verdict, one line
+    scope: str = ""  # where it was measured: "cpu, 1 thread of 2 cores (CPU model)" / "cuda, H100"
+    local: bool = False  # a parallelism claim measured without that parallelism: shown "on this machine"
+
+    @property
+    def words(self) -> str:
+        """The status as shown: "refuted on this machine" for a parallelism claim measured without it."""
+        return f"{self.status} on this machine" if self.local and self.status in ("supported", "refuted") \
+            else self.status
 
 
 def claim_rows(claims: Sequence[Any], verdicts: dict[str, Any], errors: dict[str, str]) -> list[ClaimRow]:
@@ -173,7 +181,8 @@ def claim_rows(claims: Sequence[Any], verdicts: dict[str, Any], errors: dict[str
                              fmt_threshold(v.direction, v.threshold, zone), margin, v.effect_name, caveats,
                              evidence_table(c.id, v.evidence), v.to_dict(), str(getattr(v, "sizes", "") or ""),
                              reason=str(getattr(v, "reason", "") or ""), check=check, zone=fmt_zone(zone),
-                             provenance=fmt_provenance(prov) if prov else ""))
+                             provenance=fmt_provenance(prov) if prov else "", scope=str(getattr(v, "scope", "") or ""),
+                             local=bool(getattr(v, "local", False))))
     return rows
 
 

@@ -16,12 +16,16 @@ CHECKS_NOTE = ("These hold by construction: they check that the implementation d
                "they do not count as evidence for or against the essay.")
 
 #: How a verdict is decided, in the report's words (verdict.py states the rule in code).
-RULE_NOTE = ("A verdict is decided from the effect's 95% interval (over rounds or seeds) against the claim's threshold "
-             "and the equivalence zone around it: supported when the whole 95% interval lies beyond the equivalence "
+RULE_NOTE = ("A verdict is decided from the effect's interval (over rounds or seeds) against the claim's threshold "
+             "and the equivalence zone around it: supported when the whole interval lies beyond the equivalence "
              "zone on the claim's side; refuted when beyond it on the other side; inconclusive otherwise — with the "
-             "reason: a tie inside the zone, an interval that straddles it, missing or failed trials (never "
-             "evidence), one round or seed only, or sizes that cannot reach the claim's regime ('not tested in this "
-             "range'). The margin is the effect's distance from the threshold, positive on the claim's side.")
+             "reason: a tie inside the zone, an interval that straddles it, missing or failed trials in any round "
+             "(never evidence), one round or seed only, or sizes that cannot reach the claim's regime ('not tested "
+             "in this range'). Intervals are 95%; a timing or memory claim that is looked at again with more rounds "
+             "while open spends the 5% over its possible looks (each look's interval is 1 - 5%/looks), so all looks "
+             "together keep false decisive verdicts at 5%. A claim about parallel hardware measured without it reads "
+             "'on this machine'. The margin is the effect's distance from the threshold, positive on the claim's "
+             "side.")
 
 _TRUE = {"true", "1", "1.0"}  # git_dirty as provenance keeps it: str() of a bool, or of a NaN-padded float column
 
@@ -37,6 +41,14 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def status_words(verdict: Any) -> str:
+    """The verdict's status as shown: 'refuted on this machine' for a parallelism claim measured without the
+    parallel hardware it speaks of (never 'the essay is wrong'), else the status."""
+    status = getattr(verdict, "status", "not judged")
+    return f"{status} on this machine" if getattr(verdict, "local", False) and status in ("supported", "refuted") \
+        else status
 
 
 def is_check(claim: Any, verdict: Any = None) -> bool:

@@ -71,9 +71,10 @@ def memory(spec: TrialSpec) -> MemoryMetrics | OptimizerMetrics:
     made resident: a deployment's memory budget holds the weights too. ``wall_s`` / ``per_token_s`` come from the
     timer around the measured call alone, inside the memory tracker: the tracker's entry (gc, ``malloc_trim``,
     resetting the high-water mark: ~0.1 s) would otherwise add a fixed cost per call, a c/n term in the per-token
-    time. Before it, a warm-up at the trial's batch over two segments / chunks (the shapes the measured call
-    repeats) keeps one-time costs out of both the peak and the time; a call without segments is warmed up at 8
-    tokens only (a second full call would double the trial), which leaves its first-call costs in a call of seconds.
+    time. Before it, a warm-up call identical to the measured one (every contender warms up at exactly the shapes
+    it is timed at) keeps one-time costs out of both the peak and the time. (It used to warm up a call without
+    segments at 8 tokens only, while TBPTT's segments were warmed at their own shapes: claim 7's transformer paid
+    its first-call costs inside the measured step, the LSTM did not.)
     """
     before = _resident(spec.device)
     model = build_model(spec)
@@ -82,10 +83,9 @@ def memory(spec: TrialSpec) -> MemoryMetrics | OptimizerMetrics:
         if spec.kind == "optimizer":
             return {**common_metrics(model, threads), **_optimizer_growth(model, x, y, spec)}
         run, accounted = _train_call(model, x, y, spec) if spec.kind == "train" else _infer_call(model, x, spec)
-        segment = spec.tbptt if spec.kind == "train" else spec.chunk
-        # warm-up; a compiled model compiles for each new shape, so it warms up at the measured length itself
-        run(spec.seq_len if spec.compile and not segment else min(spec.seq_len, 2 * segment) if segment
-            else min(spec.seq_len, 8))
+        # warm-up: one call exactly as measured, for every contender (segmented or not, compiled or not), so no
+        # contender's measured call pays first-call costs at shapes another's warm-up already covered
+        run(spec.seq_len)
         with PeakMemory(spec.device) as peak:
             times = time_callable(lambda: run(spec.seq_len), device=spec.device, threads=spec.threads, warmup=0,
                                   min_repeats=1, min_seconds=0.0).to_dict()

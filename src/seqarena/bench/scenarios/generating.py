@@ -89,9 +89,9 @@ def generation(spec: TrialSpec) -> GenerationMetrics:
     prompt = torch.randint(0, model.spec.vocab_size, (spec.batch, spec.prompt_len), generator=gen).to(spec.device)
     runs = []
     with num_threads(spec.threads) as threads:
-        # warm-up; a compiled model compiles for each new shape (the cache's capacity is the prompt plus the tokens),
-        # so it warms up over the measured run itself, or its first timed run would include the compilation
-        generate(model, prompt, spec.tokens if spec.compile else min(spec.tokens, 8), mode)
+        # warm-up: one generation exactly as measured (every mode and model warms up at the shapes it is timed at:
+        # the cache's capacity, each position's key length; a compiled model compiles for each new shape)
+        generate(model, prompt, spec.tokens, mode)
         # the first timed run is also the memory run: the tracker costs only at its entry and exit, outside every
         # single-step time, so one generation serves both (recomputing 1,024 tokens takes ~20 s here)
         memory = peak_memory(lambda: runs.append(generate(model, prompt, spec.tokens, mode)), spec.device)
