@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from seqarena.claims import budget_table, engine, judge_claims, run_claims
+from seqarena.claims import budget_table, engine, judge_claims, resolve_suite, run_claims
 from seqarena.claims.engine import describe_trials, plan, select, with_roles
+from seqarena.claims.verdict import Why
 from seqarena.measure.system import usable_cores
 from seqarena.models import SpecError
 
@@ -106,3 +107,46 @@ def test_other_contenders_in_the_roles_are_named_in_the_measured_quantity():
     assert c10.effect_name.startswith("gru / local ") and c10.short == select(["10"])[0].short
     (default,) = with_roles(select(["10"]))
     assert default.effect_name == select(["10"])[0].effect_name
+
+
+# -- every round counts ----------------------------------------------------------------------------------------------
+
+LOOKS = {"params": 50_000, "rounds": 2, "max_rounds": 4, "short": (16, 32)}  # looks at 2 and 4 rounds
+
+
+def _store_with_rounds(path, *, fail: int | None = None, drop: int | None = None):
+    """Claim 10's trials over 4 rounds (2 planned, 2 added by adaptive repetition), from the synthetic laws; in round
+    ``fail`` the transformer's n=32 trial failed (a timeout), in round ``drop`` it is absent."""
+    from tests.synthetic_store import add_row, metrics_for
+
+    claim = with_roles(select(["10"]))[0]
+    planned = plan(LOOKS, [claim])["10"]
+    trials = [*planned, *engine._more_rounds(planned, 2, 4)]
+    with engine.Store(path) as store:
+        for t in trials:
+            hit = t.model == "transformer" and t.seq_len == 32 and t.round in (fail, drop)
+            if hit and t.round == drop:
+                continue
+            if hit:
+                add_row(store, t, "failed", None, "timeout: still running after 600 s")
+                continue
+            status, metrics, reason = metrics_for(t)
+            add_row(store, t, status, metrics, reason)
+    return path
+
+
+def test_a_failed_trial_in_an_added_round_makes_the_verdict_inconclusive_and_is_named(tmp_path):
+    (clean,) = judge_claims(LOOKS, ["10"], _store_with_rounds(tmp_path / "clean.db"))
+    assert clean.status == "supported" and "4 rounds" in clean.sizes  # judged at the second look, every round
+    (v,) = judge_claims(LOOKS, ["10"], _store_with_rounds(tmp_path / "failed.db", fail=3))
+    assert v.status == "inconclusive" and v.why == Why.FAILED, v
+    assert "transformer n=32 B=1 round 4" in v.reason and "timeout" in v.reason
+    (gone,) = judge_claims(LOOKS, ["10"], _store_with_rounds(tmp_path / "gone.db", drop=2))
+    assert gone.status == "inconclusive" and gone.why == Why.MISSING and "round 3" in gone.reason, gone
+
+
+def test_each_look_is_judged_at_its_share_of_the_error():
+    """Two looks: each interval is 97.5%, stated in the verdict's caveats."""
+    sched = engine.schedule(select(["10"])[0], resolve_suite(LOOKS), plan(LOOKS, select(["10"]))["10"])
+    assert sched.looks == (2, 4) and sched.confidence(2) == pytest.approx(0.975)
+    assert "look 2 of 2 at 4 rounds" in sched.describe(4) and "97.5%" in sched.describe(4)
