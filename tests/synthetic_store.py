@@ -115,7 +115,7 @@ def claim_trials(suite: str = "quick") -> list[TrialSpec]:
     figure sweeps still cover the latency claims, whose trials they share)."""
     try:
         from seqarena.claims import select
-        from seqarena.claims.engine import plan
+        from seqarena.claims.plan import plan
 
         return [t for trials in plan(suite, select(), "cpu").values() for t in trials]
     except (ImportError, TypeError, AttributeError):  # the engine's planning API moved: fixture rows still work
@@ -221,7 +221,7 @@ def add_claim_9_trials(store: Store, *, refuted: bool = False, suite: str = "qui
     """Claim 9's training trials (the ``suite``'s plan) in the recommender's fingerprint, their metrics from the laws
     (the LSTM learns selective copy from fewer sequences: claim 9 reads supported); ``refuted`` stores each model with
     the other's quality, so the transformer wins at every size and the claim reads refuted. Returns rows added."""
-    from seqarena.claims.engine import plan, select
+    from seqarena.claims.plan import plan, select
 
     swap = {"lstm": "transformer", "transformer": "lstm"}
     added = 0

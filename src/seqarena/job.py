@@ -22,7 +22,7 @@ import pandas as pd
 from seqarena import claims, recommender, report, run
 from seqarena.bench.duration import training_timeout_s
 from seqarena.bench.spec import DTYPES, SCENARIOS, TrialSpec, check_device, make_trial
-from seqarena.claims import Claim, Suite, Verdict
+from seqarena.claims import Claim, ClaimsPlan, Suite, Verdict
 from seqarena.essay import ATTN, RNN, STANDARD_PROFILES
 from seqarena.models import SpecError
 from seqarena.models.autocast import check_autocast
@@ -103,12 +103,12 @@ def suite_with(suite: SuiteLike, *, compile: str | None = None, dtype: str = "fl
 
 
 def plan_claims(suite: SuiteLike = "quick", only: Sequence[str] | None = None, *, device: str = "cpu",
-                db: Path = DEFAULT_DB, rnn: str = RNN, attn: str = ATTN) -> tuple[list[Claim], list[dict[str, Any]]]:
-    """The selected claims and their budget table (nothing is measured); bad input is a :class:`SpecError`."""
+                db: Path = DEFAULT_DB, rnn: str = RNN, attn: str = ATTN) -> tuple[ClaimsPlan, list[dict[str, Any]]]:
+    """The job's one plan of the selected claims and its budget table (nothing is measured); bad input is a
+    :class:`SpecError`."""
     check_device(device)
-    claims.resolve_suite(suite)
-    chosen = claims.select(only)
-    return chosen, claims.budget_table(suite, [c.id for c in chosen], db, device, rnn, attn)
+    plan = ClaimsPlan.build(suite, only, device=device, rnn=rnn, attn=attn)
+    return plan, claims.budget_table(plan, db=db)
 
 
 def run_claims_job(suite: SuiteLike = "quick", only: Sequence[str] | None = None, *, device: str = "cpu",
@@ -117,22 +117,19 @@ def run_claims_job(suite: SuiteLike = "quick", only: Sequence[str] | None = None
     """Measure (or resume) the selected claims on this machine and judge each one; ``retry_failed`` first drops
     the selected claims' failed rows, so those trials run again (a failure stays final otherwise)."""
     events = events or Events()
+    plan, budget = plan_claims(suite, only, device=device, db=db, rnn=rnn, attn=attn)  # bad input fails here
     if retry_failed:
-        check_device(device)
-        hashes = claims.planned_hashes(suite, only, device, rnn, attn)  # bad input fails here, before any change
         with Store(db) as store:
-            store.retry_failed(hashes)
-    chosen, budget = plan_claims(suite, only, device=device, db=db, rnn=rnn, attn=attn)
-    name = claims.resolve_suite(suite).name  # "custom": overrides on the quick suite
-    events.planned(name, budget)
+            store.retry_failed(plan.hashes())
+        budget = claims.budget_table(plan, db=db)
+    events.planned(plan.suite.name, budget)  # "custom": overrides on the quick suite
     with Store(db):  # before measuring: ours, writable, with room, and no other run writing it (held throughout)
         events.begin("claims", sum(r["to_measure"] for r in budget) or None)
         try:
-            verdicts, summary = claims.run_claims(suite, [c.id for c in chosen], str(db), device=device, rnn=rnn,
-                                                  attn=attn, on_start=events.start, on_done=events.done)
+            verdicts, summary = claims.run_claims(plan, db=str(db), on_start=events.start, on_done=events.done)
         finally:
             events.end()
-    result = ClaimsResult(name, chosen, verdicts, summary, budget, Path(db))
+    result = ClaimsResult(plan.suite.name, list(plan.claims), verdicts, summary, budget, Path(db))
     events.judged(result)
     return result
 
@@ -153,7 +150,8 @@ def run_job(suite: SuiteLike = "quick", device: str = "cpu", db: Path = DEFAULT_
         check_output_dir(out or report.default_out_dir(db), "report folder")
         judged = run_claims_job(suite, only, device=device, db=db, events=events)
         answers = [_answer(title, {**fields, "device": device}, db, probe) for title, fields in STANDARD_PROFILES]
-        index = report.build_report(db, out, suite=suite, device=device,
+        # the verdicts judged once, in this job: the report shows them (it judges only the claims not selected)
+        index = report.build_report(db, out, suite=suite, device=device, verdicts=judged.verdicts,
                                     recommendations=[(f"{a.title}: {a.top or 'none'}", a.lines) for a in answers])
     return JobResult(judged, answers, index)
 

@@ -1,6 +1,6 @@
 """The sequential rule of adaptive repetition keeps false decisive verdicts at 5% over every look.
 
-Simulated claims run through the engine's own decision code: the suite's schedule (``engine.schedule``), each look's
+Simulated claims run through the engine's own decision code: the suite's schedule (``plan.schedule``), each look's
 interval level (``round_confidence``, as ``engine._judge`` sets it), the claim's verdict (``Claim.verdict`` ->
 ``decide``) and the continuation rule (``engine.next_look``). Per-round log-ratios are normal with a per-claim s.d.
 drawn from 0.05-0.15 (what this machine's rounds show), plus process-level shifts: one round in ten moved by a
@@ -17,7 +17,8 @@ import pytest
 from seqarena.analysis.sequential import ALPHA, Schedule
 from seqarena.analysis.stats import ZONE, round_confidence, round_interval
 from seqarena.claims import FULL, QUICK, claim_by_id
-from seqarena.claims.engine import next_look, plan, schedule
+from seqarena.claims.engine import next_look
+from seqarena.claims.plan import plan, schedule
 
 N_NULL = 2000
 #: Monte-Carlo tolerance: three standard errors of a 5% rate over N_NULL claims.

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from seqarena.claims import budget_table, engine, judge_claims, resolve_suite, run_claims
-from seqarena.claims.engine import describe_trials, plan, select, with_roles
+from seqarena.claims import plan as plan_module
+from seqarena.claims.plan import ClaimsPlan, describe_trials, plan, schedule, select, with_roles
 from seqarena.claims.verdict import Why
 from seqarena.measure.system import usable_cores
 from seqarena.models import SpecError
@@ -18,23 +19,23 @@ def test_an_inconclusive_timing_claim_repeats_up_to_the_cap(tmp_path, one_worker
     db = tmp_path / "a.db"
     # the same model in both roles: the ratio is 1 by construction, so no number of rounds can clear the threshold
     # (claim 11: claim 10 would read that tie as "competitive")
-    (v,), summary = run_claims(TINY, ["11"], db, rnn="lstm", attn="lstm")
+    (v,), summary = run_claims(ClaimsPlan.build(TINY, ["11"], rnn="lstm", attn="lstm"), db=db)
     assert v.status == "inconclusive" and v.reason
     assert any("3 round(s) (cap 3); still inconclusive at the cap; look 3 of 3" in c for c in v.caveats)
     assert summary.ok == 3  # one trial per round (the two roles are one trial), rounds 1..3
     assert "3 rounds" in v.sizes
     # judged again from the store, the extra rounds are found
-    (again,) = judge_claims(TINY, ["11"], db, rnn="lstm", attn="lstm")
+    (again,) = judge_claims(ClaimsPlan.build(TINY, ["11"], rnn="lstm", attn="lstm"), db=db)
     assert again.effect == pytest.approx(v.effect) and "3 rounds" in again.sizes
 
 
 def test_budget_table_counts_shared_trials_once_and_what_the_store_has(tmp_path):
-    rows = budget_table("quick", ["10", "11", "12", "2"])
+    rows = budget_table(ClaimsPlan.build("quick", ["10", "11", "12", "2"]))
     by = {r["claim"]: r for r in rows}
     # 12 comes first here and measures the long lengths; 2b uses the same trials, 2a a narrow model of its own
     assert by["2b"]["to_measure"] == 0 < by["12"]["to_measure"] and by["2a"]["to_measure"] > 0
     assert all(r["estimate_s"] >= 0 and r["sizes"] for r in rows)
-    full = sum(r["estimate_s"] for r in budget_table("full"))
+    full = sum(r["estimate_s"] for r in budget_table(ClaimsPlan.build("full")))
     assert 6 * 3600 < full < 7.5 * 3600  # the full suite's stated budget (README: about 7 hours on a 2-core CPU)
 
 
@@ -46,12 +47,12 @@ def test_plans_and_descriptions():
     with pytest.raises(SpecError, match="unknown suite"):
         plan("huge", select(["9"]))
     with pytest.raises(SpecError):
-        run_claims(TINY, ["10"], "x.db", rnn="no_such_model")
+        ClaimsPlan.build(TINY, ["10"], rnn="no_such_model")
 
 
 def test_timing_trials_run_on_half_the_cores_and_quality_trials_on_torchs_default(monkeypatch):
     # not the default: the plan must ask for it
-    monkeypatch.setattr(engine, "timing_threads", lambda cores=None: usable_cores())
+    monkeypatch.setattr(plan_module, "timing_threads", lambda cores=None: usable_cores())
     trials = [t for ts in plan("quick", select(["9", "10", "15b"])).values() for t in ts]
     assert {t.threads for t in trials if t.timed} == {usable_cores()}  # all contenders: the same threads
     assert {t.threads for t in trials if not t.timed} == {None}  # and quality only takes longer on all cores
@@ -136,17 +137,25 @@ def _store_with_rounds(path, *, fail: int | None = None, drop: int | None = None
 
 
 def test_a_failed_trial_in_an_added_round_makes_the_verdict_inconclusive_and_is_named(tmp_path):
-    (clean,) = judge_claims(LOOKS, ["10"], _store_with_rounds(tmp_path / "clean.db"))
+    (clean,) = judge_claims(ClaimsPlan.build(LOOKS, ["10"]), db=_store_with_rounds(tmp_path / "clean.db"))
     assert clean.status == "supported" and "4 rounds" in clean.sizes  # judged at the second look, every round
-    (v,) = judge_claims(LOOKS, ["10"], _store_with_rounds(tmp_path / "failed.db", fail=3))
+    (v,) = judge_claims(ClaimsPlan.build(LOOKS, ["10"]), db=_store_with_rounds(tmp_path / "failed.db", fail=3))
     assert v.status == "inconclusive" and v.why == Why.FAILED, v
     assert "transformer n=32 B=1 round 4" in v.reason and "timeout" in v.reason
-    (gone,) = judge_claims(LOOKS, ["10"], _store_with_rounds(tmp_path / "gone.db", drop=2))
+    (gone,) = judge_claims(ClaimsPlan.build(LOOKS, ["10"]), db=_store_with_rounds(tmp_path / "gone.db", drop=2))
     assert gone.status == "inconclusive" and gone.why == Why.MISSING and "round 3" in gone.reason, gone
+
+
+def test_checks_get_one_look_and_quality_claims_none_added():
+    plan = ClaimsPlan.build("quick", ["13a", "15b", "15c", "9"])
+    assert plan.schedules["15b"].looks == (3, 6)  # evidence: looked at again while open
+    assert plan.schedules["13a"].looks == plan.schedules["15c"].looks == (3,)  # checks: once, at 95%
+    assert plan.schedules["9"].looks == (1,) and plan.schedules["9"].confidence(1) == pytest.approx(0.95)
 
 
 def test_each_look_is_judged_at_its_share_of_the_error():
     """Two looks: each interval is 97.5%, stated in the verdict's caveats."""
-    sched = engine.schedule(select(["10"])[0], resolve_suite(LOOKS), plan(LOOKS, select(["10"]))["10"])
+    sched = ClaimsPlan.build(LOOKS, ["10"]).schedules["10"]
+    assert sched == schedule(select(["10"])[0], resolve_suite(LOOKS), plan(LOOKS, select(["10"]))["10"])
     assert sched.looks == (2, 4) and sched.confidence(2) == pytest.approx(0.975)
     assert "look 2 of 2 at 4 rounds" in sched.describe(4) and "97.5%" in sched.describe(4)

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from seqarena.bench import spec as spec_module
-from seqarena.claims import engine, judge_claims
+from seqarena.claims import ClaimsPlan, judge_claims
+from seqarena.claims import plan as plan_module
 from tests.report import fixture_store
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden_verdicts.json"
@@ -41,10 +42,10 @@ def _canon(value: Any) -> Any:
 
 def _verdicts(tmp_path, monkeypatch) -> list[dict[str, Any]]:
     monkeypatch.setattr(spec_module, "machine_identity", lambda device: dict(MACHINE))
-    monkeypatch.setattr(engine, "timing_threads", lambda cores=None: 1)  # half of the pinned 2 cores, on any machine
+    monkeypatch.setattr(plan_module, "timing_threads", lambda cores=None: 1)  # half of the pinned 2 cores, anywhere
     monkeypatch.setitem(fixture_store.ENV, "cpu", MACHINE["cpu"])
     db = fixture_store.build_fixture_store(tmp_path / "golden.db")
-    return [_canon(v.to_dict()) for v in judge_claims("quick", db=db)]
+    return [_canon(v.to_dict()) for v in judge_claims(ClaimsPlan.build("quick"), db=db)]
 
 
 def test_the_verdicts_from_the_fixed_store_are_the_golden_ones(tmp_path, monkeypatch):

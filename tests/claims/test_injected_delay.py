@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from seqarena.claims import run_claims
-from seqarena.claims.engine import plan, select, with_roles
+from seqarena.claims.plan import ClaimsPlan, plan, select, with_roles
 from seqarena.store import Store
 from tests.synthetic_store import build_claims_store
 
@@ -26,9 +26,9 @@ def _store(path, slowdown: float):
 
 @pytest.mark.parametrize("slowdown", [10.0, 30.0])
 def test_a_slowed_lstm_flips_the_latency_verdicts(tmp_path, slowdown):
-    normal, summary = run_claims(TINY_SUITE, CLAIMS, _store(tmp_path / "normal.db", 1.0))
+    normal, summary = run_claims(ClaimsPlan.build(TINY_SUITE, CLAIMS), db=_store(tmp_path / "normal.db", 1.0))
     assert summary.ok == summary.failed == 0 and summary.skipped > 0  # judged from the store, nothing measured
-    slowed, _ = run_claims(TINY_SUITE, CLAIMS, _store(tmp_path / "slow.db", slowdown))
+    slowed, _ = run_claims(ClaimsPlan.build(TINY_SUITE, CLAIMS), db=_store(tmp_path / "slow.db", slowdown))
     assert [v.claim for v in slowed] == [v.claim for v in normal] == CLAIMS
     for fast, slow in zip(normal, slowed):
         assert slow.effect == pytest.approx(slowdown * fast.effect, rel=0.05), (fast, slow)  # the ratio follows
@@ -41,7 +41,7 @@ def test_a_verdict_says_when_its_trials_were_measured_under_load(tmp_path):
     from seqarena.store import MAX_ATTEMPTS
 
     db = _store(tmp_path / "r.db", 1.0)
-    quiet = judge_claims(TINY_SUITE, CLAIMS, db)
+    quiet = judge_claims(ClaimsPlan.build(TINY_SUITE, CLAIMS), db=db)
     assert not any("other processes" in c for v in quiet for c in v.caveats)
     with Store(db, readonly=True) as store:
         rows = list(store.rows())
@@ -51,6 +51,6 @@ def test_a_verdict_says_when_its_trials_were_measured_under_load(tmp_path):
                 store.add(spec_hash=row["spec_hash"], spec=row["spec"], status=row["status"], metrics=row["metrics"],
                           env=row["env"], contended=True)
         assert store.finished() == {r["spec_hash"] for r in rows}
-    loaded = judge_claims(TINY_SUITE, CLAIMS, tmp_path / "loaded.db")
+    loaded = judge_claims(ClaimsPlan.build(TINY_SUITE, CLAIMS), db=tmp_path / "loaded.db")
     assert [v.status for v in loaded] == [v.status for v in quiet]
     assert all(any("measured while other processes kept the CPU busy" in c for c in v.caveats) for v in loaded)

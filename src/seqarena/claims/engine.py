@@ -10,7 +10,6 @@ counts: a failed or missing trial in any round, planned or added, makes the verd
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,132 +19,32 @@ import pandas as pd
 from seqarena.analysis.sequential import Schedule
 from seqarena.analysis.stats import round_confidence
 from seqarena.bench.duration import estimate_seconds
-from seqarena.bench.spec import TrialSpec, check_threads, target_cores
+from seqarena.bench.spec import TrialSpec
 from seqarena.claims.base import Claim
-from seqarena.claims.registry import CLAIMS
-from seqarena.claims.suites import Suite, resolve_suite
+from seqarena.claims.plan import ClaimsPlan, describe_trials
 from seqarena.claims.verdict import FAILED, MISSING, UNTESTED, Verdict, Why
-from seqarena.essay import ATTN, RNN
-from seqarena.measure.system import timing_threads
-from seqarena.models import SpecError, get_class
 from seqarena.models.hf_families import hf_note
 from seqarena.run.sweep import SweepSummary, run_sweep
 from seqarena.store import MAX_ATTEMPTS, Store, load
 from seqarena.store.failures import is_size_failure, kind_of
 
 
-def select(only: Sequence[str] | None = None) -> list[Claim]:
-    """Claims by id; "13" selects 13a, 13b, ... (None: every claim). Unknown ids, or an empty selection, are a
-    one-line error: an empty ``--only`` must not silently run the whole suite."""
-    if only is None:
-        return list(CLAIMS)
-    if not [x for x in only if x]:
-        raise SpecError(f"--only needs at least one claim id; available: {', '.join(c.id for c in CLAIMS)}")
-    chosen = []
-    for want in only:
-        hits = [c for c in CLAIMS if c.id == want or c.id.rstrip("abcdefgh") == want]
-        if not hits:
-            raise SpecError(f"unknown claim {want!r}; available: {', '.join(c.id for c in CLAIMS)}")
-        chosen += [c for c in hits if c not in chosen]
-    return chosen
-
-
-def with_roles(claims: Sequence[Claim], rnn: str = RNN, attn: str = ATTN) -> list[Claim]:
-    """The claims with other contenders in the RNN / transformer roles (e.g. ``rnn="gru"``)."""
-    for name in (rnn, attn):
-        get_class(name)  # unknown names: one-line SpecError
-    return [dataclasses.replace(c, rnn=rnn, attn=attn, effect_name=_named(c.effect_name, rnn, attn)) for c in claims]
-
-
-def _named(text: str, rnn: str, attn: str) -> str:
-    """A measured quantity's words with the contenders in the roles: "LSTM / transformer latency" reads
-    "hf:mamba2 / hf:llama latency" when those hold the roles (the essay's own words, ``short``, stay)."""
-    if rnn != RNN:
-        text = re.sub(r"\bLSTM\b", rnn, text)
-    if attn != ATTN:
-        text = re.sub(r"\btransformer\b", attn, text)
-    return text
-
-
-def plan(suite: str | dict[str, Any] | Suite, claims: Sequence[Claim], device: str = "cpu"
-         ) -> dict[str, list[TrialSpec]]:
-    """The trials each claim needs, on ``device``; timing and memory trials run with the suite's timing threads
-    (half the cores by default: a neighbour on the other half does not move the verdict), quality trials with
-    torch's default."""
-    s = resolve_suite(suite)
-    threads = s.timing_threads or timing_threads(target_cores())
-    check_threads(threads)
-
-    if s.autocast is not None and s.dtype != "float32":
-        raise SpecError(f"autocast keeps float32 weights and computes in {s.autocast}: use dtype float32")
-
-    def settings(t: TrialSpec) -> dict[str, Any]:
-        update: dict[str, Any] = {"device": device}
-        if t.timed:
-            update |= {"threads": threads, "dtype": s.dtype}
-        if t.scenario != "gradients":  # the gradient-flow probe runs in float64, eagerly, by design
-            update |= {k: v for k, v in (("compile", s.compile), ("autocast", s.autocast)) if v is not None}
-        return update
-
-    return {c.id: [t.model_copy(update=settings(t)) for t in c.trials(s, c)] for c in claims}
-
-
-def budget_table(suite: str | dict[str, Any] | Suite = "quick", only: Sequence[str] | None = None,
-                 db: str | Path | None = None, device: str = "cpu", rnn: str = RNN, attn: str = ATTN
-                 ) -> list[dict[str, Any]]:
-    """Per claim: its trials, those not yet in the store, and the estimated seconds to measure them (trials shared
-    between claims are counted for the first claim that needs them)."""
-    claims = with_roles(select(only), rnn, attn)
-    needs = plan(suite, claims, device)
+def budget_table(plan: ClaimsPlan, *, db: str | Path | None = None) -> list[dict[str, Any]]:
+    """Per claim of ``plan``: its trials, those not yet in the store, and the estimated seconds to measure them
+    (trials shared between claims are counted for the first claim that needs them)."""
     done: set[str] = set()
     if db is not None and Path(db).exists():
         with Store(db, readonly=True) as store:
             done = store.finished()
     seen: set[str] = set()
     rows = []
-    for c in claims:
-        new = [t for t in needs[c.id] if t.spec_hash() not in done and t.spec_hash() not in seen]
-        seen |= {t.spec_hash() for t in needs[c.id]}
-        rows.append({"claim": c.id, "short": c.short, "trials": len(needs[c.id]), "to_measure": len(new),
-                     "estimate_s": sum(estimate_seconds(t) for t in new), "sizes": describe_trials(needs[c.id])})
+    for c in plan.claims:
+        needs = plan.trials[c.id]
+        new = [t for t in needs if t.spec_hash() not in done and t.spec_hash() not in seen]
+        seen |= {t.spec_hash() for t in needs}
+        rows.append({"claim": c.id, "short": c.short, "trials": len(needs), "to_measure": len(new),
+                     "estimate_s": sum(estimate_seconds(t) for t in new), "sizes": describe_trials(needs)})
     return rows
-
-
-def planned_hashes(suite: str | dict[str, Any] | Suite = "quick", only: Sequence[str] | None = None,
-                   device: str = "cpu", rnn: str = RNN, attn: str = ATTN) -> set[str]:
-    """Spec hashes of every trial the selected claims plan (their first rounds: what the budget table counts)."""
-    needs = plan(resolve_suite(suite), with_roles(select(only), rnn, attn), device)
-    return {t.spec_hash() for trials in needs.values() for t in trials}
-
-
-def describe_trials(trials: Sequence[TrialSpec]) -> str:
-    """The sizes and seeds a verdict rests on, in one line per scenario joined by " | "."""
-    groups: dict[str, list[TrialSpec]] = {}
-    for t in trials:
-        groups.setdefault(t.scenario, []).append(t)
-    return " | ".join(_describe(g) for g in groups.values())
-
-
-def _describe(trials: list[TrialSpec]) -> str:
-    t0 = trials[0]
-    models = sorted({t.label().split()[1] for t in trials})
-    parts = [t0.scenario, "models " + ", ".join(models)]
-    if t0.scenario == "train":
-        tasks = sorted({f"{t.task}{dict(sorted(t.task_params.items()))}" for t in trials})
-        parts += ["tasks " + "; ".join(tasks)[:160], f"steps {sorted({t.steps or 0 for t in trials})}",
-                  "tuned lr" if t0.tune_lr else f"lr {sorted({t.lr or 1e-3 for t in trials})}"]
-    elif t0.scenario == "generation":
-        parts.append(f"tokens {t0.tokens}, batch {t0.batch}")
-    else:
-        parts.append(f"n {sorted({t.seq_len for t in trials})}, batch {sorted({t.batch for t in trials})}")
-    budgets = sorted({t.params for t in trials if t.params})
-    if budgets:
-        parts.append("params " + ", ".join(f"{p / 1e6:g}M" for p in budgets))
-    parts.append(f"seeds {sorted({t.seed for t in trials})}")
-    if t0.scenario not in ("train", "gradients"):
-        rounds = max(t.round for t in trials) + 1
-        parts.append(f"{rounds} round{'s' if rounds > 1 else ''}")
-    return "; ".join(parts)
 
 
 def _open(v: Verdict) -> bool:
@@ -158,14 +57,6 @@ def next_look(v: Verdict, sched: Schedule, rounds: int) -> int | None:
     """The round count to measure up to before judging again: the schedule's next look while the verdict is open,
     None to stop (decided, final, or at the cap). The one continuation rule: the engine and the null simulation."""
     return sched.next_rounds(rounds) if _open(v) else None
-
-
-def schedule(claim: Claim, suite: Suite, trials: Sequence[TrialSpec]) -> Schedule:
-    """The claim's looks: from its planned rounds to the suite's cap when it repeats adaptively (timing / memory),
-    else one look at its planned rounds."""
-    first = max((t.round for t in trials), default=0) + 1
-    timed = any(t.scenario not in ("train", "gradients") for t in trials)
-    return Schedule.of(first, suite.max_rounds if claim.adaptive and timed else first)
 
 
 def by_round(trials: Iterable[TrialSpec]) -> list[TrialSpec]:
@@ -298,74 +189,59 @@ def scope(rows: pd.DataFrame) -> str:
 
 
 def run_claims(
-    suite: str | dict[str, Any] | Suite = "quick",
-    only: Sequence[str] | None = None,
-    db: str | Path = "seqarena-results/results.db",
+    plan: ClaimsPlan,
     *,
-    device: str = "cpu",
-    rnn: str = RNN,
-    attn: str = ATTN,
+    db: str | Path = "seqarena-results/results.db",
     adaptive: bool = True,
     on_start: Callable[[TrialSpec], None] | None = None,
     on_done: Callable | None = None,
 ) -> tuple[list[Verdict], SweepSummary]:
-    """Run (or resume) the trials of the selected claims, judge every claim from the store, and look again at the
-    open timing / memory claims with more rounds, as the sequential rule allows, up to the suite's cap."""
-    s = resolve_suite(suite)
-    claims = with_roles(select(only), rnn, attn)
-    needs = plan(s, claims, device)
-    scheds = {c.id: schedule(c, s, needs[c.id]) for c in claims}
-    unique: dict[str, TrialSpec] = {}
-    for trials in needs.values():
-        for t in trials:
-            unique.setdefault(t.spec_hash(), t)
+    """Run (or resume) the trials of ``plan``'s claims, judge every claim from the store, and look again at the open
+    timing / memory claims with more rounds, as the sequential rule allows, up to the suite's cap."""
+    needs = {cid: list(trials) for cid, trials in plan.trials.items()}
+    unique = plan.unique()
+    name = plan.suite.name
     with Store(db) as store:
-        summary = run_sweep(by_round(unique.values()), store, sweep=f"claims-{s.name}", on_start=on_start,
-                            on_done=on_done)
-    df = _frame(db, list(unique.values()))
-    verdicts = {c.id: _judge(c, df, needs[c.id], scheds[c.id]) for c in claims}
+        summary = run_sweep(by_round(unique), store, sweep=f"claims-{name}", on_start=on_start, on_done=on_done)
+    df = _frame(db, unique)
+    verdicts = {c.id: _judge(c, df, needs[c.id], plan.schedules[c.id]) for c in plan.claims}
     while adaptive:
         extra: dict[str, list[TrialSpec]] = {}
-        for c in claims:
+        for c in plan.claims:
             rounds = max((t.round for t in needs[c.id]), default=0) + 1
-            nxt = next_look(verdicts[c.id], scheds[c.id], rounds)
+            nxt = next_look(verdicts[c.id], plan.schedules[c.id], rounds)
             if nxt is not None:
                 extra[c.id] = _more_rounds(needs[c.id], rounds, nxt)
         if not extra:
             break
         todo = {t.spec_hash(): t for trials in extra.values() for t in trials}
         with Store(db) as store:
-            more = run_sweep(by_round(todo.values()), store, sweep=f"claims-{s.name}-adaptive", on_start=on_start,
+            more = run_sweep(by_round(todo.values()), store, sweep=f"claims-{name}-adaptive", on_start=on_start,
                              on_done=on_done)
         summary = dataclasses.replace(summary, **{f.name: getattr(summary, f.name) + getattr(more, f.name)
                                                   for f in dataclasses.fields(summary)
                                                   if isinstance(getattr(summary, f.name), int)})
-        df = _frame(db, [*unique.values(), *todo.values()])
+        df = _frame(db, [*unique, *todo.values()])
         for cid, trials in extra.items():
             needs[cid] = [*needs[cid], *trials]
-            claim = next(c for c in claims if c.id == cid)
-            verdicts[cid] = _judge(claim, df, needs[cid], scheds[cid])
-    return [verdicts[c.id] for c in claims], summary
+            claim = next(c for c in plan.claims if c.id == cid)
+            verdicts[cid] = _judge(claim, df, needs[cid], plan.schedules[cid])
+    return [verdicts[c.id] for c in plan.claims], summary
 
 
-def judge_claims(suite: str | dict[str, Any] | Suite = "quick", only: Sequence[str] | None = None,
-                 db: str | Path = "seqarena-results/results.db", *, device: str = "cpu", rnn: str = RNN,
-                 attn: str = ATTN) -> list[Verdict]:
-    """Judge the selected claims from what the store already holds (nothing is measured): the report uses this.
-    Each adaptive claim is judged at the last look the store's rows reach (extra rounds that adaptive repetition
-    added are found and used; a look the store reaches only in part has missing trials). A claim whose trials are
-    missing reads inconclusive."""
-    s = resolve_suite(suite)
-    claims = with_roles(select(only), rnn, attn)
-    needs = plan(s, claims, device)
-    scheds = {c.id: schedule(c, s, needs[c.id]) for c in claims}
-    every = {cid: [*trials, *_more_rounds(trials, scheds[cid].looks[0], scheds[cid].looks[-1])]
-             for cid, trials in needs.items()}
+def judge_claims(plan: ClaimsPlan, *, db: str | Path = "seqarena-results/results.db") -> list[Verdict]:
+    """Judge ``plan``'s claims from what the store already holds (nothing is measured): a report built alone from a
+    store uses this. Each adaptive claim is judged at the last look the store's rows reach (extra rounds that adaptive
+    repetition added are found and used; a look the store reaches only in part has missing trials). A claim whose
+    trials are missing reads inconclusive."""
+    every = {cid: [*trials, *_more_rounds(trials, plan.schedules[cid].looks[0], plan.schedules[cid].looks[-1])]
+             for cid, trials in plan.trials.items()}
     df = _frame(db, [t for trials in every.values() for t in trials])
     present = set(df["spec_hash"]) if len(df) else set()
     verdicts = []
-    for c in claims:
+    for c in plan.claims:
+        sched = plan.schedules[c.id]
         reached = max((t.round + 1 for t in every[c.id] if t.spec_hash() in present), default=0)
-        rounds = next((n for n in scheds[c.id].looks if n >= reached), scheds[c.id].looks[-1])
-        verdicts.append(_judge(c, df, [t for t in every[c.id] if t.round < rounds], scheds[c.id]))
+        rounds = next((n for n in sched.looks if n >= reached), sched.looks[-1])
+        verdicts.append(_judge(c, df, [t for t in every[c.id] if t.round < rounds], sched))
     return verdicts

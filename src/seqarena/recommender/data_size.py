@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from seqarena.claims.engine import judge_claims
+from seqarena.claims.plan import ClaimsPlan
 from seqarena.claims.verdict import Verdict
 from seqarena.essay import LITTLE_DATA
 from seqarena.recommender.candidates import Candidate, family
@@ -64,7 +65,7 @@ def claim_9(db: Path, device: str, rows: list[dict[str, Any]]) -> tuple[Verdict,
     wins over the quick one's; then any verdict that found data."""
     if not any(r["scenario"] == "train" and r["spec"].get("task") == "selective_copy" for r in rows):
         return None
-    judged = [(judge_claims(s, only=["9"], db=db, device=device)[0], s) for s in _SUITES]
+    judged = [(judge_claims(ClaimsPlan.build(s, ["9"], device=device), db=db)[0], s) for s in _SUITES]
     decided = [(v, s) for v, s in judged if v.status in ("supported", "refuted")]
     with_data = [(v, s) for v, s in judged if v.evidence]
     return (decided or with_data or judged)[0]

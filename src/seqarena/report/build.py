@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from seqarena.claims import Suite, judge_claims, resolve_suite, select
+from seqarena.claims import ClaimsPlan, Suite, Verdict, judge_claims, resolve_suite, select
 from seqarena.report.compare import compare_stores
 from seqarena.report.compare_section import comparison_section
 from seqarena.report.content import ReportContent, normalize_recommendations
@@ -43,21 +43,28 @@ def default_out_dir(db: Path | str) -> Path:
     return Path(db).parent / "report"
 
 
-def judge(suite: str, db: Path, device: str) -> tuple[list[Any], dict[str, Any], dict[str, str]]:
-    """(claims, verdict by id, error by id). All claims at once; if that raises, one by one, so a claim whose
+def judge(suite: str | dict[str, Any] | Suite, db: Path, device: str, known: Iterable[Verdict] = ()
+          ) -> tuple[list[Any], dict[str, Any], dict[str, str]]:
+    """(claims, verdict by id, error by id): the ``known`` verdicts (judged by the job that measured them) as they
+    are, every other claim judged from the store with one plan. If that raises, one by one, so a claim whose
     predicate fails shows as 'not judged' with the error instead of taking the report down."""
     claims = select()
+    by_id: dict[str, Any] = {v.claim: v for v in known}
+    rest = [c.id for c in claims if c.id not in by_id]
+    if not rest:
+        return claims, by_id, {}
     try:
-        verdicts = judge_claims(suite, [c.id for c in claims], str(db), device=device)
-        return claims, {v.claim: v for v in verdicts}, {}
+        verdicts = judge_claims(ClaimsPlan.build(suite, rest, device=device), db=str(db))
+        return claims, {**by_id, **{v.claim: v for v in verdicts}}, {}
     except Exception:  # judged again one by one below; each error is shown in the report
         pass
-    by_id, errors = {}, {}
-    for c in claims:
+    errors = {}
+    for cid in rest:
         try:  # "8" also selects "8b": keep the verdict of this claim
-            by_id[c.id] = next(v for v in judge_claims(suite, [c.id], str(db), device=device) if v.claim == c.id)
+            plan = ClaimsPlan.build(suite, [cid], device=device)
+            by_id[cid] = next(v for v in judge_claims(plan, db=str(db)) if v.claim == cid)
         except Exception as e:  # shown in the report, never hidden
-            errors[c.id] = f"could not be judged: {type(e).__name__}: {e}"
+            errors[cid] = f"could not be judged: {type(e).__name__}: {e}"
     return claims, by_id, errors
 
 
@@ -69,6 +76,7 @@ def build_report(
     device: str = "cpu",
     recommendations: Iterable[Any] | None = None,
     compare: Path | str | None = None,
+    verdicts: Iterable[Verdict] = (),
 ) -> Path:
     """Rebuild the report from the store at ``db`` into ``out_dir`` (default: ``report/`` beside the store) and
     return the path of ``index.html``.
@@ -80,6 +88,8 @@ def build_report(
             pairs, dicts or objects with ``title`` and ``lines``; None shows a note that none was passed.
         compare: another store: adds the side-by-side section (its measurements / this store's, with intervals over
             rounds) and its figure (``figures/compare.png``).
+        verdicts: verdicts the calling job already judged (``run_job``): shown as they are, not judged again; the
+            other claims are judged from the store.
 
     Raises:
         StoreError: there is no store at ``db``, or the report folder cannot be written.
@@ -91,8 +101,8 @@ def build_report(
     suite_name = resolve_suite(suite).name  # a dict of overrides on the quick suite is "custom"
     out = check_output_dir(Path(out_dir) if out_dir is not None else default_out_dir(db), "report folder")
     data = load_data(db)
-    claims, verdicts, errors = judge(suite, db, device)
-    rows = claim_rows(claims, verdicts, errors)
+    claims, judged, errors = judge(suite, db, device, verdicts)
+    rows = claim_rows(claims, judged, errors)
     figures = render_all(data, settings_line)
     files = ["report.md", "results.json", "results.csv", "claims.json", "figures/"]
     section = comparison_section(compare_stores(db, compare, suite=suite)) if compare is not None else None

@@ -21,7 +21,7 @@ from typing import Any
 
 from seqarena.analysis.stats import round_interval, welch_ratio
 from seqarena.bench.spec import TrialSpec, judged_as, machine_identity
-from seqarena.claims import judge_claims
+from seqarena.claims import ClaimsPlan, judge_claims
 from seqarena.models import SpecError
 from seqarena.store import Store
 
@@ -127,10 +127,10 @@ def _judge(db: Path, machine: tuple[str, str, str | None, str] | None, suite: st
     cpu, cores, gpu, torch_version = machine
     here = machine_identity("cpu")
     if (cpu, torch_version) == (here["cpu"], here["torch"]) and gpu is None:  # this machine: judged as `report` does
-        verdicts = judge_claims(suite, db=str(db))
+        verdicts = judge_claims(ClaimsPlan.build(suite), db=str(db))
     else:  # another machine's store: its trials are identified by that machine
         with judged_as({"cpu": cpu, "cores": cores, "gpu": gpu, "torch": torch_version}):
-            verdicts = judge_claims(suite, db=str(db))
+            verdicts = judge_claims(ClaimsPlan.build(suite), db=str(db))
     return {v.claim: v for v in verdicts}
 
 
