@@ -142,8 +142,29 @@ def test_a_failed_trial_in_an_added_round_makes_the_verdict_inconclusive_and_is_
     (v,) = judge_claims(ClaimsPlan.build(LOOKS, ["10"]), db=_store_with_rounds(tmp_path / "failed.db", fail=3))
     assert v.status == "inconclusive" and v.why == Why.FAILED, v
     assert "transformer n=32 B=1 round 4" in v.reason and "timeout" in v.reason
+    # judged from a store alone, a look whose rounds are only partly there (an interrupted run, or rounds another
+    # claim sharing the trials added) is not the look judged; what is there is named
     (gone,) = judge_claims(ClaimsPlan.build(LOOKS, ["10"]), db=_store_with_rounds(tmp_path / "gone.db", drop=2))
-    assert gone.status == "inconclusive" and gone.why == Why.MISSING and "round 3" in gone.reason, gone
+    assert "2 rounds" in gone.sizes and any("transformer n=32 B=1 round 3" in c for c in gone.caveats), gone
+
+
+def test_run_claims_counts_a_trial_missing_from_an_added_round(tmp_path, monkeypatch):
+    """The run's own verdict: round 3's transformer trial never reaches the store (its worker vanished): the look
+    that added it is inconclusive and names it, whatever the other rows say."""
+    from tests.synthetic_store import add_row, metrics_for
+
+    def fake_sweep(trials, store, **kw):
+        for t in trials:
+            if not (t.model == "transformer" and t.seq_len == 32 and t.round == 2):
+                add_row(store, t, *metrics_for(t))
+        return engine.SweepSummary(len(trials), ok=len(trials))
+
+    # the first look is held open (next_look patched), so the run measures the second look
+    monkeypatch.setattr(engine, "run_sweep", fake_sweep)
+    monkeypatch.setattr(engine, "next_look", lambda v, sched, rounds: sched.next_rounds(rounds))
+    (v,), _ = run_claims(ClaimsPlan.build(LOOKS, ["10"]), db=tmp_path / "run.db")
+    assert v.status == "inconclusive" and v.why == Why.MISSING, v
+    assert "transformer n=32 B=1 round 3 was not measured" in v.reason and "4 rounds" in v.sizes
 
 
 def test_checks_get_one_look_and_quality_claims_none_added():

@@ -20,7 +20,7 @@ from seqarena.analysis.sequential import Schedule
 from seqarena.analysis.stats import round_confidence
 from seqarena.bench.duration import estimate_seconds
 from seqarena.bench.spec import TrialSpec
-from seqarena.claims.base import Claim
+from seqarena.claims.base import GPU_CAVEAT, Claim
 from seqarena.claims.plan import ClaimsPlan, describe_trials
 from seqarena.claims.verdict import FAILED, MISSING, UNTESTED, Verdict, Why
 from seqarena.models.hf_families import hf_note
@@ -93,10 +93,10 @@ def _judge(claim: Claim, df: pd.DataFrame, trials: Sequence[TrialSpec], sched: S
     verdict.sizes = describe_trials(trials)
     verdict.scope = scope(rows)
     if claim.parallel and verdict.scope and "cuda" not in verdict.scope:
-        verdict.local = True
-        verdict.caveats.insert(0, f"the essay speaks of parallel hardware (GPUs); measured on {verdict.scope}, which "
-                                  "lacks that parallelism: the verdict holds on this machine, not for the essay's "
-                                  "setting")
+        verdict.local = True  # this caveat says more than the generic GPU one, which it replaces
+        verdict.caveats = [f"the essay speaks of parallel hardware (GPUs); measured on {verdict.scope}, which lacks "
+                           "that parallelism: the verdict holds on this machine, not for the essay's setting",
+                           *(c for c in verdict.caveats if not c.startswith(GPU_CAVEAT.split(";")[0]))]
     why = _absent(claim, trials, rows)
     if why and not (verdict.status == "inconclusive" and verdict.why is not None and verdict.why.final):
         verdict.undecided(why)
@@ -135,22 +135,28 @@ def _judge(claim: Claim, df: pd.DataFrame, trials: Sequence[TrialSpec], sched: S
 
 def _absent(claim: Claim, planned: Sequence[TrialSpec], rows: pd.DataFrame) -> str | None:
     """Why a planned trial gives no evidence: not in the store, or failed for a reason other than its size or one
-    the claim reads as a result (``claim.tolerates``). A memory trial skipped because a smaller n of the same model
-    already failed for size is not missing: it could only fail too."""
+    the claim reads as a result (``claim.tolerates``)."""
+    not_measured = _not_measured(planned, rows)
+    if not_measured:
+        return f"{MISSING}: {not_measured[0].label()} was not measured"
     by_hash = {h: r for h, r in zip(rows["spec_hash"], rows.to_dict("records"))} if len(rows) else {}
-    size_failed = [(r.get("model"), r.get("seq_len")) for r in by_hash.values()
-                   if r.get("status") == "failed" and is_size_failure(r.get("failure") or r.get("reason"))]
     for t in planned:
         row = by_hash.get(t.spec_hash())
-        if row is None:
-            if any(m == t.model and n is not None and n < t.seq_len for m, n in size_failed):
-                continue
-            return f"{MISSING}: {t.label()} was not measured"
-        if row.get("status") == "failed":
+        if row is not None and row.get("status") == "failed":
             kind = kind_of(row.get("failure") or row.get("reason"))
             if not is_size_failure(kind) and kind not in claim.tolerates:
                 return f"{FAILED}: {t.label()}: {row.get('reason') or kind}"[:200]
     return None
+
+
+def _not_measured(planned: Sequence[TrialSpec], rows: pd.DataFrame) -> list[TrialSpec]:
+    """The planned trials without a row (ok or failed). A memory trial skipped because a smaller n of the same model
+    already failed for size is not among them: it could only fail too."""
+    by_hash = {h: r for h, r in zip(rows["spec_hash"], rows.to_dict("records"))} if len(rows) else {}
+    size_failed = [(r.get("model"), r.get("seq_len")) for r in by_hash.values()
+                   if r.get("status") == "failed" and is_size_failure(r.get("failure") or r.get("reason"))]
+    return [t for t in planned if t.spec_hash() not in by_hash
+            and not any(m == t.model and n is not None and n < t.seq_len for m, n in size_failed)]
 
 
 def provenance(rows: pd.DataFrame) -> dict[str, Any]:
@@ -231,17 +237,26 @@ def run_claims(
 
 def judge_claims(plan: ClaimsPlan, *, db: str | Path = "seqarena-results/results.db") -> list[Verdict]:
     """Judge ``plan``'s claims from what the store already holds (nothing is measured): a report built alone from a
-    store uses this. Each adaptive claim is judged at the last look the store's rows reach (extra rounds that adaptive
-    repetition added are found and used; a look the store reaches only in part has missing trials). A claim whose
-    trials are missing reads inconclusive."""
+    store uses this. Each adaptive claim is judged at the last of its looks whose every round has a row (ok or failed:
+    a failure in an added round still counts); a later look's rounds that are only partly there (an interrupted run,
+    or rounds another claim sharing these trials added) are left out and said so. A claim whose trials are missing
+    reads inconclusive."""
     every = {cid: [*trials, *_more_rounds(trials, plan.schedules[cid].looks[0], plan.schedules[cid].looks[-1])]
              for cid, trials in plan.trials.items()}
     df = _frame(db, [t for trials in every.values() for t in trials])
-    present = set(df["spec_hash"]) if len(df) else set()
     verdicts = []
     for c in plan.claims:
         sched = plan.schedules[c.id]
-        reached = max((t.round + 1 for t in every[c.id] if t.spec_hash() in present), default=0)
-        rounds = next((n for n in sched.looks if n >= reached), sched.looks[-1])
-        verdicts.append(_judge(c, df, [t for t in every[c.id] if t.round < rounds], sched))
+        rows = df[df["spec_hash"].isin({t.spec_hash() for t in every[c.id]})] if len(df) else df
+        complete = [n for n in sched.looks if not _not_measured([t for t in every[c.id] if t.round < n], rows)]
+        rounds = complete[-1] if complete else sched.looks[0]
+        v = _judge(c, df, [t for t in every[c.id] if t.round < rounds], sched)
+        stored = set(rows["spec_hash"]) if len(rows) else set()
+        later = sorted({t.round + 1 for t in every[c.id] if t.round >= rounds and t.spec_hash() in stored})
+        if later:
+            gone = _not_measured([t for t in every[c.id] if t.round < max(later)], rows)
+            v.caveats.append(f"round(s) {', '.join(map(str, later))} of a later look are partly in the store (an "
+                             f"interrupted run, or another claim's rounds): judged at {rounds} rounds; not measured: "
+                             + "; ".join(t.label() for t in gone[:4]) + (" ..." if len(gone) > 4 else ""))
+        verdicts.append(v)
     return verdicts
