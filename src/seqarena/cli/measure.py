@@ -164,7 +164,7 @@ def claims_command(
 
 @app.command("run")
 def run_command(
-    suite: Annotated[str, typer.Option(help="quick (about 7 minutes here) or full (robust verdicts, about 7 hours).")
+    suite: Annotated[str, typer.Option(help="quick (about 10 minutes here) or full (robust verdicts, about 7 hours).")
                      ] = "quick",
     device: Device = "cpu",
     db: Db = DEFAULT_DB,
