@@ -172,6 +172,8 @@ def test_checks_get_one_look_and_quality_claims_none_added():
     assert plan.schedules["15b"].looks == (3, 6)  # evidence: looked at again while open
     assert plan.schedules["13a"].looks == plan.schedules["15c"].looks == (3,)  # checks: once, at 95%
     assert plan.schedules["9"].looks == (1,) and plan.schedules["9"].confidence(1) == pytest.approx(0.95)
+    # what holds by construction is a check, not evidence (issue 28): 13a, 13d, 18b moved there; 15c is 15b's check
+    assert all(c.check for c in select(["13a", "13d", "18b", "15c"])) and not select(["15b"])[0].check
 
 
 def test_each_look_is_judged_at_its_share_of_the_error():

@@ -112,3 +112,18 @@ def test_round_interval_at_a_measured_n_and_paired_comparison():
     assert c.status == "decisive" and c.ratio == pytest.approx(2.0) and c.rounds == 2
     assert c.ci == pytest.approx((2.0, 2.0)) and c.faster == "b"
     assert not math.isnan(c.ratio)
+
+
+def test_claim_9_is_judged_once_per_store_state_across_profiles(tmp_path, monkeypatch):
+    """A job recommending for several profiles judges claim 9 once; another store (or a new row) judges again."""
+    from seqarena.recommender import data_size
+
+    calls = []
+    real = data_size.judge_claims
+    monkeypatch.setattr(data_size, "judge_claims", lambda plan, **kw: calls.append(plan.suite.name) or real(plan, **kw))
+    db = _store(tmp_path / "s.db", SLOWER_15, "refuted")
+    first = recommend(PLENTY, db, probe=False, candidates=PAIR)
+    second = recommend(LITTLE, db, probe=False, candidates=PAIR)
+    assert len(calls) == 2 and first.data.source == second.data.source == "none"  # full and quick, once
+    recommend(PLENTY, _store(tmp_path / "t.db", SLOWER_15, "supported"), probe=False, candidates=PAIR)
+    assert len(calls) == 4

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from seqarena.bench.spec import machine_identity
 from seqarena.claims.engine import judge_claims
 from seqarena.claims.plan import ClaimsPlan
 from seqarena.claims.verdict import Verdict
@@ -63,12 +64,24 @@ def claim_9(db: Path, device: str, rows: list[dict[str, Any]]) -> tuple[Verdict,
     """This store's verdict on claim 9 and the suite it was judged in, or None when the store holds none of its
     trials (this machine's rows, ``rows``, have no selective-copy training). A decided verdict of the full suite
     wins over the quick one's; then any verdict that found data."""
-    if not any(r["scenario"] == "train" and r["spec"].get("task") == "selective_copy" for r in rows):
+    mine = [r for r in rows if r["scenario"] == "train" and r["spec"].get("task") == "selective_copy"]
+    if not mine:
         return None
-    judged = [(judge_claims(ClaimsPlan.build(s, ["9"], device=device), db=db)[0], s) for s in _SUITES]
-    decided = [(v, s) for v, s in judged if v.status in ("supported", "refuted")]
-    with_data = [(v, s) for v, s in judged if v.evidence]
-    return (decided or with_data or judged)[0]
+    # judged once per state of these rows: a job recommending for several profiles reuses it (the verdict depends on
+    # claim 9's rows and the machine they are judged as, nothing a profile changes)
+    state = json.dumps(sorted(([r["id"], r["status"], r.get("spec_hash"), r["metrics"]] for r in mine), key=str),
+                       sort_keys=True, default=str)
+    key = (str(Path(db).resolve()), device, state, json.dumps(machine_identity(device), sort_keys=True, default=str))
+    if key not in _CLAIM_9:
+        judged = [(judge_claims(ClaimsPlan.build(s, ["9"], device=device), db=db)[0], s) for s in _SUITES]
+        decided = [(v, s) for v, s in judged if v.status in ("supported", "refuted")]
+        with_data = [(v, s) for v, s in judged if v.evidence]
+        _CLAIM_9.clear()  # one store state at a time: a new row (or another store) judges again
+        _CLAIM_9[key] = (decided or with_data or judged)[0]
+    return _CLAIM_9[key]
+
+
+_CLAIM_9: dict[tuple, tuple[Verdict, str]] = {}
 
 
 def _measured_quality(rows: list[dict[str, Any]], cands: Sequence[Candidate], k: int
