@@ -167,10 +167,10 @@ def test_run_claims_counts_a_trial_missing_from_an_added_round(tmp_path, monkeyp
     assert "transformer n=32 B=1 round 3 was not measured" in v.reason and "4 rounds" in v.sizes
 
 
-def test_checks_get_one_look_and_quality_claims_none_added():
+def test_timing_claims_look_again_and_quality_claims_once():
     plan = ClaimsPlan.build("quick", ["13a", "15b", "15c", "9"])
-    assert plan.schedules["15b"].looks == (3, 6)  # evidence: looked at again while open
-    assert plan.schedules["13a"].looks == plan.schedules["15c"].looks == (3,)  # checks: once, at 95%
+    assert plan.schedules["15b"].looks == plan.schedules["15c"].looks == (3, 6)  # looked at again while open
+    assert plan.schedules["13a"].looks == (3, 6)  # checks too
     assert plan.schedules["9"].looks == (1,) and plan.schedules["9"].confidence(1) == pytest.approx(0.95)
     # what holds by construction is a check, not evidence (issue 28): 13a, 13d, 18b moved there; 15c is 15b's check
     assert all(c.check for c in select(["13a", "13d", "18b", "15c"])) and not select(["15b"])[0].check

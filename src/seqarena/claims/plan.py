@@ -79,12 +79,11 @@ def plan(suite: str | dict[str, Any] | Suite, claims: Sequence[Claim], device: s
 
 def schedule(claim: Claim, suite: Suite, trials: Sequence[TrialSpec]) -> Schedule:
     """The claim's looks: from its planned rounds to the suite's cap when it repeats adaptively (timing / memory),
-    else one look at its planned rounds. Implementation checks get one look: they are not evidence about the essay,
-    so more rounds would buy time for nothing the verdicts rest on (an inconclusive check says the rounds were too
-    noisy to confirm the implementation)."""
+    else one look at its planned rounds. Implementation checks look again too: one look at three rounds left most of
+    them inconclusive from noise alone, and their status then changed between quiet runs."""
     first = max((t.round for t in trials), default=0) + 1
     timed = any(t.scenario not in ("train", "gradients") for t in trials)
-    return Schedule.of(first, suite.max_rounds if claim.adaptive and timed and not claim.check else first)
+    return Schedule.of(first, suite.max_rounds if claim.adaptive and timed else first)
 
 
 def describe_trials(trials: Sequence[TrialSpec]) -> str:
