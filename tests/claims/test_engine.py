@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from seqarena.claims import budget_table, engine, judge_claims, resolve_suite, run_claims
@@ -182,3 +183,11 @@ def test_each_look_is_judged_at_its_share_of_the_error():
     assert sched == schedule(select(["10"])[0], resolve_suite(LOOKS), plan(LOOKS, select(["10"]))["10"])
     assert sched.looks == (2, 4) and sched.confidence(2) == pytest.approx(0.975)
     assert "look 2 of 2 at 4 rounds" in sched.describe(4) and "97.5%" in sched.describe(4)
+
+
+def test_the_scope_says_where_and_whether_the_rows_ran_pinned():
+    base = {"spec.device": "cpu", "env.cpu": "X CPU", "env.threads": 1, "env.cores": 2}
+    pinned = pd.DataFrame([{**base, "pinned_cores": [1]}, {**base, "pinned_cores": [1]}])
+    assert engine.scope(pinned) == "cpu, 1 thread of 2 cores, pinned (X CPU)"
+    mixed = pd.DataFrame([{**base, "pinned_cores": [1]}, base])  # one row measured unpinned (an older version)
+    assert engine.scope(mixed) == "cpu, 1 thread of 2 cores (X CPU)"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+import pytest
 import torch
 
-from seqarena.measure.system import fingerprint
+from seqarena.measure.system import fingerprint, pinned
 
 
 def test_fingerprint_records_hardware_software_and_settings():
@@ -15,3 +18,24 @@ def test_fingerprint_records_hardware_software_and_settings():
     assert fp["gpu"] is None
     if fp["git_commit"] is not None:  # running from a checkout
         assert len(fp["git_commit"]) == 40 and isinstance(fp["git_dirty"], bool)
+
+
+def test_a_timed_cpu_trial_is_pinned_to_the_last_cores_and_the_affinity_restored():
+    allowed = sorted(os.sched_getaffinity(0))
+    with pinned(1, "cpu") as cores:
+        inside = sorted(os.sched_getaffinity(0))
+    assert sorted(os.sched_getaffinity(0)) == allowed  # restored
+    if len(allowed) < 2:
+        assert cores is None and inside == allowed  # one core: nothing to pin
+    else:
+        assert cores == (allowed[-1],) and inside == [allowed[-1]]
+    for threads, device in ((None, "cpu"), (len(allowed), "cpu"), (1, "cuda")):
+        with pinned(threads, device) as cores:  # no thread count, every core wanted, or a GPU: left alone
+            assert cores is None and sorted(os.sched_getaffinity(0)) == allowed
+
+
+def test_pinning_is_undone_when_the_block_raises():
+    allowed = sorted(os.sched_getaffinity(0))
+    with pytest.raises(RuntimeError), pinned(1, "cpu"):
+        raise RuntimeError("trial failed")
+    assert sorted(os.sched_getaffinity(0)) == allowed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sqlite3
 from pathlib import Path
 from typing import ClassVar
@@ -89,6 +90,9 @@ def test_failures_are_stored_with_reasons_and_the_sweep_goes_on(swept):
     assert ok["metrics"]["latency_s"] > 0 and ok["metrics"]["trial_peak_bytes"] > 0
     for row in swept.rows.values():  # the fingerprint is stored even for trials the driver had to kill
         assert row["env"]["cpu"] and row["env"]["threads"] == 1 and row["env"]["torch"]
+    if len(os.sched_getaffinity(0)) >= 2:  # a timed 1-thread trial runs pinned to the last usable core
+        assert all(swept.rows[t.spec_hash()]["metrics"]["pinned_cores"] == [max(os.sched_getaffinity(0))]
+                   for t in swept.trials[:4])
 
 
 def test_a_reused_worker_serves_many_trials_and_is_replaced_after_a_failure(swept):

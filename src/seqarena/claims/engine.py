@@ -175,8 +175,9 @@ def provenance(rows: pd.DataFrame) -> dict[str, Any]:
 
 
 def scope(rows: pd.DataFrame) -> str:
-    """Where the rows were measured, for the verdict's row: "cpu, 1 thread of 2 (AMD EPYC ...)" or "cuda, NVIDIA
-    H100 ..."; several values joined by " / " (empty without rows)."""
+    """Where the rows were measured, for the verdict's row: "cpu, 1 thread of 2 cores, pinned (AMD EPYC ...)" ("pinned"
+    when every row ran pinned to its cores) or "cuda, NVIDIA H100 ..."; several values joined by " / " (empty without
+    rows)."""
     if not len(rows) or "spec.device" not in rows:
         return ""
     out = []
@@ -190,7 +191,8 @@ def scope(rows: pd.DataFrame) -> str:
             continue
         t = "/".join(map(str, threads)) or "?"
         of = f" of {'/'.join(cores)} cores" if cores else ""
-        out.append(f"{device}, {t} thread{'s' if threads != [1] else ''}{of} ({', '.join(cpu) or 'this CPU'})")
+        pin = ", pinned" if "pinned_cores" in g and g["pinned_cores"].notna().all() else ""
+        out.append(f"{device}, {t} thread{'s' if threads != [1] else ''}{of}{pin} ({', '.join(cpu) or 'this CPU'})")
     return " / ".join(out)
 
 

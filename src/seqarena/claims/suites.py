@@ -106,7 +106,7 @@ class Suite(BaseModel):
 
 QUICK = Suite(
     name="quick", smoke=True,
-    params=1_000_000, repeats=4, min_seconds=0.2, rounds=3, max_rounds=6, tokens=1024, gen_rounds=3, gen_repeats=1,
+    params=1_000_000, repeats=3, min_seconds=0.1, rounds=3, max_rounds=6, tokens=1024, gen_rounds=3, gen_repeats=1,
     recompute_tokens=512,
     short=(16, 32, 64), medium=(128, 256, 512), long=(1024, 2048, 4096),
     quadratic_params=100_000, quadratic_lens=(1024, 2048, 4096),

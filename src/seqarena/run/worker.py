@@ -65,7 +65,7 @@ def _worker_main(conn: Connection, parent_pid: int) -> None:
         rss_bytes,
         start_process_peak,
     )
-    from seqarena.measure.system import fingerprint
+    from seqarena.measure.system import fingerprint, pinned
     from seqarena.models import SpecError
 
     freeze_imports()
@@ -91,7 +91,10 @@ def _worker_main(conn: Connection, parent_pid: int) -> None:
         start_process_peak()
         cap_note = " (memory cap set)" if capped else ""
         try:
-            metrics = run_trial(spec)
+            with pinned(spec.threads if spec.timed else None, spec.device) as cores:
+                metrics = run_trial(spec)
+            if cores is not None:
+                metrics["pinned_cores"] = list(cores)
             outcome: tuple[str, Any] = ("ok", metrics)
         except NonFiniteError as e:
             outcome = ("failed", failures.Failure(failures.NONFINITE, str(e)))
