@@ -22,13 +22,18 @@ def test_fingerprint_records_hardware_software_and_settings():
 
 def test_a_timed_cpu_trial_is_pinned_to_the_last_cores_and_the_affinity_restored():
     allowed = sorted(os.sched_getaffinity(0))
-    with pinned(1, "cpu") as cores:
-        inside = sorted(os.sched_getaffinity(0))
-    assert sorted(os.sched_getaffinity(0)) == allowed  # restored
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)  # more threads than the pinned core: untimed work would spin on it
+    try:
+        with pinned(1, "cpu") as cores:
+            inside, inside_threads = sorted(os.sched_getaffinity(0)), torch.get_num_threads()
+        assert sorted(os.sched_getaffinity(0)) == allowed and torch.get_num_threads() == 2  # restored
+    finally:
+        torch.set_num_threads(threads)
     if len(allowed) < 2:
         assert cores is None and inside == allowed  # one core: nothing to pin
     else:
-        assert cores == (allowed[-1],) and inside == [allowed[-1]]
+        assert cores == (allowed[-1],) and inside == [allowed[-1]] and inside_threads == 1
     for threads, device in ((None, "cpu"), (len(allowed), "cpu"), (1, "cuda")):
         with pinned(threads, device) as cores:  # no thread count, every core wanted, or a GPU: left alone
             assert cores is None and sorted(os.sched_getaffinity(0)) == allowed

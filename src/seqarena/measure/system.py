@@ -45,11 +45,12 @@ def timing_threads(cores: int | None = None) -> int:
 
 @contextlib.contextmanager
 def pinned(threads: int | None, device: str = "cpu") -> Iterator[tuple[int, ...] | None]:
-    """Pin this process to the last ``threads`` of its usable cores for the block (a timed CPU trial), then restore
-    its affinity; yields the cores, or None when nothing was pinned (a GPU trial, no thread count, all cores wanted,
-    or a platform without affinity). Why: an unpinned 1-thread worker migrates between the cores, and each move runs
-    on a cold cache; here the per-round s.d. of an LSTM/transformer latency ratio (n = 128-512, 8 rounds) was 0.058
-    unpinned and 0.027 pinned."""
+    """Pin this process to the last ``threads`` of its usable cores for the block (a timed CPU trial), with torch's
+    thread count at most ``threads`` inside; both are restored after. Yields the cores, or None when nothing was
+    pinned (a GPU trial, no thread count, all cores wanted, or a platform without affinity). Why: an unpinned
+    1-thread worker migrates between the cores, and each move runs on a cold cache; here the per-round s.d. of an
+    LSTM/transformer latency ratio (n = 128-512, 8 rounds, interleaved) was 0.089 and 0.064 unpinned, 0.030 and
+    0.039 pinned."""
     try:
         allowed = sorted(os.sched_getaffinity(0))
     except (AttributeError, OSError):
@@ -58,10 +59,15 @@ def pinned(threads: int | None, device: str = "cpu") -> Iterator[tuple[int, ...]
         yield None
         return
     cores = tuple(allowed[-threads:])
+    before = torch.get_num_threads()
     os.sched_setaffinity(0, cores)
+    # torch's thread count stays within the pinned cores for the whole block, untimed work included: OpenMP threads
+    # beyond them spin-wait for a core at every parallel region (an LSTM step took 11 ms instead of 0.1 ms)
+    torch.set_num_threads(min(before, threads))
     try:
         yield cores
     finally:
+        torch.set_num_threads(before)
         os.sched_setaffinity(0, allowed)
 
 
