@@ -202,6 +202,15 @@ def _baseline(task: str) -> dict[str, Any]:
     return {"name": "trivial", metric: 2.0}
 
 
+def _final_train_loss(task: str, value: float, baseline: dict[str, Any]) -> dict[str, float]:
+    """The final model's training-split loss: the baseline loss scaled by how far the metric got from chance to 1
+    (accuracy tasks; 8 / 8b read it), or the metric itself (loss-like tasks)."""
+    if "loss" not in baseline:
+        return {"loss": float(value)}
+    share = (value - baseline["accuracy"]) / (1 - baseline["accuracy"])
+    return {"loss": float(baseline["loss"] * (1 - min(max(share, 0.0), 1.0)) + 0.01)}
+
+
 def _train(spec: TrialSpec, rng: np.random.Generator) -> dict[str, Any]:
     task = spec.task or "copy"
     metric, higher = METRICS.get(task, ("accuracy", True))
@@ -227,6 +236,7 @@ def _train(spec: TrialSpec, rng: np.random.Generator) -> dict[str, Any]:
             "baseline": baseline, "metric": metric, "train_status": status,
             "train_reason": None if value is not None else "loss grew past 10x the first loss", "steps": steps,
             "wall_s": 0.02 * steps, "lr": lr, "lr_grid": grid, "val": result, "test": result,
+            "train_eval": _final_train_loss(task, value, baseline),
             "val_metric": value, "test_metric": value, "time_to_target_s": None, "steps_to_target": None,
             "curve": curve}
 
@@ -243,5 +253,8 @@ def metrics_for(spec: TrialSpec) -> tuple[str, dict[str, Any], str | None] | Non
     if spec.scenario == "memory":
         return _memory(spec, rng)
     if spec.scenario == "train":
+        task = spec.task or "copy"
+        if quality(spec.model, task, {"distance": 32, **spec.task_params}, spec.lr or 1e-3, spec.seed) is None:
+            return "failed", {}, f"diverged: loss grew past 10x the first loss at step 12 (lr {spec.lr or 1e-3:g})"
         return "ok", _train(spec, rng), None
     return None

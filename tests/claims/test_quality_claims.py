@@ -51,32 +51,42 @@ def distance(effect: str, seeds=SEEDS, noise=0.0, top: int = 256) -> pd.DataFram
     return df
 
 
-def gradients(effect: str, seeds=SEEDS, noise=0.0, steps: int = 200) -> pd.DataFrame:
+def gradients(effect: str, seeds=SEEDS, noise=0.0, steps: int = 200, val: float = 0.9) -> pd.DataFrame:
+    """Trained probes (validation accuracy ``val`` on copy-256, baseline 0.125) and, beside them, probes at
+    initialisation whose ratios point the other way (context: they must never decide)."""
     rng = np.random.default_rng(1)
     ratio = {"good": (1e8, 1.5), "bad": (1.5, 1e8), "null": (10.0, 10.0)}[effect]
     rows = [{"model": m, "status": "ok", "scenario": "gradients", "spec.seed": s, "steps": steps,
-             "train_status": "ok", "spec.device": "cpu", "env.cpu": "test CPU",
+             "train_status": "ok", "spec.device": "cpu", "env.cpu": "test CPU", "val.accuracy": val,
+             "baseline.accuracy": 0.125,
              "grad_norm_by_distance": {"0": 1.0, "8": 0.01, "256": 0.01 / r / 10 ** rng.normal(0, noise)}}
             for m, r in zip((RNN, ATTN), ratio) for s in seeds]
+    if steps:
+        rows += [{"model": m, "status": "ok", "scenario": "gradients", "spec.seed": s, "spec.device": "cpu",
+                  "env.cpu": "test CPU", "grad_norm_by_distance": {"0": 1.0, "8": 0.01, "256": 0.01 * r}}
+                 for m, r in zip((RNN, ATTN), ratio) for s in seeds]
     return pd.DataFrame(rows)
 
 
+BASE_LOSS = float(np.log(8))  # the copy task's memoryless baseline loss (8 symbols)
+
+
 def lr_grid(effect: str, seeds=SEEDS, noise=0.0, cid: str = "8") -> pd.DataFrame:
-    """8: which grid points work; 8b: where each model's best LR is. "null": seeds disagree by one point / step."""
+    """8: which grid points work (final training loss 0.1, else 1.5: learned, but far from the best); 8b: up to
+    which grid point each model works. "null": seeds disagree by one point / step."""
     rows = []
     for s in seeds:
         flip = 1 if s % 2 else -1
         if cid == "8":
             works = {"good": ({3}, set(range(7))), "bad": (set(range(7)), {3}),
                      "null": ({2, 3, 4}, {3, 4} if flip > 0 else {1, 2, 3, 4})}[effect]
-            best = (3, 3)
         else:
-            best = {"good": (2, 5), "bad": (5, 2), "null": (3, 3 + flip)}[effect]
-            works = ({best[0]}, {best[1]})
-        for m, ok, b in zip((RNN, ATTN), works, best):
+            top = {"good": (2, 5), "bad": (5, 2), "null": (3, 3 + flip)}[effect]
+            works = (set(range(top[0] + 1)), set(range(top[1] + 1)))
+        for m, ok in zip((RNN, ATTN), works):
             rows += [r for i, lr in enumerate(GRID)
-                     for r in train_rows(m, (1.0 if i == b else 0.97) if i in ok | {b} else 0.2, seeds=(s,),
-                                         **{"spec.lr": lr})]
+                     for r in train_rows(m, 0.9, seeds=(s,), train_loss=0.1 if i in ok else 1.5,
+                                         **{"spec.lr": lr, "baseline.loss": BASE_LOSS})]
     return pd.DataFrame(rows)
 
 
@@ -205,12 +215,46 @@ def test_3a_is_an_implementation_check():
     assert judge("3a", order("good", seeds=(0,))).status == "supported"  # one seed's Wilson interval suffices
 
 
+def test_3b_an_encoder_that_never_learns_is_no_evidence():
+    flat = order("bad")  # every order model at chance, the causal decoder (the positive control) too
+    flat.loc[flat["spec.options.causal"] == True, "test_metric"] = 0.5  # noqa: E712 (a column of bools)
+    v = judge("3b", flat)
+    assert v.status == "inconclusive" and v.reason.startswith("did not learn") and "positive control" in v.reason
+    assert judge("3b", order("bad")).status == "refuted"  # the control learned: an encoder at chance is evidence
+    nan_seed = order("good")
+    nan_seed.loc[(nan_seed["spec.options.positions"] == "sinusoidal") & (nan_seed["spec.seed"] == 1),
+                 "test_metric"] = float("nan")  # an older store's diverged seed: a failure, not dropped
+    assert judge("3b", nan_seed).reason.startswith(FAILED)
+
+
 def test_4_needs_distances_into_the_hundreds_and_uncensored_d90s():
     v = judge("4", distance("good", top=64))
     assert v.status == "inconclusive" and v.reason.startswith(UNTESTED)
+
+
+def test_4_a_censored_below_lstm_bounds_the_ratio_from_below_and_may_support():
     lstm_fails_everywhere = distance("good")
     lstm_fails_everywhere.loc[lstm_fails_everywhere["model"] == RNN, "test_metric"] = 0.2
-    assert "censored below" in judge("4", lstm_fails_everywhere).reason
+    v = judge("4", lstm_fails_everywhere)  # D90(LSTM) < 8, the transformer's >= 256: the ratio is >= 32
+    assert v.status == "supported" and v.effect == 32.0 and any("lower bound" in c for c in v.caveats), v.reason
+    near = distance("good")  # ... but a bound that does not clear the threshold cannot refute
+    near.loc[near["model"] == RNN, "test_metric"] = 0.2
+    near.loc[(near["model"] == ATTN) & (near["spec.task_params.distance"] > 8), "test_metric"] = 0.3
+    v = judge("4", near)  # the ratio is >= 1
+    assert v.status == "inconclusive" and "lower bound" in v.reason, v.reason
+
+
+def test_4_a_transformer_that_fails_or_diverges_at_the_smallest_distance_never_refutes():
+    never = distance("good")
+    never.loc[never["model"] == ATTN, "test_metric"] = 0.2  # under 90% everywhere: did not learn (was ratio 0)
+    v = judge("4", never)
+    assert v.status == "inconclusive" and v.reason.startswith("did not learn") and ATTN in v.reason, v.reason
+    df = distance("good")
+    df = df[~((df["model"] == ATTN) & (df["spec.task_params.distance"] == 8))]
+    diverged = [failed_row(ATTN, 0, failure="diverged", reason="diverged: loss nan at step 3 (lr 0.001)",
+                           scenario="train", **{"spec.seed": s, "spec.task_params.distance": 8}) for s in SEEDS]
+    v = judge("4", with_rows(df, *diverged))
+    assert v.status == "inconclusive" and v.reason.startswith(FAILED) and "diverged" in v.reason, v.reason
 
 
 def test_5_at_initialisation_is_not_tested():
@@ -218,9 +262,80 @@ def test_5_at_initialisation_is_not_tested():
     assert v.status == "inconclusive" and v.reason.startswith(UNTESTED) and "initialisation" in v.reason
 
 
+def test_5_models_that_did_not_learn_the_long_copy_are_no_evidence():
+    for cid in ("5a", "5b"):
+        v = judge(cid, gradients("good", val=0.13))
+        assert v.status == "inconclusive" and v.reason.startswith("did not learn"), (cid, v.reason)
+    v = judge("5a", gradients("good"))
+    assert v.status == "supported" and any(not e["trained"] for e in v.evidence)  # init probes shown, as context
+
+
 def test_8_ties_and_8b_neighbouring_grid_points_are_no_meaningful_difference():
     assert judge("8", lr_grid("null")).reason.startswith(TIE) or "straddles" in judge("8", lr_grid("null")).reason
     assert judge("8b", lr_grid("null", cid="8b")).status == "inconclusive"
+
+
+def _set_loss(df: pd.DataFrame, model: str, lr_index: int, loss: float) -> None:
+    df.loc[(df["model"] == model) & (df["spec.lr"] == GRID[lr_index]), "train_eval.loss"] = loss
+
+
+def test_8_a_diverged_lr_is_a_result_that_does_not_work():
+    df = lr_grid("good")  # the transformer works at all 7 LRs, the LSTM at one
+    df = df[~((df["model"] == ATTN) & (df["spec.lr"] == GRID[-1]))]
+    diverged = [failed_row(ATTN, 0, failure="diverged", reason="diverged: loss nan at step 12 (lr 0.1)",
+                           scenario="train", **{"spec.seed": s, "spec.lr": GRID[-1]}) for s in SEEDS]
+    v = judge("8", with_rows(df, *diverged))
+    assert v.status == "supported" and v.effect == 5.0, v.reason  # 6 working LRs against 1: the diverged one is not
+    unrelated = failed_row(ATTN, 0, scenario="train", **{"spec.seed": 0, "spec.lr": GRID[-1]})  # an ImportError
+    assert judge("8", with_rows(df, *diverged[1:], unrelated)).reason.startswith(FAILED)
+
+
+def test_8_one_criterion_for_both_a_barely_learning_model_works_nowhere():
+    df = lr_grid("null")
+    df.loc[df["model"] == RNN, "train_eval.loss"] = 1.5  # flat: learned (beats ln 8 by > 5%) but far from 0.1
+    v = judge("8", df)
+    assert v.status == "supported" and v.effect >= 2, (v.reason, v.effect)  # relative to its own best: all 7 "worked"
+
+
+def test_8b_reads_the_largest_lr_that_works_not_the_best_one():
+    df = lr_grid("good", cid="8b")  # the LSTM works up to grid point 2, the transformer up to 5
+    _set_loss(df, ATTN, 0, 0.01)  # the transformer's best loss at the smallest LR: the old idxmin read -2 steps
+    v = judge("8b", df)
+    assert v.status == "supported" and v.effect == 3.0, (v.reason, v.effect)
+
+
+def test_8_and_8b_a_model_that_did_not_learn_leaves_them_inconclusive():
+    for cid in ("8", "8b"):
+        df = lr_grid("good", cid=cid)
+        df.loc[df["model"] == RNN, "train_eval.loss"] = BASE_LOSS * 0.99  # within 5% of the baseline everywhere
+        v = judge(cid, df)
+        assert v.status == "inconclusive" and v.reason.startswith("did not learn") and RNN in v.reason, v.reason
+
+
+def test_9_one_size_refuted_and_one_undecided_is_inconclusive():
+    df = table(train_rows(RNN, 0.55, seed=1, **{"spec.task_params.n_train": 100}),
+               train_rows(ATTN, 0.75, seed=2, **{"spec.task_params.n_train": 100}),
+               train_rows(RNN, 0.70, noise=0.08, seed=3, **{"spec.task_params.n_train": 1000}),
+               train_rows(ATTN, 0.72, seed=4, **{"spec.task_params.n_train": 1000}))
+    v = judge("9", df)  # n=100 lies wholly below -delta, n=1,000 straddles it: "sometimes" neither shown nor ruled out
+    assert v.status == "inconclusive", (v.reason, [e.get("ci") for e in v.evidence])
+    one_size_matches = table(*(train_rows(m, a, seed=i, **{"spec.task_params.n_train": n})
+                               for i, (m, a, n) in enumerate(((RNN, 0.55, 100), (ATTN, 0.75, 100),
+                                                              (RNN, 0.80, 1000), (ATTN, 0.80, 1000)))))
+    assert judge("9", one_size_matches).status == "supported"  # some size suffices: "sometimes"
+
+
+def test_9_looks_at_several_sizes_at_the_holm_level():
+    df = sizes("good", noise=0.01)
+    v = judge("9", df)
+    assert v.status == "supported" and any("97.5%" in c and "Holm over 2 sizes" in c for c in v.caveats), v.caveats
+
+
+def test_9b_a_model_that_did_not_learn_has_no_gap_to_compare():
+    df = sizes("bad", cid="9b")
+    df.loc[df["model"] == ATTN, "test_metric"] = 0.13  # the memoryless baseline is 0.125
+    v = judge("9b", df)
+    assert v.status == "inconclusive" and v.reason.startswith("did not learn") and ATTN in v.reason, v.reason
 
 
 def test_9b_reads_the_final_eval_mode_losses():

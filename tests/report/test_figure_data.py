@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from seqarena.report.figure_data import decode_per_position, failed_points, memory_panels, mfu_bars
+from seqarena.report.figure_data import (
+    decode_per_position,
+    failed_points,
+    memory_panels,
+    mfu_bars,
+    quality_series,
+    with_diverged,
+)
 
 MB = 2**20
 
@@ -70,6 +77,20 @@ def test_mfu_bars_compare_at_the_point_both_essay_contenders_share():
     lstm, transformer = bars.percent["inference forward (batch 4)"]
     assert lstm == 1.0 and math.isnan(transformer)
     assert mfu_bars(pd.DataFrame()) is None
+
+
+def test_a_diverged_training_run_is_marked_where_it_would_have_been_plotted():
+    ok = pd.DataFrame([{"model": "lstm", "status": "ok", "task.task": "copy", "task.params.distance": 8, "lr": lr,
+                        "spec.lr": lr, "spec.tune_lr": False, "test_metric": 0.9, "metric": "accuracy",
+                        "spec.seed": 0} for lr in (1e-3, 3e-3, 1e-2)])
+    failed = pd.DataFrame([{"model": "lstm", "status": "failed", "failure": "diverged", "spec.task": "copy",
+                            "spec.task_params.distance": 8, "spec.lr": 0.1, "spec.tune_lr": False, "spec.seed": 0,
+                            "reason": "diverged: loss nan at step 4 (lr 0.1)"},
+                           {"model": "lstm", "status": "failed", "failure": "raised", "spec.task": "copy",
+                            "spec.task_params.distance": 8, "spec.lr": 0.3, "spec.tune_lr": False, "spec.seed": 0}])
+    (series,) = quality_series(with_diverged(ok, failed), "lr", min_points=3)
+    assert list(series.x) == [1e-3, 3e-3, 1e-2] and series.diverged == [0.1]  # a crash is not a divergence
+    assert with_diverged(ok, pd.DataFrame()) is ok
 
 
 def test_shaping_does_not_import_matplotlib():

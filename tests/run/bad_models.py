@@ -14,13 +14,14 @@ from seqarena.models import ModelSpec, SequenceModel
 
 
 class MisbehaveSpec(ModelSpec):
-    behaviour: Literal["ok", "raise", "sleep", "hog", "hog_sleep", "nan", "block"] = "ok"
+    behaviour: Literal["ok", "raise", "sleep", "hog", "hog_sleep", "nan", "block", "constant"] = "ok"
     hog_mb: int = 400
     block_dir: str = ""  # "block": says it runs (a file named by its pid) and waits for a file "release" there
 
 
 class Misbehave(SequenceModel):
-    """A position-wise linear model that raises, hangs, hogs memory or returns NaN when told to."""
+    """A position-wise linear model that raises, hangs, hogs memory, returns NaN, or ignores its input (``constant``:
+    its logits are the same at every position, whatever the input: a model that never learns) when told to."""
 
     Spec = MisbehaveSpec
 
@@ -42,6 +43,8 @@ class Misbehave(SequenceModel):
             if b == "hog_sleep":  # holds it: only the driver's polling can stop this before the timeout
                 time.sleep(120)
         out = self.proj(h)
+        if b == "constant":
+            out = out * 0
         if b == "nan":
             out = out * float("nan")
         return out, None

@@ -28,8 +28,11 @@ Scenario = Literal["train_step", "forward_latency", "throughput", "generation", 
 #: family's ``impl_version``).
 SCENARIO_VERSIONS = {scenario: 1 for scenario in SCENARIOS} | {
     "generation": 2,  # 2: detrended single-step jitter (claim 23b); the first timed run is the memory run
-    "train": 2,  # 2: the final model's eval-mode metrics on the training split (train_eval, claim 9b)
-    "memory": 2,  # 2: time from the timer, outside the tracker; the peak with the weights
+    "train": 3,  # 2: the final model's eval-mode metrics on the training split (train_eval, claim 9b); 3: a
+    # diverged run is a failed trial (kind "diverged", the step in its reason), no longer an ok row with NaN metrics
+    "gradients": 2,  # 2: training before the probe that diverges fails the trial (kind "diverged")
+    "memory": 3,  # 2: time from the timer, outside the tracker; the peak with the weights; 3: kind=optimizer warms
+    # AdamW up first (a fresh process's first step counted its lazy imports: 2.66x the parameter bytes, not 2)
 }
 
 #: Settings added after stores existed, with their defaults: at the default they are left out of the spec hash.

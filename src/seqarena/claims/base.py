@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import pandas as pd
@@ -21,7 +21,7 @@ from seqarena.claims.suites import Suite
 from seqarena.claims.verdict import FAILED, MISSING, UNTESTED, Verdict, decide, zone_bounds
 from seqarena.essay import ATTN, RNN
 from seqarena.run.sweep import interleave
-from seqarena.store.failures import is_size_failure, kind_of
+from seqarena.store.failures import SIZE_KINDS, is_size_failure, kind_of
 
 GPU_CAVEAT = "the essay speaks of GPUs; measured here on {device}"
 SMOKE_CAVEAT = "smoke-sized (quick suite): a few hundred training steps; run --suite full for the robust verdict"
@@ -116,24 +116,27 @@ def _same(v: Any, want: Any) -> bool:
     return v == want
 
 
-def missing(df: pd.DataFrame, *, size_ok: bool = False, strict: bool = False, **match: Any) -> str | None:
+def missing(df: pd.DataFrame, *, size_ok: bool = False, strict: bool = False, results: Collection[str] = (),
+            **match: Any) -> str | None:
     """Why the rows matching ``match`` cannot be judged, in words (the failed rows' kind and detail, or that no row
     exists); None when successful rows match. The one home of "why is this data unusable".
 
     Args:
         size_ok: a cap / out-of-memory failure is a result (the caller reads it), not missing data.
         strict: any failed row counts, even beside successful ones (a failed seed could be the one that disagrees).
+        results: further failure kinds the caller reads as results (a learning-rate grid: ``diverged``).
     """
+    allowed = (SIZE_KINDS if size_ok else frozenset()) | frozenset(results)
     what = ", ".join(f"{k.replace('__', '.')}={v}" for k, v in match.items())
     if len(ok_rows(df, **match)):
         if not strict:
             return None
         failed = matching(df, "failed", **match)
-        if size_ok:
-            failed = failed[[not is_size_failure(_failure(r)) for _, r in failed.iterrows()]]
+        if allowed:
+            failed = failed[[kind_of(_failure(r)) not in allowed for _, r in failed.iterrows()]]
         return _failed(what, failed.iloc[0]) if len(failed) else None
     failed = matching(df, "failed", **match)
-    if size_ok and len(failed) and all(is_size_failure(_failure(r)) for _, r in failed.iterrows()):
+    if allowed and len(failed) and all(kind_of(_failure(r)) in allowed for _, r in failed.iterrows()):
         return None
     if len(failed):
         return _failed(what, failed.iloc[0])
@@ -141,7 +144,8 @@ def missing(df: pd.DataFrame, *, size_ok: bool = False, strict: bool = False, **
 
 
 def first_missing(df: pd.DataFrame, models: Sequence[str], ns: Sequence[int] | None = None, *,
-                  size_ok: bool = False, strict: bool = False, **match: Any) -> str | None:
+                  size_ok: bool = False, strict: bool = False, results: Collection[str] = (), **match: Any
+                  ) -> str | None:
     """The first reason (:func:`missing`) why a verdict cannot rest on ``df``, model by model; None when each model
     has usable rows.
 
@@ -150,14 +154,14 @@ def first_missing(df: pd.DataFrame, models: Sequence[str], ns: Sequence[int] | N
             rows as a whole, whatever their n.
         size_ok: a cap / out-of-memory failure is a result, and the larger n a memory sweep then prunes for that model
             are not missing.
-        strict, match: as for :func:`missing`.
+        strict, results, match: as for :func:`missing`.
     """
     if ns is None:
         mine = df[df["model"].isin(models)] if len(df) and "model" in df else df.iloc[0:0]
         ns = sorted({int(n) for n in mine.get("seq_len", pd.Series(dtype=float)).dropna()})
     for model in models:
         if not ns:
-            why = missing(df, size_ok=size_ok, strict=strict, model=model, **match)
+            why = missing(df, size_ok=size_ok, strict=strict, results=results, model=model, **match)
             if why:
                 return why
             continue
@@ -165,7 +169,7 @@ def first_missing(df: pd.DataFrame, models: Sequence[str], ns: Sequence[int] | N
         for n in ns:
             if too_big is not None and n > too_big:
                 continue
-            why = missing(df, size_ok=size_ok, strict=strict, model=model, seq_len=n, **match)
+            why = missing(df, size_ok=size_ok, strict=strict, results=results, model=model, seq_len=n, **match)
             if why:
                 return why
     return None

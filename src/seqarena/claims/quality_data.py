@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from seqarena.analysis.sequential import ALPHA
 from seqarena.analysis.stats import round_interval, t_interval
 from seqarena.bench.spec import TrialSpec
 from seqarena.claims.base import Claim, first_missing, ok_rows
@@ -38,39 +39,56 @@ def _size_trials(s: Suite, claim: Claim) -> list[TrialSpec]:
 
 
 def judge_9(df: pd.DataFrame, claim: Claim) -> Verdict:
-    """Effect: the largest lower bound over sizes < 10,000 of the t-interval of (RNN - transformer) test accuracy
-    (paired by seed); supported above -delta (the RNN matches or beats within the equivalence margin). Sizes where
-    either model did not beat the baseline by the margin do not count; a missing contender, a failed trial or a
-    diverged seed makes the verdict inconclusive with the reason."""
+    """Existential ("RNNs *sometimes* match or exceed"): per size < 10,000 the t-interval over seeds of (RNN -
+    transformer) test accuracy, paired by seed. Supported when some size where both models learned has its
+    interval wholly above -delta at the Holm-corrected level (the first step of Holm over the m sizes: 1 - 5%/m, so
+    looking at several sizes costs its error); refuted only when every size's 95% interval lies wholly below -delta
+    with both models learned there; otherwise inconclusive. A missing contender, a failed (e.g. diverged) trial or a
+    non-finite seed makes it inconclusive with the reason."""
     why = first_missing(df, [claim.rnn, claim.attn], ns=(), strict=True)
     ok = ok_rows(df)
     if why or "spec.task_params.n_train" not in ok:
         return claim.no_data(df, why or f"{MISSING}: no training-set sizes")
     metric, base = metric_of(ok), baseline_of(ok, metric_of(ok))
-    best: tuple[float, tuple[float, float]] | None = None
-    ev, unreplicated = [], False
-    for n, rows in ok.groupby("spec.task_params.n_train"):
-        if n >= LITTLE_DATA:
-            continue
+    groups = [(int(n), rows) for n, rows in ok.groupby("spec.task_params.n_train") if n < LITTLE_DATA]
+    if not groups:
+        return claim.untested(df, f"no training-set size below {LITTLE_DATA:,}")
+    level = 1 - ALPHA / len(groups)  # Holm's first step over the sizes
+    sizes, ev = [], []
+    for n, rows in groups:
         r, a = by_seed(model_rows(rows, claim.rnn)), by_seed(model_rows(rows, claim.attn))
         seeds = paired(r, a)
         if diverged({s: r[s] - a[s] for s in seeds}):
-            return claim.no_data(df, f"{FAILED}: a run diverged at n_train={int(n)} (no finite test metric)")
-        diff, ci = t_interval([r[s] - a[s] for s in seeds])
+            return claim.no_data(df, f"{FAILED}: a run diverged at n_train={n} (no finite test metric)")
+        diffs = [r[s] - a[s] for s in seeds]
+        diff, ci = t_interval(diffs)
+        _, ci_holm = t_interval(diffs, level)
         both = learned(float(np.mean([r[s] for s in seeds])), base, metric) and \
             learned(float(np.mean([a[s] for s in seeds])), base, metric)
-        ev.append({"n_train": int(n), claim.rnn: float(np.mean(list(r.values()))),
-                   claim.attn: float(np.mean(list(a.values()))), "difference": diff, "ci": ci, "seeds": len(seeds),
-                   "both learned": both})
-        unreplicated |= both and ci is None
-        if both and ci is not None and (best is None or ci[0] > best[1][0]):
-            best = (diff, ci)
-    if best is None:
-        if unreplicated:
-            return claim.no_data(df, f"{UNREPLICATED}: one seed at the sizes where both models learned", ev)
-        return claim.no_data(df, f"did not learn: no size < {LITTLE_DATA} where both models beat the baseline by "
+        sizes.append((n, diff, ci, ci_holm, both))
+        ev.append({"n_train": n, claim.rnn: float(np.mean(list(r.values()))),
+                   claim.attn: float(np.mean(list(a.values()))), "difference": diff, "ci": ci,
+                   f"ci at {100 * level:.4g}%": ci_holm, "seeds": len(seeds), "both learned": both})
+    cav = [*quality_caveats(df), f"equivalence margin delta = {DELTA}; supported when some size's interval at "
+           f"{100 * level:.4g}% (Holm over {len(groups)} sizes) lies above -delta, refuted only when every size's "
+           "95% interval lies below it"]
+    learned_sizes = [x for x in sizes if x[4]]
+    if not learned_sizes:
+        return claim.no_data(df, f"did not learn: no size < {LITTLE_DATA:,} where both models beat the baseline by "
                                  f"{LEARN_MARGIN.get(metric, 0.05)}", ev)
-    return claim.verdict(best[0], best[1], ev, [*quality_caveats(df), f"equivalence margin delta = {DELTA}"])
+    if any(x[3] is None for x in learned_sizes):
+        return claim.no_data(df, f"{UNREPLICATED}: one seed at the sizes where both models learned", ev)
+    n, diff, _, ci_holm, _ = max(learned_sizes, key=lambda x: x[3][0])  # the best case for "sometimes"
+    if ci_holm[0] > -DELTA:
+        return claim.verdict(diff, ci_holm, ev, [*cav, f"decided at n_train={n}"])
+    if len(learned_sizes) == len(sizes) and all(x[2][1] < -DELTA for x in sizes):
+        n, diff, ci, _, _ = max(sizes, key=lambda x: x[2][1])  # the size closest to matching, still below
+        return claim.verdict(diff, ci, ev, [*cav, "every size's interval lies below -delta"])
+    v = claim.verdict(diff, ci_holm, ev, cav)
+    if v.status != "inconclusive":
+        v.undecided("no size's interval clears -delta, and not every size lies below it (or not every size "
+                    "learned)")
+    return v
 
 
 CLAIM_9 = Claim(
@@ -78,8 +96,8 @@ CLAIM_9 = Claim(
     quote="For tasks with fewer than 10,000 training sequences, well-regularized RNNs sometimes match or exceed "
           "transformer performance.",
     threshold=-DELTA, direction="above",
-    effect_name="best lower bound over sizes < 10k of (LSTM - transformer) test accuracy, t-interval "
-                "over seeds",
+    effect_name="(LSTM - transformer) test accuracy at the size < 10k most favourable to the LSTM, t-interval over "
+                "seeds (Holm over the sizes)",
     trials=_size_trials, judge=judge_9,
     conditions="selective copy, n_train < 10,000", training=True,
 )
@@ -104,6 +122,13 @@ def judge_9b(df: pd.DataFrame, claim: Claim) -> Verdict:
         val, fit = by_seed(model_rows(rows, model), "val.loss"), by_seed(model_rows(rows, model), "train_eval.loss")
         return {seed: val[seed] - fit[seed] for seed in paired(val, fit)}
 
+    metric = metric_of(ok)
+    base = baseline_of(ok, metric)
+    lost = [m for m in (claim.rnn, claim.attn)
+            if not learned(float(np.mean(list(by_seed(model_rows(rows, m)).values()) or [math.nan])), base, metric)]
+    if lost:  # a model that learned nothing has no gap to compare (it fits neither split)
+        return claim.no_data(df, f"did not learn: {', '.join(lost)} at n_train={int(n)} (test {metric} within "
+                                 f"{LEARN_MARGIN.get(metric, 0.05)} of the baseline)")
     r, a = gap(claim.rnn), gap(claim.attn)
     seeds = paired(r, a)
     if diverged({s: a[s] - r[s] for s in seeds}):

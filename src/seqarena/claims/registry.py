@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import re
 
-from seqarena.claims import edge, generation, latency, memory, quality_data, quality_lm, quality_tasks, training
+from seqarena.claims import (
+    edge,
+    generation,
+    latency,
+    memory,
+    quality_data,
+    quality_lm,
+    quality_lr,
+    quality_tasks,
+    training,
+)
 from seqarena.claims.base import Claim
 
 
@@ -14,7 +24,8 @@ def _order(claim: Claim) -> tuple[int, str]:
 
 
 CLAIMS: list[Claim] = sorted([*latency.CLAIMS, *generation.CLAIMS, *training.CLAIMS, *memory.CLAIMS, *edge.CLAIMS,
-                              *quality_tasks.CLAIMS, *quality_data.CLAIMS, *quality_lm.CLAIMS], key=_order)
+                              *quality_tasks.CLAIMS, *quality_lr.CLAIMS, *quality_data.CLAIMS, *quality_lm.CLAIMS],
+                             key=_order)
 
 
 def claim_by_id(claim_id: str) -> Claim:

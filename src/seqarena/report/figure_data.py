@@ -49,6 +49,22 @@ class Series:
     diverged: list[float]
 
 
+def with_diverged(train: pd.DataFrame, failed: pd.DataFrame) -> pd.DataFrame:
+    """``train`` rows plus the failed training runs that diverged, shaped like them (task, its parameters and the LR
+    read from the spec; no test metric), so a figure marks them (x) where they would have been plotted."""
+    if not len(failed) or "failure" not in failed:
+        return train
+    div = failed[failed["failure"] == "diverged"].copy()
+    if not len(div):
+        return train
+    for col in [c for c in div.columns if c.startswith("spec.task_params.")]:
+        div["task.params." + col.removeprefix("spec.task_params.")] = div[col]
+    div["task.task"] = div.get("spec.task")
+    div["lr"] = div.get("spec.lr")
+    div["test_metric"] = math.nan
+    return pd.concat([train, div], ignore_index=True) if len(train) else div
+
+
 def quality_series(train: pd.DataFrame, x_col: str, *, min_points: int = 2) -> list[Series]:
     """Sweeps of ``x_col`` in stored training runs: runs grouped by task, contender and every other setting (task
     parameters, steps or budget, LR or tuning, ...), kept when ``x_col`` takes at least ``min_points`` values."""

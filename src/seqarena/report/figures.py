@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from seqarena.report.data import ReportData
 from seqarena.report.figure_commands import COMMANDS
+from seqarena.report.figure_data import with_diverged
 from seqarena.report.plotting import is_placeholder, placeholder, png
 from seqarena.report.quality_figures import accuracy_vs_distance, forecasting, lr_robustness, sample_efficiency
 from seqarena.report.speed_figures import (
@@ -67,14 +68,14 @@ FIGURES: tuple[FigureDef, ...] = (
     FigureDef("fig-accuracy-distance", "Accuracy vs dependency distance",
               "Test metric of models trained with the same steps and parameter budget, against the distance the "
               "task asks them to remember; the dotted line is the task's trivial baseline.",
-              ("train",), lambda d: accuracy_vs_distance(d.get("train"))),
+              ("train",), lambda d: accuracy_vs_distance(with_diverged(d.get("train"), d.failed_rows("train")))),
     FigureDef("fig-sample-efficiency", "Sample efficiency",
               "Test metric against the number of training examples; line: median over seeds, band: min–max over "
-              "seeds.", ("train",), lambda d: sample_efficiency(d.get("train"))),
+              "seeds.", ("train",), lambda d: sample_efficiency(with_diverged(d.get("train"), d.failed_rows("train")))),
     FigureDef("fig-lr-robustness", "Learning-rate robustness",
               "Test metric of runs at fixed learning rates (no tuning); a wide flat region means the model tolerates "
               "more learning rates. Crosses mark runs that diverged.",
-              ("train",), lambda d: lr_robustness(d.get("train"))),
+              ("train",), lambda d: lr_robustness(with_diverged(d.get("train"), d.failed_rows("train")))),
     FigureDef("fig-forecast", "Forecasting vs baselines",
               "Test error on real series (standardised) for each model beside the last-value, seasonal-naive and "
               "linear baselines of the same split.", ("train",), lambda d: forecasting(d.get("train"))),

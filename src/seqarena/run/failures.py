@@ -13,6 +13,7 @@ from pathlib import Path
 
 from seqarena.store.failures import (
     CAP,
+    DIVERGED,
     EXIT,
     INTERRUPTED,
     INVALID,
@@ -34,7 +35,7 @@ from seqarena.store.failures import (
     reason,
 )
 
-__all__ = ["CAP", "EXIT", "INTERRUPTED", "INVALID", "KINDS", "LOST", "NONFINITE", "OOM", "RAISED", "SIGNAL",
+__all__ = ["CAP", "DIVERGED", "EXIT", "INTERRUPTED", "INVALID", "KINDS", "LOST", "NONFINITE", "OOM", "RAISED", "SIGNAL",
            "SIZE_KINDS", "STARTUP", "TIMEOUT", "Failure", "FailureKind", "check_kind", "death", "death_failure",
            "is_size_failure", "kind_of", "oom_kills", "parse", "reason"]
 

@@ -57,7 +57,7 @@ def _worker_main(conn: Connection, parent_pid: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     import torch
 
-    from seqarena.bench.scenarios import NonFiniteError, run_trial
+    from seqarena.bench.scenarios import DivergedError, NonFiniteError, run_trial
     from seqarena.measure.memory import (
         freeze_imports,
         process_peak,
@@ -96,6 +96,8 @@ def _worker_main(conn: Connection, parent_pid: int) -> None:
             if cores is not None:
                 metrics["pinned_cores"] = list(cores)
             outcome: tuple[str, Any] = ("ok", metrics)
+        except DivergedError as e:
+            outcome = ("failed", failures.Failure(failures.DIVERGED, str(e)))
         except NonFiniteError as e:
             outcome = ("failed", failures.Failure(failures.NONFINITE, str(e)))
         except torch.OutOfMemoryError as e:

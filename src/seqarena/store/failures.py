@@ -12,7 +12,7 @@ import dataclasses
 from typing import Literal, get_args
 
 FailureKind = Literal["memory cap", "out of memory", "killed by signal", "worker exited", "timeout", "non-finite",
-                      "invalid", "raised", "worker did not start", "interrupted", "node lost"]
+                      "diverged", "invalid", "raised", "worker did not start", "interrupted", "node lost"]
 
 CAP: FailureKind = "memory cap"  # our cap fired (polled RSS or the trial's exact peak)
 OOM: FailureKind = "out of memory"  # torch / the allocator / the kernel's OOM killer (seen in the cgroup's counters)
@@ -20,6 +20,10 @@ SIGNAL: FailureKind = "killed by signal"  # the worker died of a signal with no 
 EXIT: FailureKind = "worker exited"  # the worker process ended by itself, mid-trial
 TIMEOUT: FailureKind = "timeout"
 NONFINITE: FailureKind = "non-finite"
+# a training run's loss or gradient norm went non-finite or exploded, or its final validation loss is not finite; the
+# detail names the step. Never a chance-level score: a claim reads it as a failure (or, on a learning-rate grid, as
+# an LR that does not work)
+DIVERGED: FailureKind = "diverged"
 INVALID: FailureKind = "invalid"  # the spec cannot be built (a SpecError inside the worker)
 RAISED: FailureKind = "raised"  # any other exception in the trial: a bug to look at
 STARTUP: FailureKind = "worker did not start"

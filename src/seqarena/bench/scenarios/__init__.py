@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 from seqarena.bench.scenarios.common import (
     CommonMetrics,
+    DivergedError,
     NonFiniteError,
     build_model,
     check_finite,
@@ -58,6 +59,7 @@ def run_trial(spec: TrialSpec) -> Metrics:
 __all__ = [
     "SCENARIO_FUNCTIONS",
     "CommonMetrics",
+    "DivergedError",
     "GenerationMetrics",
     "GradientMetrics",
     "LatencyMetrics",

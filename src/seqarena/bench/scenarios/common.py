@@ -26,6 +26,11 @@ class NonFiniteError(RuntimeError):
     """A model produced NaN or inf."""
 
 
+class DivergedError(NonFiniteError):
+    """A training run diverged (its loss or gradient norm went non-finite or exploded); the message names the step.
+    The trial fails with the kind ``diverged``: a claim never reads it as a chance-level score."""
+
+
 class CommonMetrics(TypedDict):
     """What every scenario reports about the model it measured."""
 

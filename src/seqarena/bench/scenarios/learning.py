@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING, Any, TypedDict
 import torch
 import torch.nn.functional as F
 
-from seqarena.bench.scenarios.common import CommonMetrics, build_model, check_finite, common_metrics
+from seqarena.bench.scenarios.common import (
+    CommonMetrics,
+    DivergedError,
+    build_model,
+    check_finite,
+    common_metrics,
+)
 from seqarena.bench.spec import TrialSpec
 from seqarena.measure.timer import num_threads
 from seqarena.models import SequenceModel, SpecError
@@ -24,6 +30,7 @@ class Trained(TypedDict, total=False):
     train_status: str
     steps: int
     val: dict[str, float]
+    baseline: dict[str, Any]  # the task's trivial baseline (the claims' learned gate reads it)
 
 
 class GradientMetrics(CommonMetrics, Trained):
@@ -78,7 +85,10 @@ def gradients(spec: TrialSpec) -> GradientMetrics:
             config = TrainConfig(lr=spec.lr or 1e-3, batch_size=spec.batch, steps=spec.steps, eval_every=spec.steps,
                                  seed=spec.seed, device=spec.device)
             result = run_training(model, task, config)
-            trained = {"train_status": result.status, "steps": result.steps, "val": result.val}
+            if result.status == "diverged":
+                raise DivergedError(f"training before the probe: {result.reason}")
+            trained = {"train_status": result.status, "steps": result.steps, "val": result.val,
+                       "baseline": task.describe()["baseline"]}
         model = model.to(torch.float64).eval()
         gen = torch.Generator().manual_seed(spec.seed)
         T = spec.seq_len
@@ -133,7 +143,9 @@ def train(spec: TrialSpec) -> TrainMetrics:
             config = config.model_copy(update={"lr": best})
         model = fresh_model()
         result = run_training(model, task, config)
-        fit = final_train_metrics(task, model, config) if result.status != "diverged" else dict(result.val)
+        if result.status == "diverged":
+            raise DivergedError(f"{result.reason} (lr {config.lr:g})")
+        fit = final_train_metrics(task, model, config)
     info = task.describe()
     return {
         **common_metrics(model, threads),
