@@ -68,3 +68,23 @@ def _block(where: Path) -> None:
     deadline = time.monotonic() + 120
     while not (where / "release").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+class NeverLearnsSpec(MisbehaveSpec):
+    behaviour: Literal["ok", "raise", "sleep", "hog", "hog_sleep", "nan", "block", "constant"] = "constant"
+
+
+class NeverLearns(Misbehave):
+    """A contender whose logits ignore the input (``tests.run.bad_models:NeverLearns`` in a claim's role)."""
+
+    Spec = NeverLearnsSpec
+
+
+class DivergesSpec(MisbehaveSpec):
+    behaviour: Literal["ok", "raise", "sleep", "hog", "hog_sleep", "nan", "block", "constant"] = "nan"
+
+
+class Diverges(Misbehave):
+    """A contender whose training loss is NaN from the first step (``tests.run.bad_models:Diverges``)."""
+
+    Spec = DivergesSpec
