@@ -102,21 +102,28 @@ def sizes(effect: str, seeds=SEEDS, noise=0.0, cid: str = "9") -> pd.DataFrame:
                    for n in (100, 1000) for i, (m, a, g) in enumerate(zip((RNN, ATTN), acc, gap))))
 
 
-def forecast(effect: str, seeds=SEEDS, noise=0.0, top: int = 720) -> pd.DataFrame:
+def forecast(effect: str, seeds=SEEDS, noise=0.0, top: int = 2880) -> pd.DataFrame:
     attn = {"good": 0.015, "bad": 0.007, "null": 0.010}[effect]
     return table(*(train_rows(m, v, seeds=seeds, noise=noise * v, metric="mse", baseline=0.013, seed=lb + i,
                               **{"spec.task_params.lookback": lb, "baseline.all.last value.mse": 0.018})
                    for lb in (96, top) for i, (m, v) in enumerate(((RNN, 0.010), (ATTN, attn)))))
 
 
-def lm(effect: str, seeds=SEEDS, noise=0.0, window: int = 32) -> pd.DataFrame:
+def lm(effect: str, seeds=SEEDS, noise=0.0, window: int = 512, length: int = 2048,
+       wall: dict[str, float] | None = None) -> pd.DataFrame:
+    """Char-LM rows at context ``length``; each run's curve holds one evaluation at its end (``wall``: seconds per
+    model, default 60), whose validation bits/char is the test value."""
     bpc = {"good": {RNN: 2.4, ATTN: 2.0, "linear_attention": 2.05, "local": 2.02, "hybrid": 2.2},
            "bad": {RNN: 1.8, ATTN: 2.0, "linear_attention": 2.6, "local": 2.4, "hybrid": 2.5},
            "null": {RNN: 2.0, ATTN: 2.0, "linear_attention": 2.0, "local": 2.0, "hybrid": 2.0}}[effect]
-    return table(*(train_rows(m, v, seeds=seeds, noise=noise, metric="bits_per_char", baseline=3.07, seed=i,
-                              **{"spec.task_params.length": 128, "spec.options.window": window if m == "local"
-                                 else None})
-                   for i, (m, v) in enumerate(bpc.items())))
+    df = table(*(train_rows(m, v, seeds=seeds, noise=noise, metric="bits_per_char", baseline=3.07, seed=i,
+                            **{"spec.task_params.length": length, "spec.options.window": window if m == "local"
+                               else None})
+                 for i, (m, v) in enumerate(bpc.items())))
+    df["wall_s"] = [(wall or {}).get(m, 60.0) for m in df["model"]]
+    df["curve"] = [[{"step": 800, "wall_s": w, "val_bits_per_char": v}] for w, v in zip(df["wall_s"],
+                                                                                         df["test_metric"])]
+    return df
 
 
 def pareto(effect: str, seeds=SEEDS, noise=0.0) -> pd.DataFrame:
@@ -127,9 +134,11 @@ def pareto(effect: str, seeds=SEEDS, noise=0.0) -> pd.DataFrame:
     return pd.concat([lm(effect, seeds, noise), gen], ignore_index=True)
 
 
-def conclusion(effect: str, seeds=SEEDS, noise=0.0) -> pd.DataFrame:
+def conclusion(effect: str, seeds=SEEDS, noise=0.0, lens=(256, 1024, 4000),
+               ratio_at: dict[int, float] | None = None) -> pd.DataFrame:
     ratio, rnn_bpc = {"good": (5.0, 2.4), "bad": (0.5, 1.8), "null": (5.0, 2.0)}[effect]
-    steps = timing_table({(m, n, 8): ms for n in (128, 256, 512) for m, ms in ((RNN, 10 * ratio), (ATTN, 10))},
+    steps = timing_table({(m, n, 8): ms for n in lens
+                          for m, ms in ((RNN, 10 * (ratio_at or {}).get(n, ratio)), (ATTN, 10))},
                          scenario="train_step")
     steps["scenario"] = "train_step"
     return pd.concat([steps, table(train_rows(RNN, rnn_bpc, seeds=seeds, noise=noise, metric="bits_per_char",
@@ -150,7 +159,7 @@ CASES: dict[str, tuple[Callable[..., pd.DataFrame], str, dict]] = {
     "8b": (lambda e, **k: lr_grid(e, cid="8b", **k), RNN, {"spec.lr": 1e-3}),
     "9": (sizes, ATTN, {"spec.task_params.n_train": 100}),
     "9b": (lambda e, **k: sizes(e, cid="9b", **k), RNN, {"spec.task_params.n_train": 100}),
-    "22": (forecast, RNN, {"spec.task_params.lookback": 720}),
+    "22": (forecast, RNN, {"spec.task_params.lookback": 2880}),
     "19c": (lm, "linear_attention", {}),
     "20b": (lm, "local", {}),
     "21": (lm, ATTN, {}),
@@ -347,14 +356,66 @@ def test_22_regime_and_the_cap():
     assert judge("22", forecast("good", top=336)).reason.startswith(UNTESTED)
     capped = with_rows(without(forecast("good"), model=ATTN),
                        *(failed_row(ATTN, 0, failure="memory cap", reason="memory cap: 4096 MB", scenario="train",
-                                    **{"spec.task_params.lookback": lb, "spec.seed": s}) for lb in (96, 720)
+                                    **{"spec.task_params.lookback": lb, "spec.seed": s}) for lb in (96, 2880)
                          for s in SEEDS))
     assert judge("22", capped).status == "supported"  # a cap failure is a result: the transformer did not fit
 
 
 def test_20b_needs_a_context_of_four_windows():
-    v = judge("20b", lm("good", window=64))
+    v = judge("20b", lm("good", window=1024))
     assert v.status == "inconclusive" and v.reason.startswith(UNTESTED)
+
+
+@pytest.mark.parametrize("cid", ["19c", "20b"])
+def test_19c_20b_speak_of_contexts_beyond_2000(cid):
+    v = judge(cid, lm("good", length=256, window=64))  # four windows, but a short context: not the regime
+    assert v.status == "inconclusive" and v.reason.startswith(UNTESTED) and "2048" in v.reason, v.reason
+    assert judge(cid, lm("good")).status == "supported"
+
+
+def test_21_compares_at_equal_wall_clock_too():
+    slow = {RNN: 60.0, ATTN: 600.0}  # the transformer better at the end, but its curve has nothing at 60 s
+    v = judge("21", lm("good", wall=slow))
+    assert v.status == "inconclusive" and "equal wall-clock" in v.reason, v.reason
+    df = lm("good", wall=slow)
+    early = [{"step": 80, "wall_s": 50.0, "val_bits_per_char": 2.6}]  # ... and worse than the LSTM at 60 s
+    df["curve"] = [early + c if m == ATTN else c for m, c in zip(df["model"], df["curve"])]
+    v = judge("21", df)
+    assert v.status == "refuted" and any(e.get("comparison", "").startswith("equal wall") for e in v.evidence)
+    assert any("sufficient data" in c for c in judge("21", lm("good")).caveats)
+
+
+def test_22_needs_a_transformer_that_learned_and_a_regime_where_memory_binds():
+    v = judge("22", forecast("good", top=720))  # 720 fits the cap: the claim's memory constraint did not bind
+    assert v.status == "inconclusive" and v.reason.startswith(UNTESTED) and "memory" in v.reason, v.reason
+    capped = with_rows(without(forecast("good", top=720), model=ATTN),
+                       *(failed_row(ATTN, 0, failure="memory cap", reason="memory cap: 512 MB", scenario="train",
+                                    **{"spec.task_params.lookback": lb, "spec.seed": s}) for lb in (96, 720)
+                         for s in SEEDS))
+    assert judge("22", capped).status == "supported"  # ... unless it did: the mechanism binds at 720
+    never = forecast("good")
+    never.loc[never["model"] == ATTN, "test_metric"] = 0.018  # the last-value baseline's MSE: learned nothing
+    v = judge("22", never)
+    assert v.status == "inconclusive" and v.reason.startswith("did not learn") and ATTN in v.reason, v.reason
+    close = forecast("good")
+    close.loc[close["model"] == ATTN, "test_metric"] = 0.0104  # 4% worse than the LSTM: inside the 10% zone
+    assert judge("22", close).status == "inconclusive"
+
+
+def test_25_a_hybrid_worse_than_both_on_an_axis_does_not_combine_them():
+    df = pareto("good")
+    df.loc[(df["model"] == "hybrid") & (df["scenario"] == "train"), "test_metric"] = 2.6  # worse than both
+    fast = (df["model"] == "hybrid") & (df["scenario"] == "generation")
+    df.loc[fast, "decode_ms_median"] *= 0.1  # ... and far faster than both: an extreme of the front
+    v = judge("25", df)
+    assert v.status == "inconclusive" and "worse than both" in v.reason, v.reason
+
+
+def test_26_reaches_4000_tokens_or_says_so():
+    v = judge("26", conclusion("good", lens=(128, 256, 512)))
+    assert v.status == "inconclusive" and v.reason.startswith(UNTESTED) and "4,000" in v.reason, v.reason
+    slow_at_4000 = conclusion("good", ratio_at={4000: 0.5})  # the transformer loses at the top length
+    assert judge("26", slow_at_4000).status == "refuted"
 
 
 def test_lm_claims_that_did_not_learn_say_so():

@@ -260,7 +260,7 @@ def test_a_new_implementation_version_is_a_new_trial_not_a_resume(monkeypatch):
 
     trial = make_trial(scenario="forward_latency", model="lstm")
     before = trial.spec_hash()
-    monkeypatch.setattr(get_class("lstm"), "impl_version", 2)
+    monkeypatch.setattr(get_class("lstm"), "impl_version", get_class("lstm").impl_version + 1)
     after_model = trial.spec_hash()
     monkeypatch.setitem(spec_module.SCENARIO_VERSIONS, "forward_latency", 2)
     assert len({before, after_model, trial.spec_hash()}) == 3

@@ -161,18 +161,21 @@ def _forecast_trials(s: Suite, claim: Claim) -> list[TrialSpec]:
                             steps=s.forecast_steps, seeds=s.forecast_seeds, memory_cap_mb=4096)]
 
 
-#: A look-back "long enough to matter": 2.5 days of 5-minute glucose readings (the full suite's longest; 2,880, 10
-#: days, costs ~3 h per transformer trial here); below it the transformer's attention over the window is small and
-#: memory is no constraint.
-LONG_LOOKBACK = 720
+#: "Very long time series", "thousands of time steps": the claim's regime starts at a look-back in the thousands
+#: (2,000: the low end of the essay's "2,000-4,000"), or wherever the transformer's memory already binds (it fails the
+#: memory cap). The full suite stops at 720 (2.5 days of 5-minute readings): a transformer trial at 2,880 took ~3 h
+#: here (8.4 s per step vs the LSTM's 2.2 s), so there the claim is "not tested in this range" unless the cap binds.
+LONG_LOOKBACK = 2000
 
 
 def judge_22(df: pd.DataFrame, claim: Claim) -> Verdict:
     """Effect: transformer / RNN test MSE at the longest look-back, geometric mean over seeds with the t-interval of
-    the per-seed log-ratios (supported above 1). A transformer that fails the memory cap (or runs out of memory)
-    there counts as infinite; any other failure (an ImportError, a timeout) is not a result: inconclusive with the
-    reason. The RNN must beat the last-value baseline there; a longest look-back under 720 is not the claim's
-    regime."""
+    the per-seed log-ratios (supported above 1.1, refuted below 0.9: zone 10%).
+
+    The regime: a longest look-back of :data:`LONG_LOOKBACK` or more, or one where the transformer fails the memory
+    cap (or runs out of memory): the claim's mechanism binds, and that failure is a result (ratio infinite). Any
+    other failure (an ImportError, a timeout) is not a result: inconclusive with the reason. Both models must beat
+    the last-value baseline there by 5%, else "did not learn"."""
     if not len(df) or "spec.task_params.lookback" not in df:
         return claim.no_data(df)
     top = df["spec.task_params.lookback"].max()
@@ -188,14 +191,17 @@ def judge_22(df: pd.DataFrame, claim: Claim) -> Verdict:
     rows = model_rows(at, claim.rnn)
     base = float(rows["baseline.all.last value.mse"].iloc[0]) if "baseline.all.last value.mse" in rows else math.nan
     ev.append({"baseline": "last value", "mse": base})
-    if top < LONG_LOOKBACK:
-        return claim.untested(df, f"the longest look-back is {int(top)}; the claim speaks of very long series "
-                                  f"(a look-back of {LONG_LOOKBACK} or more)", ev)
+    if top < LONG_LOOKBACK and attn:
+        return claim.untested(df, f"the longest look-back is {int(top)} and the transformer fit the memory cap "
+                                  f"there; the claim speaks of very long series (thousands of steps: "
+                                  f"{LONG_LOOKBACK} or more) or of memory that binds", ev)
     if diverged(rnn) or diverged(attn):
         return claim.no_data(df, f"{FAILED}: a run diverged at look-back {int(top)} (no finite test MSE)", ev)
-    if not learned(float(np.mean(list(rnn.values()))), base, "mse"):
-        return claim.no_data(df, f"did not learn: {claim.rnn} does not beat the last-value baseline at the longest "
-                                 "look-back", ev)
+    lost = [m for m, v in ((claim.rnn, rnn), (claim.attn, attn))
+            if v and not learned(float(np.mean(list(v.values()))), base, "mse")]
+    if lost:
+        return claim.no_data(df, f"did not learn: {', '.join(lost)} does not beat the last-value baseline by "
+                                 f"{LEARN_MARGIN['mse']:.0%} at look-back {int(top)}", ev)
     cav = [*quality_caveats(df), "glucose series (52k steps), 2,000 training windows"]
     if not attn:  # every transformer trial failed the cap there: a result, not noise
         return claim.verdict(math.inf, (math.inf, math.inf), ev, [*cav, f"{claim.attn} fails the memory cap"])
@@ -208,8 +214,9 @@ CLAIM_22 = Claim(
     quote="Transformers struggle with very long time series due to memory constraints",
     threshold=1.0, direction="above",
     effect_name="transformer / LSTM test MSE at the longest look-back (cap failure = inf)",
+    zone=0.1,  # +-10% test MSE: no meaningful difference
     trials=_forecast_trials, judge=judge_22,
-    conditions="glucose, look-back 96 ... 720", training=True,
+    conditions="glucose, look-back >= 2,000 or where the cap binds", training=True,
 )
 
 #: This module's claims (the registry orders every module's claims by id).

@@ -24,7 +24,7 @@ from seqarena.claims.quality import (
 )
 from seqarena.claims.rounds import paired
 from seqarena.claims.suites import Suite
-from seqarena.claims.training import judge_6, train_step_trials
+from seqarena.claims.training import ratios_by_n, train_step_trials
 from seqarena.claims.verdict import FAILED, Verdict
 
 NOT_LEARNED = "did not learn: a model does not beat the trigram"
@@ -88,8 +88,25 @@ def _lm_compare(df: pd.DataFrame, claim: Claim, model: str, relative: bool) -> V
     return claim.verdict(effect, ci, ev, [*quality_caveats(df), f"paired by seed over {len(seeds)} seeds"])
 
 
+#: 19c and 20b speak of "long sequences", "beyond 2,000-4,000 tokens": a shorter LM context is not their regime.
+LONG_CONTEXT = 2048
+
+
+def _short_context(df: pd.DataFrame) -> int | None:
+    """The LM's context when it is shorter than :data:`LONG_CONTEXT` (the claim is then untested), else None."""
+    rows = ok_rows(df)
+    if not len(rows) or "spec.task_params.length" not in rows:
+        return None
+    context = int(pd.to_numeric(rows["spec.task_params.length"], errors="coerce").max())
+    return context if context < LONG_CONTEXT else None
+
+
 def judge_19c(df: pd.DataFrame, claim: Claim) -> Verdict:
-    """Effect: relative bits/char gap of linear attention to softmax attention (reported; supported below 0.10)."""
+    """Effect: relative bits/char gap of linear attention to softmax attention (supported below 0.10), at a context
+    of at least :data:`LONG_CONTEXT` tokens (shorter: untested)."""
+    if (context := _short_context(df)) is not None:
+        return claim.untested(df, f"the LM's context is {context} tokens; the claim speaks of long sequences "
+                                  f"(beyond 2,000-4,000 tokens: a context of {LONG_CONTEXT} or more)")
     return _lm_compare(df, claim, "linear_attention", relative=True)
 
 
@@ -109,7 +126,11 @@ WINDOWS = 4
 
 def judge_20b(df: pd.DataFrame, claim: Claim) -> Verdict:
     """Effect: relative bits/char gap of local attention (window = context / 4) to full attention (below 0.05); a
-    context under 4 windows is not the claim's regime (local attention would see most of it)."""
+    context under 4 windows (local attention would see most of it) or under :data:`LONG_CONTEXT` tokens is not the
+    claim's regime."""
+    if (context := _short_context(df)) is not None:
+        return claim.untested(df, f"the LM's context is {context} tokens; the claim speaks of sequences beyond "
+                                  f"2,000-4,000 tokens (a context of {LONG_CONTEXT} or more)")
     local = ok_rows(df, model="local")
     if len(local) and "spec.options.window" in local and "spec.task_params.length" in local:
         window, context = int(local["spec.options.window"].max()), int(local["spec.task_params.length"].min())
@@ -129,16 +150,61 @@ CLAIM_20B = Claim(
 )
 
 
+def _val_at(curve: object, wall_s: float, key: str) -> float:
+    """The validation ``key`` of a training curve at its last evaluation no later than ``wall_s`` seconds; NaN with
+    no curve or no evaluation by then."""
+    points = [p for p in curve if p.get("wall_s", math.inf) <= wall_s + 1e-9] if isinstance(curve, list) else []
+    return float(points[-1].get(key, math.nan)) if points else math.nan
+
+
+def _equal_wall_clock(df: pd.DataFrame, rnn: str, attn: str) -> dict[int, float]:
+    """Per seed: RNN minus transformer validation bits/char at the wall-clock time the faster of the two finished."""
+    rows = {m: {int(r["spec.seed"]): r for _, r in model_rows(df, m).iterrows()} for m in (rnn, attn)}
+    out = {}
+    for seed in sorted(set(rows[rnn]) & set(rows[attn])):
+        a, b = rows[rnn][seed], rows[attn][seed]
+        t = min(float(a.get("wall_s", math.nan)), float(b.get("wall_s", math.nan)))
+        out[seed] = _val_at(a.get("curve"), t, "val_bits_per_char") - _val_at(b.get("curve"), t, "val_bits_per_char")
+    return out
+
+
+def _data_seen(df: pd.DataFrame) -> str:
+    """What "sufficient data" means in this run: characters seen in training, from the rows' own settings."""
+    rows = ok_rows(df)
+    if not len(rows) or not {"steps", "spec.batch", "spec.task_params.length"} <= set(rows):
+        return "sufficient data: not recorded"
+    seen = int(rows["steps"].max() * rows["spec.batch"].max() * rows["spec.task_params.length"].max())
+    split = f" of a {int(rows['task.sizes.train'].max()):,}-sequence training split" if "task.sizes.train" in rows \
+        else ""
+    return f"'sufficient data' here: {seen:,} training characters seen (steps x batch x context){split}"
+
+
 def judge_21(df: pd.DataFrame, claim: Claim) -> Verdict:
-    """Effect: RNN minus transformer test bits/char at equal steps and parameters (supported above 0)."""
-    return _lm_compare(df, claim, claim.attn, relative=False)
+    """Effect: RNN minus transformer bits/char, the smaller of two comparisons: test bits/char at equal steps and
+    parameters, and validation bits/char at equal wall-clock time (when the faster of the two finished; the curves'
+    evaluations). Each is a t-interval over seeds, paired; the min's interval is the min of the bounds (supported
+    above 0 by more than the zone: the transformer better both ways; refuted when either clearly says otherwise)."""
+    steps = _lm_compare(df, claim, claim.attn, relative=False)
+    if steps.status == "inconclusive" and not steps.ci:
+        return steps
+    wall = _equal_wall_clock(ok_rows(df), claim.rnn, claim.attn)
+    finite = [v for v in wall.values() if math.isfinite(v)]
+    if len(finite) < len(wall) or not finite:
+        return claim.no_data(df, "missing data: no training curve at equal wall-clock time for every seed",
+                             steps.evidence)
+    w, w_ci = t_interval(finite)
+    ev = [*steps.evidence, {"comparison": "equal wall-clock (validation bits/char)", "difference": w, "ci": w_ci}]
+    effect = min(steps.effect, w)
+    ci = (min(steps.ci[0], w_ci[0]), min(steps.ci[1], w_ci[1])) if steps.ci and w_ci else None
+    return claim.verdict(effect, ci, ev, [*steps.caveats, _data_seen(df)])
 
 
 CLAIM_21 = Claim(
     id="21", short="language modelling: transformers reach better quality",
     quote="with sufficient data, they find better solutions",
     threshold=0.0, direction="above",
-    effect_name="LSTM - transformer test bits/char on Shakespeare (equal steps and parameters), t-interval over seeds",
+    effect_name="LSTM - transformer bits/char on Shakespeare: min of equal steps (test) and equal wall-clock "
+                "(validation), paired by seed",
     zone=0.02,  # bits/char: a smaller difference is no meaningful difference here
     trials=_lm_trials, judge=judge_21,
     conditions="char LM", training=True,
@@ -171,7 +237,9 @@ def _advantage(ratio: float, ci: tuple[float, float] | None) -> tuple[float, flo
 
 def judge_25(df: pd.DataFrame, claim: Claim) -> Verdict:
     """Effect: how far the hybrid is from being dominated: min over the two pure models of the hybrid's best relative
-    advantage on (test bits/char, per-token decode time); supported above 0 (on the Pareto front).
+    advantage on (test bits/char, per-token decode time); supported above 0.05 (on the Pareto front by more than
+    the zone: a 0.1% decode advantage is no strength), and only when the hybrid lies between the pure models (or
+    beats both) on each axis: one worse than both on an axis is an extreme of the front, not a combination.
 
     Each advantage has an interval: bits/char ratios over seeds (paired), decode-time ratios over rounds (paired);
     an axis without one (one seed, one round) can neither place the hybrid on the front nor push it off. By
@@ -196,7 +264,13 @@ def judge_25(df: pd.DataFrame, claim: Claim) -> Verdict:
         per_model.append((max(a[0] for a in axes), max(a[1] for a in axes), max(a[2] for a in axes)))
     effect, lo, hi = (min(p[i] for p in per_model) for i in range(3))
     ci = (lo, hi) if math.isfinite(lo) or math.isfinite(hi) else None
-    return claim.verdict(effect, ci, ev, [*quality_caveats(lm), "bits/char over seeds, decode time over rounds"])
+    v = claim.verdict(effect, ci, ev, [*quality_caveats(lm), "bits/char over seeds, decode time over rounds"])
+    outside = [axis for axis in ("test bits/char", "decode ms/token")
+               if ev[2][axis] > (1 + claim.zone) * max(ev[0][axis], ev[1][axis])]
+    if v.status == "supported" and outside:  # an extreme of the front, not a combination of strengths
+        return claim.no_data(df, f"the hybrid is on the front but worse than both pure models on {outside[0]}: "
+                                 "it does not combine their strengths", ev)
+    return v
 
 
 CLAIM_25 = Claim(
@@ -204,37 +278,52 @@ CLAIM_25 = Claim(
     quote="the best overall system often combines multiple architectural paradigms",
     threshold=0.0, direction="above",
     effect_name="min over LSTM / transformer of the hybrid's best relative advantage (bits/char, decode ms)",
+    zone=0.05,  # a relative advantage under 5% is no meaningful difference
     trials=_pareto_trials, judge=judge_25,
     conditions="char LM + generation", training=True,
 )
 
 
+#: 26 speaks of "sequence lengths under 4,000 tokens": its training times must reach half of that at least.
+CONCLUSION_N = 4000
+
+
 def _conclusion_trials(s: Suite, claim: Claim) -> list[TrialSpec]:
     if not s.lm_steps:
         return []
-    return train_step_trials(s, claim) + train_trials(s, [claim.rnn, claim.attn], "char_lm", {"length": s.lm_seq},
-                                                 steps=s.lm_steps, seeds=s.lm_seeds)
+    return (train_step_trials(s, claim, s.conclusion_lens)
+            + train_trials(s, [claim.rnn, claim.attn], "char_lm", {"length": s.lm_seq}, steps=s.lm_steps,
+                           seeds=s.lm_seeds))
 
 
 def judge_26(df: pd.DataFrame, claim: Claim) -> Verdict:
-    """Effect: min(RNN / transformer training-step time, RNN / transformer bits/char) over n < 4,000 (supported above
-    1: the transformer wins both training time and quality). The time ratio's interval is claim 6's; the bits/char
-    ratio's is the t-interval of the per-seed log-ratios (paired); the min's interval is the min of the bounds."""
+    """Effect: min(RNN / transformer training-step time at each n up to ~4,000, RNN / transformer bits/char)
+    (supported above 1.05: the transformer wins both training time at every length and quality; zone 5%).
+
+    Each n's time ratio is paired per round (t-interval over rounds); the bits/char ratio's interval is the
+    t-interval of the per-seed log-ratios (paired); the min's interval is the min of the bounds (it covers the min
+    whenever every interval covers its own). Times that stop short of 2,000 tokens: "not tested up to 4,000"."""
     steps = df[df["scenario"] == "train_step"] if "scenario" in df else df.iloc[0:0]
     lm = df[df["scenario"] == "train"] if "scenario" in df else df.iloc[0:0]
-    speed = judge_6(steps, claim)
+    ns = sorted({int(n) for n in steps["seq_len"] if n <= CONCLUSION_N}) if len(steps) and "seq_len" in steps else []
     bpc, _, why = _lm_check(lm, claim, [claim.rnn, claim.attn])
-    if not why and not math.isfinite(speed.effect):
-        why = speed.reason or "missing data: no training-step times"
+    why = why or (first_missing(steps, [claim.rnn, claim.attn], ns) if ns else "missing data: no training-step "
+                                                                                "times")
+    speed = ratios_by_n(steps, claim.rnn, claim.attn, ns) if not why else []
     r, a = bpc.get(claim.rnn, {}), bpc.get(claim.attn, {})
     q, q_ci = round_interval([r[s] / a[s] for s in paired(r, a)], log=True) if r and a else (math.nan, None)
-    ev = [{"training time ratio": speed.effect, "ci": speed.ci},
+    ev = [*({"n": p["n"], "training time ratio": p["ratio"], "ci": p["ci"]} for p in speed),
           {"bits/char ratio": q, "ci": q_ci, claim.rnn: _mean(r), claim.attn: _mean(a), "seeds": len(paired(r, a))}]
     if why:
         return claim.no_data(df, why, ev)
-    ci = (min(speed.ci[0], q_ci[0]), min(speed.ci[1], q_ci[1])) if speed.ci and q_ci else None
-    return claim.verdict(min(speed.effect, q), ci, ev, [*quality_caveats(lm), "quality at the suite's largest "
-                                                        "budget; training time at n = the suite's train lengths"])
+    if ns[-1] < CONCLUSION_N // 2:
+        return claim.untested(df, f"training times measured up to n = {ns[-1]}; the claim speaks of sequence "
+                                  f"lengths under {CONCLUSION_N:,} (not tested up to {CONCLUSION_N:,})", ev)
+    cis = [p["ci"] for p in speed] + [q_ci]
+    effect = min([p["ratio"] for p in speed] + [q])
+    ci = (min(c[0] for c in cis), min(c[1] for c in cis)) if all(cis) else None
+    return claim.verdict(effect, ci, ev, [*quality_caveats(lm), f"training time at n = {', '.join(map(str, ns))} "
+                                          "(batch and parameters equal); quality at the suite's largest budget"])
 
 
 CLAIM_26 = Claim(
@@ -242,7 +331,8 @@ CLAIM_26 = Claim(
     quote="For applications with sufficient computational resources, training data availability, and sequence lengths "
           "under 4,000 tokens, transformers are the clear choice",
     threshold=1.0, direction="above",
-    effect_name="min(LSTM / transformer training-step time, LSTM / transformer bits/char)",
+    effect_name="min(LSTM / transformer training-step time at each n up to ~4,000, LSTM / transformer bits/char)",
+    zone=0.05,  # +-5% of a time or bits/char ratio: no meaningful difference
     trials=_conclusion_trials, judge=judge_26,
     conditions="n < 4000", training=True,
 )

@@ -76,6 +76,7 @@ class Suite(BaseModel):
     # -- training time --
     train_lens: Lengths = Field(description="n of the training-step claim (6)")
     train_batch: int = Field(description="batch of the training-step claim")
+    conclusion_lens: Lengths = Field(description="n of the conclusion's training-step times (26: up to ~4,000)")
     linear_lens: Lengths = Field(description="n of the efficient attentions' scaling (19a/b, 20a)")
     local_window: int = Field(description="local attention's window in the scaling claims")
 
@@ -120,7 +121,7 @@ QUICK = Suite(
     optimizer_params=10_000_000,
     # timed on one of two cores (timing_threads), the top sizes cost ~2x: 6 shares n=256 with 17, 19a/b and 20a fit
     # their slopes over the same two octaves one octave lower (full: 512 ... 8192)
-    train_lens=(128, 256), train_batch=8, linear_lens=(512, 2048), local_window=128,
+    train_lens=(128, 256), train_batch=8, conclusion_lens=(128, 256), linear_lens=(512, 2048), local_window=128,
     q_params=100_000, q_steps=250, q_batch=32, seeds=(0,),
     distances=(), distance_seeds=(0,),  # 4 speaks of hundreds of steps: out of quick's reach
     forecast_seeds=(0,), lr_grid=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1), lr_steps=100,
@@ -143,7 +144,8 @@ FULL = Suite(
     long_train_lens=(10240, 16384), long_train_cap_mb=8192,  # claim 7's regime: 10k+ tokens
     xl_lens=(1024, 4096, 16384), edge_params=25_000_000, edge_cap_mb=256, edge_lens=(1024, 2048, 4096, 8192),
     edge_rounds=2, optimizer_params=25_000_000,
-    train_lens=(128, 256, 512), train_batch=8, linear_lens=(512, 1024, 2048, 4096, 8192), local_window=128,
+    train_lens=(128, 256, 512), train_batch=8, conclusion_lens=(256, 1024, 4000),
+    linear_lens=(512, 1024, 2048, 4096, 8192), local_window=128,
     q_params=300_000, q_steps=1000, q_batch=32, seeds=(0, 1, 2), distances=(8, 64, 256, 512),
     distance_seeds=(0, 1), forecast_seeds=(0, 1), lr_grid=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1),
     lr_steps=600,

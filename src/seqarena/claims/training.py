@@ -83,9 +83,20 @@ CLAIM_1 = Claim(
 
 # -- 6: below 1,000 tokens transformers train 10-20x faster --------------------------------------------------------
 
-def train_step_trials(s: Suite, claim: Claim) -> list[TrialSpec]:
-    return expand("train_step", [claim.rnn, claim.attn], seq_lens=s.train_lens, batch=s.train_batch,
+def train_step_trials(s: Suite, claim: Claim, lens: tuple[int, ...] | None = None) -> list[TrialSpec]:
+    """Training-step timings of the claim's two models at ``lens`` (default the suite's ``train_lens``)."""
+    return expand("train_step", [claim.rnn, claim.attn], seq_lens=lens or s.train_lens, batch=s.train_batch,
                   params=s.params, **_timing(s))
+
+
+def ratios_by_n(df: pd.DataFrame, a: str, b: str, ns: list[int]) -> list[dict[str, Any]]:
+    """Per n: ``a`` / ``b`` time, paired per round (:func:`paired_round_ratio`): n, batch, ratio, ci, the rounds'."""
+    out = []
+    for n in ns:
+        batch = _batch_at(df, n)
+        effect, ci, per_round = paired_round_ratio(by_round(df, a, n, batch), by_round(df, b, n, batch))
+        out.append({"n": n, "batch": batch, "ratio": effect, "ci": ci, "ratio by round": per_round})
+    return out
 
 
 def judge_6(df: pd.DataFrame, claim: Claim) -> Verdict:
@@ -97,11 +108,7 @@ def judge_6(df: pd.DataFrame, claim: Claim) -> Verdict:
     why = first_missing(df, [claim.rnn, claim.attn], ns) if ns else missing(df, model=claim.rnn)
     if why or not ns:
         return claim.no_data(df, why or "missing data: no n below 1,000")
-    ev = []
-    for n in ns:
-        b = _batch_at(df, n)
-        effect, ci, per_round = paired_round_ratio(by_round(df, claim.rnn, n, b), by_round(df, claim.attn, n, b))
-        ev.append({"n": n, "batch": b, "ratio": effect, "ci": ci, "ratio by round": per_round})
+    ev = ratios_by_n(df, claim.rnn, claim.attn, ns)
     pairs = [((claim.rnn, n, _batch_at(df, n)), (claim.attn, n, _batch_at(df, n))) for n in ns]
     effect, ci = round_interval(list(round_ratios(df, pairs).values()))
     return claim.verdict(effect, ci, ev, [*caveats(df), "time per training step at equal batch and parameters; "

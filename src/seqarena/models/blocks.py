@@ -12,7 +12,10 @@ weights, zero biases, LayerNorm gain 1 and bias 0, the projections into the resi
 1 / sqrt(2 x layers)). The families once kept their own (GPT-2 for ``transformer``, depth-scaled matrices for
 ``linear_attention``, unscaled matrices for ``transformer_xl``, PyTorch's defaults for ``local`` and ``linformer``),
 so a claim comparing two mechanisms also compared two initialisations; one init makes the mechanism the only
-difference. The recurrent families keep their own (gate biases, an SSM's dt range): their cells need them.
+difference. The recurrent families keep their own mixers' init (gate biases, an SSM's dt range): their cells need
+them; their input layer, final norm and head take the same rule as the attention families' (:func:`io_init`), so a
+claim comparing an LSTM with a transformer (learning rates, early learning speed) does not also compare an N(0, 1)
+embedding with an N(0, 0.02) one.
 """
 
 from __future__ import annotations
@@ -108,6 +111,30 @@ def residual_std(layers: int) -> float:
     return INIT_STD / math.sqrt(2 * layers)
 
 
+def io_init(model: nn.Module) -> None:
+    """The attention families' rule (:func:`gpt2_init`) on a model's input layer, final LayerNorm and head only, in
+    place: N(0, 0.02) weights, zero biases, LayerNorm gain 1 and bias 0 (a tied head shares the input's draw).
+    For the families whose mixer keeps its own init (recurrent, SSM, hybrid): PyTorch's defaults there were N(0, 1)
+    embeddings and a uniform(+-1/sqrt(d)) head."""
+    for name in ("embed", "norm", "head"):
+        module = getattr(model, name, None)
+        if name == "head" and getattr(module, "weight", None) is getattr(getattr(model, "embed", None), "weight", 0):
+            continue  # tied to the input layer: drawn once
+        _init(module, INIT_STD)
+
+
+def _init(module: nn.Module | None, std: float) -> None:
+    """N(0, ``std``) weight and zero bias of a Linear or Embedding; gain 1 and bias 0 of a LayerNorm; else nothing."""
+    if isinstance(module, (nn.Linear, nn.Embedding)):
+        nn.init.normal_(module.weight, std=std)
+        if getattr(module, "bias", None) is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.LayerNorm) and module.elementwise_affine:
+        nn.init.ones_(module.weight)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+
 def gpt2_init(model: nn.Module, layers: int) -> None:
     """The one initialisation of every attention family (GPT-2, Radford et al. 2019), in place.
 
@@ -121,12 +148,4 @@ def gpt2_init(model: nn.Module, layers: int) -> None:
     residual = {id(m.proj) for m in model.modules() if isinstance(m, HeadsProjection)}
     residual |= {id(m.fc2) for m in model.modules() if isinstance(m, MLP)}
     for module in model.modules():
-        if isinstance(module, (nn.Linear, nn.Embedding)):
-            std = residual_std(layers) if id(module) in residual else INIT_STD
-            nn.init.normal_(module.weight, std=std)
-            if getattr(module, "bias", None) is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.LayerNorm) and module.elementwise_affine:
-            nn.init.ones_(module.weight)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
+        _init(module, residual_std(layers) if id(module) in residual else INIT_STD)

@@ -18,7 +18,7 @@ from pydantic import Field, field_validator, model_validator
 from torch import Tensor, nn
 
 from seqarena.models.base import ModelSpec, SequenceModel, State
-from seqarena.models.blocks import gpt2_init
+from seqarena.models.blocks import gpt2_init, io_init
 from seqarena.models.registry import get_class, make_spec, register
 
 
@@ -91,8 +91,9 @@ class Hybrid(SequenceModel):
     family = "hybrid"
     generation_modes = ("state",)
     test_variants = ({"stack": "gru,transformer,lstm"}, {"stack": "min_gru,local,linear_attention"})
-    #: 2: attention layers take the one attention init scaled by the stack's depth (blocks.gpt2_init, issue 14)
-    impl_version = 2
+    #: 2: attention layers take the one attention init scaled by the stack's depth (blocks.gpt2_init, issue 14);
+    #: 3: input layer, final norm and head take N(0, 0.02) (blocks.io_init, issue 29)
+    impl_version = 3
 
     def __init__(self, spec: HybridSpec) -> None:
         super().__init__(spec)
@@ -107,6 +108,7 @@ class Hybrid(SequenceModel):
                 # layers keep their own initialisation
                 gpt2_init(sub, spec.layers)
             self.mixers.append(sub)
+        io_init(self)  # the recurrent families' rule: their sub-models' input layers and heads were deleted above
         self.causal = all(getattr(m, "causal", True) for m in self.mixers)
 
     def layer_units(self) -> list[tuple[str, Callable[..., None]]]:

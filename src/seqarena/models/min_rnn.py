@@ -19,6 +19,7 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from seqarena.models.base import ModelSpec, SequenceModel, State
+from seqarena.models.blocks import io_init
 from seqarena.models.ops.scan import scan_log, scan_naive
 from seqarena.models.registry import register
 
@@ -72,10 +73,13 @@ class _MinRNN(SequenceModel):
     family = "recurrent"
     generation_modes = ("state",)
     gates = 1
+    #: 2: input layer, final norm and head take the attention families' N(0, 0.02) (blocks.io_init, issue 29)
+    impl_version = 2
 
     def __init__(self, spec: MinRNNSpec) -> None:
         super().__init__(spec)
         self.layers = nn.ModuleList(_MinLayer(spec.d_model, self.gates) for _ in range(spec.layers))
+        io_init(self)
 
     def mix(self, h: Tensor, state: MinRNNState | None, naive: bool | None = None) -> tuple[Tensor, MinRNNState]:
         """``naive``: None picks the form measured fastest (benchmarks/efficient_forms.py, 2-core CPU, B=8, D=128):

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqarena.models.base import ModelSpec, SequenceModel, State
+from seqarena.models.blocks import io_init
 from seqarena.models.registry import register
 
 
@@ -44,12 +45,15 @@ class _Recurrent(SequenceModel):
     generation_modes = ("state",)
     module: ClassVar[type[nn.RNNBase]]
     has_cell: ClassVar[bool] = False
+    #: 2: input layer, final norm and head take the attention families' N(0, 0.02) (blocks.io_init, issue 29)
+    impl_version = 2
 
     def __init__(self, spec: RNNSpec) -> None:
         super().__init__(spec)
         d = spec.d_model
         between = spec.dropout if spec.layers > 1 else 0.0
         self.rnn = self.module(d, d, num_layers=spec.layers, batch_first=True, dropout=between)
+        io_init(self)
 
     def _cell(self, x: Tensor, h: Tensor, c: Tensor | None, w: list[Tensor]) -> tuple[Tensor, Tensor | None]:
         """One layer, one position: ATen's cell function on that layer's [w_ih, w_hh, b_ih, b_hh]."""

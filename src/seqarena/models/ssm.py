@@ -20,6 +20,7 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from seqarena.models.base import ModelSpec, SequenceModel, State
+from seqarena.models.blocks import io_init
 from seqarena.models.ops.ssm import ssd_chunked, ssm_naive
 from seqarena.models.registry import register
 
@@ -93,13 +94,16 @@ class SSM(SequenceModel):
 
     Spec = SSMSpec
     family = "recurrent"
-    impl_version = 2  # 2: the chunked scan computes every chunk at once (~5x faster than version 1's chunk loop)
+    #: 2: the chunked scan computes every chunk at once (~5x faster than version 1's chunk loop); 3: input layer,
+    #: final norm and head take the attention families' N(0, 0.02) (blocks.io_init, issue 29)
+    impl_version = 3
     generation_modes = ("state",)
     test_variants = ({"chunk": 3}, {"naive": True, "d_state": 4})
 
     def __init__(self, spec: SSMSpec) -> None:
         super().__init__(spec)
         self.blocks = nn.ModuleList(_Block(spec) for _ in range(spec.layers))
+        io_init(self)
 
     def mix(self, h: Tensor, state: SSMState | None) -> tuple[Tensor, SSMState]:
         convs, ssms = [], []
