@@ -42,12 +42,13 @@ def _session_runner():
 def one_worker(_session_runner, monkeypatch):
     """Every sweep of the test runs on one Runner shared by the tests that ask for it, so their trials reuse one worker
     instead of spawning one per sweep (a spawn plus ``import torch`` costs seconds here); a failure still replaces it.
+    Its sweeps run one trial at a time (``SEQARENA_SERIAL``: the executor's second lane would need a second worker).
     The worker's life cycle itself is tested in tests/run/test_sweep.py, which does not use this. Not for tests whose
     workers must see an environment the test sets (a reused worker was started before)."""
     from seqarena.run import executors
 
     class SharedRunner:
-        def __init__(self, timeout_s: float | None = 600.0) -> None:
+        def __init__(self, timeout_s: float | None = 600.0, beside: int = 0) -> None:
             _session_runner.timeout_s = timeout_s
 
         def __enter__(self):
@@ -57,6 +58,7 @@ def one_worker(_session_runner, monkeypatch):
             pass
 
     monkeypatch.setattr(executors, "Runner", SharedRunner)
+    monkeypatch.setenv("SEQARENA_SERIAL", "1")  # one shared worker cannot serve two lanes at once
     return _session_runner
 
 

@@ -43,32 +43,55 @@ def timing_threads(cores: int | None = None) -> int:
     return max(1, (cores or usable_cores()) // 2)
 
 
+def _allowed() -> list[int]:
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return []
+
+
+def beside_cores(reserved: int) -> tuple[int, ...] | None:
+    """The usable cores left when the last ``reserved`` hold a timed trial (:func:`pinned`), where an untimed
+    (quality) trial may run at the same time; None when none would be left or affinity is unavailable."""
+    allowed = _allowed()
+    return tuple(allowed[:-reserved]) if reserved and len(allowed) > reserved else None
+
+
 @contextlib.contextmanager
-def pinned(threads: int | None, device: str = "cpu") -> Iterator[tuple[int, ...] | None]:
+def _pin(cores: tuple[int, ...] | None) -> Iterator[tuple[int, ...] | None]:
+    """This process on ``cores`` for the block, torch's thread count at most their number; both restored after."""
+    if not cores:
+        yield None
+        return
+    allowed, before = _allowed(), torch.get_num_threads()
+    os.sched_setaffinity(0, cores)
+    # torch's thread count stays within the pinned cores for the whole block, untimed work included: OpenMP threads
+    # beyond them spin-wait for a core at every parallel region (an LSTM step took 11 ms instead of 0.1 ms)
+    torch.set_num_threads(min(before, len(cores)))
+    try:
+        yield cores
+    finally:
+        torch.set_num_threads(before)
+        os.sched_setaffinity(0, allowed)
+
+
+def pinned(threads: int | None, device: str = "cpu") -> contextlib.AbstractContextManager[tuple[int, ...] | None]:
     """Pin this process to the last ``threads`` of its usable cores for the block (a timed CPU trial), with torch's
     thread count at most ``threads`` inside; both are restored after. Yields the cores, or None when nothing was
     pinned (a GPU trial, no thread count, all cores wanted, or a platform without affinity). Why: an unpinned
     1-thread worker migrates between the cores, and each move runs on a cold cache; here the per-round s.d. of an
     LSTM/transformer latency ratio (n = 128-512, 8 rounds, interleaved) was 0.089 and 0.064 unpinned, 0.030 and
     0.039 pinned."""
-    try:
-        allowed = sorted(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        allowed = []
+    allowed = _allowed()
     if device != "cpu" or not threads or not allowed or threads >= len(allowed):
-        yield None
-        return
-    cores = tuple(allowed[-threads:])
-    before = torch.get_num_threads()
-    os.sched_setaffinity(0, cores)
-    # torch's thread count stays within the pinned cores for the whole block, untimed work included: OpenMP threads
-    # beyond them spin-wait for a core at every parallel region (an LSTM step took 11 ms instead of 0.1 ms)
-    torch.set_num_threads(min(before, threads))
-    try:
-        yield cores
-    finally:
-        torch.set_num_threads(before)
-        os.sched_setaffinity(0, allowed)
+        return _pin(None)
+    return _pin(tuple(allowed[-threads:]))
+
+
+def pinned_beside(reserved: int, device: str = "cpu") -> contextlib.AbstractContextManager[tuple[int, ...] | None]:
+    """Pin this process to :func:`beside_cores` for the block: an untimed trial running while timed trials hold the
+    last ``reserved`` cores, so that it never shares their cores (None, nothing pinned: no such cores, or a GPU)."""
+    return _pin(beside_cores(reserved) if device == "cpu" else None)
 
 
 def ram_bytes() -> int | None:

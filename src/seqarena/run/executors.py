@@ -1,5 +1,6 @@
-"""Executors: who runs a sweep's trials. ``local`` (the default) runs them one by one in this machine's isolated
-worker processes; ``ray`` (:mod:`seqarena.run.ray_executor`, extra ``.[ray]``) spreads them over a Ray cluster.
+"""Executors: who runs a sweep's trials. ``local`` (the default) runs them in this machine's isolated worker
+processes (timed trials one by one, training trials beside them on the cores the timed ones leave free); ``ray``
+(:mod:`seqarena.run.ray_executor`, extra ``.[ray]``) spreads them over a Ray cluster.
 
 Whichever runs them, a trial means the same thing (the same isolated runner: threads fixed, memory cap, timeout),
 the driver alone writes the store, and a re-run skips finished trials, so a sweep started on one executor can be
@@ -12,10 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterator
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Protocol
 
-from seqarena.bench.spec import judged_as, measured_with_memory
+from seqarena.bench.spec import TrialSpec, judged_as, measured_with_memory
+from seqarena.measure.system import beside_cores
 from seqarena.models import SpecError
 from seqarena.run.worker import Runner
 
@@ -39,23 +44,116 @@ class Executor(Protocol):
 
 
 class LocalExecutor:
-    """This machine: trials one at a time, in order, in reused worker processes (:class:`Runner`)."""
+    """This machine, in reused worker processes (:class:`Runner`): timed trials one at a time, in order, and, while
+    they run, the untimed (training) trials in a second lane pinned to the cores the timed ones leave free.
+
+    Why two lanes: a timed CPU trial holds the last ``threads`` cores (half of them: :func:`timing_threads`), and
+    by design a neighbour on the other half does not move its numbers; a training trial needs no quiet machine, only
+    its own cores. Measured here (2 cores), the quick suite's training trials took ~120 s of ~590 s run one after
+    another. The second lane runs only on a CPU with cores to spare; ``SEQARENA_SERIAL=1`` (or ``serial=True``)
+    runs everything one at a time (training then gets every core)."""
 
     name = "local"
 
+    def __init__(self, serial: bool | None = None) -> None:
+        self.serial = os.environ.get("SEQARENA_SERIAL", "").strip() not in ("", "0") if serial is None else serial
+
     def run(self, sweep: SweepRun, timeout_s: float | None) -> None:
-        with Runner(timeout_s=timeout_s) as runner:
+        timed = [t for t in sweep.trials if t.timed]
+        untimed = [t for t in sweep.trials if not t.timed]
+        reserved = max((t.threads or 0 for t in timed), default=0)
+        cpu = all(t.device == "cpu" for t in sweep.trials)
+        if self.serial or not timed or not untimed or not cpu or beside_cores(reserved) is None:
+            return self._one_at_a_time(sweep, sweep.trials, Runner(timeout_s=timeout_s))
+        lane = _Lane(sweep, untimed, Runner(timeout_s=timeout_s, beside=reserved))
+        lane.start()
+        try:
+            self._one_at_a_time(sweep, timed, Runner(timeout_s=timeout_s), between=lane.drain)
+            lane.finish()
+        except BaseException:
+            lane.kill()
+            raise
+
+    @staticmethod
+    def _one_at_a_time(sweep: SweepRun, trials: list[TrialSpec], runner: Runner,
+                       between: Callable[[], None] | None = None) -> None:
+        with runner as active:  # a Runner's context may hand out another (tests share one)
             try:
-                for spec in sweep.trials:
-                    if sweep.admit(spec) == sweep.RUN:  # one at a time: nothing is ever running to wait for
-                        started = sweep.started(spec)
-                        sweep.record(spec, runner.run(spec), started)
+                for spec in trials:
+                    if between:
+                        between()
+                    with _LOCK:
+                        go = sweep.admit(spec) == sweep.RUN  # one at a time here: nothing running to wait for
+                        started = sweep.started(spec) if go else ""
+                    if go:
+                        result = active.run(spec)
+                        with _LOCK:
+                            sweep.record(spec, result, started)
             except KeyboardInterrupt:
-                runner.kill()  # at once: a worker mid-trial would not read a polite request to stop
+                active.kill()  # at once: a worker mid-trial would not read a polite request to stop
                 raise
 
     def progress_note(self) -> str:
         return ""
+
+
+#: Guards the sweep's bookkeeping (admit, started, record) between the two lanes.
+_LOCK = threading.RLock()
+
+
+class _Lane:
+    """The untimed trials of a sweep in a thread of their own; their results wait in a queue until the driver's
+    thread stores them (the store is written from one thread only), between its timed trials and at the end."""
+
+    def __init__(self, sweep: SweepRun, trials: list[TrialSpec], runner: Runner) -> None:
+        self.sweep, self.trials, self.runner = sweep, trials, runner
+        self.done: queue.Queue = queue.Queue()
+        self.stop = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._work, name="seqarena-untimed-lane", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _work(self) -> None:
+        try:
+            with self.runner as runner:
+                for spec in self.trials:
+                    if self.stop.is_set():
+                        return
+                    with _LOCK:
+                        if self.sweep.admit(spec) != self.sweep.RUN:
+                            continue
+                        started = self.sweep.started(spec)
+                    self.done.put((spec, runner.run(spec), started))
+        except BaseException as e:  # surfaced in the driver's thread by finish()
+            self.error = e
+
+    def drain(self) -> None:
+        """Store every result that has arrived (the driver's thread)."""
+        while True:
+            try:
+                spec, result, started = self.done.get_nowait()
+            except queue.Empty:
+                return
+            with _LOCK:
+                self.sweep.record(spec, result, started)
+
+    def finish(self) -> None:
+        """Wait for the lane, storing its results as they arrive; re-raise what broke it."""
+        while self.thread.is_alive():
+            self.thread.join(0.1)
+            self.drain()
+        self.drain()
+        if self.error is not None:
+            raise self.error
+
+    def kill(self) -> None:
+        """Stop at once (Ctrl-C or an error in the other lane); what already finished is stored."""
+        self.stop.set()
+        self.runner.kill()
+        self.thread.join(10)
+        self.drain()
 
 
 _CURRENT: contextvars.ContextVar[Executor | None] = contextvars.ContextVar("executor", default=None)

@@ -65,7 +65,7 @@ def _worker_main(conn: Connection, parent_pid: int) -> None:
         rss_bytes,
         start_process_peak,
     )
-    from seqarena.measure.system import fingerprint, pinned
+    from seqarena.measure.system import beside_cores, fingerprint, pinned, pinned_beside
     from seqarena.models import SpecError
 
     freeze_imports()
@@ -76,6 +76,7 @@ def _worker_main(conn: Connection, parent_pid: int) -> None:
             return
         if msg is None:
             return
+        beside = int(msg.pop("_beside", 0))  # cores the driver's timed trials hold: stay off them
         spec = TrialSpec(**msg)
         release_free_memory()
         capped = spec.memory_cap_mb is not None
@@ -86,12 +87,16 @@ def _worker_main(conn: Connection, parent_pid: int) -> None:
             torch.cuda.set_per_process_memory_fraction(min(1.0, allowed / total), dev)
         env = fingerprint(spec.device, spec.dtype, spec.seed)
         env["threads"] = spec.threads or torch.get_num_threads()
+        if beside and not spec.timed and (free := beside_cores(beside)):
+            env["threads"] = min(env["threads"], len(free))
         baseline = rss_bytes()
         conn.send(("started", baseline, env))
         start_process_peak()
         cap_note = " (memory cap set)" if capped else ""
         try:
-            with pinned(spec.threads if spec.timed else None, spec.device) as cores:
+            pin = pinned_beside(beside, spec.device) if beside and not spec.timed else \
+                pinned(spec.threads if spec.timed else None, spec.device)
+            with pin as cores:
                 metrics = run_trial(spec)
             if cores is not None:
                 metrics["pinned_cores"] = list(cores)
@@ -180,8 +185,9 @@ class Worker:
         self.process.join(timeout=5)
         return failures.death_failure(self.process.exitcode, oom_before, failures.oom_kills())
 
-    def run(self, spec: TrialSpec, timeout_s: float | None, poll_s: float = 0.05) -> TrialResult:
-        """Run one trial, enforcing the timeout and the memory cap. The cap is bytes above the worker's RSS when the
+    def run(self, spec: TrialSpec, timeout_s: float | None, poll_s: float = 0.05, beside: int = 0) -> TrialResult:
+        """Run one trial, enforcing the timeout and the memory cap (``beside``: an untimed trial runs off the last
+        ``beside`` cores, where timed trials run at the same time). The cap is bytes above the worker's RSS when the
         trial starts (before the model is built): polled every ``poll_s`` to stop a runaway allocation early, and
         checked exactly afterwards against the trial's peak RSS (VmHWM, kept across the scenario's own resets). On
         any failure the worker is left dead: the caller replaces it."""
@@ -193,7 +199,7 @@ class Worker:
             return TrialResult.failed(failure, env or {}, time.perf_counter() - t0)
 
         try:
-            self.conn.send(spec.model_dump(mode="json"))
+            self.conn.send({**spec.model_dump(mode="json"), **({"_beside": beside} if beside else {})})
             if not self.conn.poll(_STARTUP_TIMEOUT_S):
                 self.kill()
                 return failed(failures.Failure(failures.STARTUP, f"no answer in {_STARTUP_TIMEOUT_S:g} s"))
@@ -244,8 +250,9 @@ class Runner:
     """Runs trials in workers: one reused worker for ordinary trials of one round (a new round starts a new one), a
     fresh one for each risky trial."""
 
-    def __init__(self, timeout_s: float | None = 600.0) -> None:
+    def __init__(self, timeout_s: float | None = 600.0, beside: int = 0) -> None:
         self.timeout_s = timeout_s
+        self.beside = beside  # untimed trials run off the last ``beside`` cores (timed trials run there meanwhile)
         self._worker: Worker | None = None
         self._risky: Worker | None = None  # the fresh worker of a risky trial, while it runs
         self._round: int | None = None  # the round the reused worker measured
@@ -267,7 +274,7 @@ class Runner:
         if spec.risky:
             self._risky = self._spawn()
             try:
-                return self._risky.run(spec, self.timeout_for(spec))
+                return self._risky.run(spec, self.timeout_for(spec), beside=self.beside)
             finally:
                 self._risky.close()
                 self._risky = None
@@ -279,7 +286,7 @@ class Runner:
         self._round = spec.round
         if self._worker is None or not self._worker.alive:
             self._worker = self._spawn()
-        result = self._worker.run(spec, self.timeout_for(spec))
+        result = self._worker.run(spec, self.timeout_for(spec), beside=self.beside)
         if result.status != "ok":
             self._worker.kill()
             self._worker = None

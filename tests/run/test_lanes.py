@@ -1,0 +1,71 @@
+"""The local executor's two lanes: training trials run beside the timed ones, on the cores those leave free, and the
+bookkeeping stays the one-at-a-time kind (every trial stored once, by the driver, failures isolated, resume)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from seqarena.bench.spec import make_trial
+from seqarena.run import executors as executor_module
+from seqarena.run import expand, run_sweep
+from seqarena.run.executors import LocalExecutor
+from seqarena.store import Store
+
+TIMED = expand("forward_latency", ["lstm:d_model=8"], seq_lens=[8, 16], batch=1, params=None, vocab_size=32,
+               repeats=2, min_seconds=0.0, warmup=1, threads=1)
+COPY = {"n_train": 64, "n_val": 16, "n_test": 16, "distance": 4}
+
+
+def _train(seed: int, model: str = "lstm", **options):
+    return make_trial(scenario="train", model=model, task="copy", task_params=COPY, params=None, steps=2, batch=8,
+                      eval_every=1, seed=seed, options={"d_model": 8, **options})
+
+
+CORES = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+two_cores = pytest.mark.skipif(len(CORES) < 2, reason="the second lane needs a core the timed trials leave free")
+
+
+@two_cores
+def test_training_trials_run_beside_the_timed_ones_on_the_other_cores(tmp_path):
+    bad = make_trial(scenario="train", model="tests.run.bad_models:Misbehave", task="copy", task_params=COPY,
+                     params=None, steps=2, batch=8, options={"behaviour": "raise", "d_model": 8})
+    trials = [TIMED[0], _train(0), TIMED[1], bad, _train(1), *TIMED[2:]]
+    started: list[str] = []
+    with Store(tmp_path / "r.db") as store:
+        summary = run_sweep(trials, store, on_start=lambda spec: started.append(spec.scenario))
+        rows = {r["spec_hash"]: r for r in store.rows()}
+        again = run_sweep(trials, store)  # resume: nothing runs twice
+    assert (summary.ok, summary.failed, again.skipped) == (len(trials) - 1, 1, len(trials))
+    assert set(rows) == {t.spec_hash() for t in trials}
+    assert rows[bad.spec_hash()]["failure"] == "raised"  # isolated in its lane; the sweep went on
+    for t in TIMED:  # timed: pinned to the last core, as before
+        assert rows[t.spec_hash()]["metrics"]["pinned_cores"] == CORES[-1:]
+    for t in (trials[1], trials[4]):  # training: off that core, with as many threads as the cores it got
+        row = rows[t.spec_hash()]
+        assert row["metrics"]["pinned_cores"] == CORES[:-1] and row["env"]["threads"] <= len(CORES) - 1
+    assert sorted(started) == sorted(t.scenario for t in trials)  # progress heard of every trial once
+
+
+def test_serial_runs_everything_one_at_a_time_unpinned_training(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQARENA_SERIAL", "1")
+    assert LocalExecutor().serial and not LocalExecutor(serial=False).serial
+    train = _train(2)
+    with Store(tmp_path / "r.db") as store:
+        assert run_sweep([TIMED[0], train], store).ok == 2
+        row = next(r for r in store.rows() if r["spec_hash"] == train.spec_hash())
+    assert "pinned_cores" not in row["metrics"]
+
+
+@two_cores
+def test_an_error_in_the_training_lane_reaches_the_caller_and_stops_both_lanes(tmp_path, monkeypatch):
+    class Broken(executor_module.Runner):
+        def run(self, spec):
+            if not spec.timed:
+                raise RuntimeError("harness bug")
+            return super().run(spec)
+
+    monkeypatch.setattr(executor_module, "Runner", Broken)
+    with Store(tmp_path / "r.db") as store, pytest.raises(RuntimeError, match="harness bug"):
+        run_sweep([TIMED[0], _train(3)], store)
