@@ -36,7 +36,7 @@ SCENARIO_VERSIONS = {scenario: 1 for scenario in SCENARIOS} | {
 }
 
 #: Settings added after stores existed, with their defaults: at the default they are left out of the spec hash.
-LATER_FIELDS = {"compile": None, "autocast": None}
+LATER_FIELDS = {"compile": None, "autocast": None, "aux": True}
 
 #: Fields only the quality scenario (``train``) reads.
 TRAIN_FIELDS = {"task", "task_params", "budget_s", "steps", "lr", "tune_lr", "tbptt", "checkpointing", "eval_every",
@@ -90,6 +90,9 @@ class TrialSpec(BaseModel):
     repeats: int = 5  # minimum timed calls
     min_seconds: float = 0.5  # minimum timed seconds
     memory_cap_mb: float | None = None  # above the trial's own baseline
+    # FLOPs (hence MFU) and saved-tensor bytes beside a timing (train_step, forward_latency); False: time and peak only,
+    # e.g. the recommender's probe (counting FLOPs of an unfused recurrence costs ~5x its step: GRU n=2048, 6.6 s)
+    aux: bool = True
     round: int = 0  # the r-th of several interleaved measurements of the same point (see run.sweep.expand)
     # quality (scenario "train"): the model trains on a task within a budget (batch = training batch size)
     task: str | None = None

@@ -51,7 +51,8 @@ def run_probe(profile: Profile, cands: Sequence[Candidate], db: Path, needs: Seq
     n, b = profile.seq_len, profile.batch
     models = [c.label for c in cands]
     common = {"params": profile.params, "device": profile.device, "seed": 0, "threads": timing_threads(target_cores())}
-    timing = {k: v for k, v in PROBE.items() if k != "rounds"}
+    # aux=False: a probe needs times and peaks, not FLOPs (counting an unfused GRU's costs ~5x its step)
+    timing = {**{k: v for k, v in PROBE.items() if k != "rounds"}, "aux": False}
     trials = []
     if "latency" in needs:
         trials += [t for t in expand("forward_latency", models, seq_lens=_grid(n, LATENCY_MAX_TOKENS // b), batch=b,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -39,11 +40,12 @@ class TrainStepMetrics(SpeedMetrics):
     """``train_step``: one optimizer step's time and the activations autograd saves."""
 
     step_s: float
-    saved_bytes: int
-    flops: float
-    flops_per_s: float
+    saved_bytes: int | None
+    flops: float | None
+    flops_per_s: float | None
     peak_flops_per_s: float
-    mfu: float
+    mfu: float | None
+    unavailable: dict[str, str]  # auxiliary measurement -> why it is missing (not asked for, or it failed)
 
 
 class LatencyMetrics(SpeedMetrics):
@@ -51,10 +53,11 @@ class LatencyMetrics(SpeedMetrics):
 
     latency_s: float
     state_bytes: int
-    flops: float
-    flops_per_s: float
+    flops: float | None
+    flops_per_s: float | None
     peak_flops_per_s: float
-    mfu: float
+    mfu: float | None
+    unavailable: dict[str, str]  # auxiliary measurement -> why it is missing (not asked for, or it failed)
 
 
 def train_step(spec: TrialSpec) -> TrainStepMetrics:
@@ -83,11 +86,16 @@ def train_step(spec: TrialSpec) -> TrainStepMetrics:
         opt.zero_grad(set_to_none=True)
         memory = peak_memory(step, spec.device)
         opt.zero_grad(set_to_none=True)
-        with SavedTensors(exclude=list(model.parameters())) as saved:
-            out, _ = model(x)
-            loss_fn(model, out, y)
-        del out
-        flops = count_flops(fwd_bwd)
+        unavailable: dict[str, str] = {}
+
+        def saved_bytes() -> int:
+            with SavedTensors(exclude=list(model.parameters())) as saved:
+                out, _ = model(x)
+                loss_fn(model, out, y)
+            return saved.nbytes
+
+        saved = _auxiliary("saved_bytes", saved_bytes, spec, unavailable)
+        flops = _auxiliary("flops", lambda: count_flops(fwd_bwd), spec, unavailable)
         opt.zero_grad(set_to_none=True)
         times = timing(step, spec)
         peak = peak_flops(spec.device, spec.dtype, threads)
@@ -102,11 +110,9 @@ def train_step(spec: TrialSpec) -> TrainStepMetrics:
         "sequences_per_s": spec.batch / med,
         "memory": memory,
         "peak_bytes": memory["peak_bytes"],
-        "saved_bytes": saved.nbytes,
-        "flops": flops,
-        "flops_per_s": flops / med,
-        "peak_flops_per_s": peak,
-        "mfu": flops / med / peak,
+        "saved_bytes": saved,
+        **_per_second(flops, med, peak),
+        "unavailable": unavailable,
     }
 
 
@@ -121,7 +127,8 @@ def forward_latency(spec: TrialSpec) -> LatencyMetrics:
         state_bytes = model.state_nbytes(state) if state is not None else 0
         del out, state
         memory = peak_memory(lambda: model(x), spec.device)
-        flops = count_flops(lambda: model(x))
+        unavailable: dict[str, str] = {}
+        flops = _auxiliary("flops", lambda: count_flops(lambda: model(x)), spec, unavailable)
         times = timing(lambda: model(x), spec)
         peak = peak_flops(spec.device, spec.dtype, threads)
     med = times["median"]
@@ -134,8 +141,27 @@ def forward_latency(spec: TrialSpec) -> LatencyMetrics:
         "memory": memory,
         "peak_bytes": memory["peak_bytes"],
         "state_bytes": state_bytes,
-        "flops": flops,
-        "flops_per_s": flops / med,
-        "peak_flops_per_s": peak,
-        "mfu": flops / med / peak,
+        **_per_second(flops, med, peak),
+        "unavailable": unavailable,
     }
+
+
+def _auxiliary(name: str, measure: Callable[[], int], spec: TrialSpec, unavailable: dict[str, str]) -> int | None:
+    """An auxiliary measurement beside the timing: None, with the reason in ``unavailable``, when the trial did not
+    ask for it (``aux=False``) or it failed (e.g. torch's FLOP counter on a model it cannot trace): the timing
+    stands either way."""
+    if not spec.aux:
+        unavailable[name] = "not measured (aux=False)"
+        return None
+    try:
+        return measure()
+    except Exception as e:  # any failure of a side measurement: the timing is the trial's point
+        text = str(e).splitlines()[0] if str(e) else ""
+        unavailable[name] = f"{type(e).__name__}: {text}"
+        return None
+
+
+def _per_second(flops: int | None, seconds: float, peak: float) -> dict[str, float | None]:
+    """FLOPs, FLOP/s and MFU (None without a FLOP count)."""
+    return {"flops": flops, "flops_per_s": None if flops is None else flops / seconds, "peak_flops_per_s": peak,
+            "mfu": None if flops is None else flops / seconds / peak}
