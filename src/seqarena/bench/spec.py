@@ -36,11 +36,11 @@ SCENARIO_VERSIONS = {scenario: 1 for scenario in SCENARIOS} | {
 }
 
 #: Settings added after stores existed, with their defaults: at the default they are left out of the spec hash.
-LATER_FIELDS = {"compile": None, "autocast": None, "aux": True}
+LATER_FIELDS = {"compile": None, "autocast": None, "aux": True, "tune_more": ()}
 
 #: Fields only the quality scenario (``train``) reads.
-TRAIN_FIELDS = {"task", "task_params", "budget_s", "steps", "lr", "tune_lr", "tbptt", "checkpointing", "eval_every",
-                "target", "data_digest"}
+TRAIN_FIELDS = {"task", "task_params", "budget_s", "steps", "lr", "tune_lr", "tune_more", "tbptt", "checkpointing",
+                "eval_every", "target", "data_digest"}
 
 
 def check_device(text: str) -> torch.device:
@@ -101,6 +101,8 @@ class TrialSpec(BaseModel):
     steps: int | None = None
     lr: float | None = None  # None: 1e-3, or the tuned one with tune_lr
     tune_lr: bool = False
+    # with tune_lr, also tune at the tuned LR: "clip" (gradient-norm clip), "regularisation" (weight decay x dropout)
+    tune_more: tuple[Literal["clip", "regularisation"], ...] = ()
     tbptt: int | None = None
     checkpointing: bool = False
     eval_every: int = 100
@@ -185,6 +187,8 @@ class TrialSpec(BaseModel):
                 raise ValueError(f"eval_every must be >= 1, got {self.eval_every}")
             if self.tbptt is not None and self.checkpointing:
                 raise ValueError("truncated BPTT carries a state; activation checkpointing keeps none: use one")
+            if self.tune_more and not self.tune_lr:
+                raise ValueError(f"tuning {' and '.join(self.tune_more)} happens at the tuned LR: set tune_lr too")
         return self
 
     @property

@@ -24,7 +24,8 @@ from seqarena.run.sweep import interleave
 from seqarena.store.failures import SIZE_KINDS, is_size_failure, kind_of
 
 GPU_CAVEAT = "the essay speaks of GPUs; measured here on {device}"
-SMOKE_CAVEAT = "smoke-sized (quick suite): a few hundred training steps; run --suite full for the robust verdict"
+SMOKE_CAVEAT = ("smoke-sized (quick suite): a few hundred training steps, nothing tuned (learning rate, clip 1.0, "
+                "weight decay 0.01, dropout 0 for every model); run --suite full for the robust verdict")
 
 
 @dataclasses.dataclass(kw_only=True)

@@ -101,7 +101,8 @@ def _describe(trials: list[TrialSpec]) -> str:
     if t0.scenario == "train":
         tasks = sorted({f"{t.task}{dict(sorted(t.task_params.items()))}" for t in trials})
         parts += ["tasks " + "; ".join(tasks)[:160], f"steps {sorted({t.steps or 0 for t in trials})}",
-                  "tuned lr" if t0.tune_lr else f"lr {sorted({t.lr or 1e-3 for t in trials})}"]
+                  f"tuned {', '.join(('lr', *t0.tune_more))}" if t0.tune_lr
+                  else f"lr {sorted({t.lr or 1e-3 for t in trials})}"]
     elif t0.scenario == "generation":
         parts.append(f"tokens {t0.tokens}, batch {t0.batch}")
     else:

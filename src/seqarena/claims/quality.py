@@ -39,9 +39,11 @@ def train_trials(s: Suite, models: list, task: str, task_params: dict[str, Any],
                  seeds: tuple[int, ...] | None = None, extra: list[dict] | None = None, **fields: Any
                  ) -> list[TrialSpec]:
     """``train`` trials of ``models`` on ``task`` per seed (default the suite's), at the suite's budget and batch;
-    the learning rate is tuned on validation unless the suite is smoke-sized or ``lr`` is given."""
+    the learning rate, then the gradient-norm clip at it, are tuned on validation unless the suite is smoke-sized or
+    ``lr`` is given (``tune_more`` in ``fields`` replaces what is tuned beside the LR)."""
     points = [{"seed": seed, **(e or {})} for seed in (seeds or s.seeds) for e in (extra or [None])]
-    tuned = {} if s.smoke or "lr" in fields else {"tune_lr": True}
+    tuned = {} if s.smoke or "lr" in fields else {"tune_lr": True, "tune_more": fields.pop("tune_more", ("clip",))}
+    fields.pop("tune_more", None)  # untuned: nothing more to tune either
     steps = steps or s.q_steps
     return grid("train", models, points, task=task, task_params=task_params, steps=steps, batch=s.q_batch,
                 params=s.q_params, eval_every=steps, **tuned, **fields)

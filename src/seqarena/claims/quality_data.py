@@ -33,9 +33,10 @@ from seqarena.essay import LITTLE_DATA
 # -- 9 / 9b: sample efficiency and overfitting ---------------------------------------------------------------------
 
 def _size_trials(s: Suite, claim: Claim) -> list[TrialSpec]:
+    # "well-regularized": where the suite tunes (full), weight decay x dropout too, for every contender alike
     return [t for n in s.sizes for t in train_trials(s, [claim.rnn, claim.attn], "selective_copy",
                                                   {"distance": 32, "n_train": n}, steps=s.size_steps,
-                                                  seeds=s.size_seeds)]
+                                                  seeds=s.size_seeds, tune_more=("clip", "regularisation"))]
 
 
 def judge_9(df: pd.DataFrame, claim: Claim) -> Verdict:

@@ -195,29 +195,3 @@ def train(model: SequenceModel, task: Task, config: TrainConfig) -> TrainResult:
 def _to(t: torch.Tensor, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """Move a batch; real-valued inputs and targets follow the model's dtype (token ids stay integer)."""
     return t.to(device, dtype) if t.is_floating_point() else t.to(device)
-
-
-LR_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
-
-
-def tune_lr(build_model, task: Task, config: TrainConfig, grid: tuple[float, ...] = LR_GRID,
-            fraction: float = 0.5) -> tuple[float, list[dict[str, Any]]]:
-    """Pick the learning rate with the best validation metric from a log-spaced grid.
-
-    Each grid point trains a freshly built model (same seed) for ``fraction`` of the budget split evenly over the
-    grid; diverged points lose. Returns (best lr, the grid's results) so the choice is recorded with the trial."""
-    share = {}
-    if config.steps:
-        share["steps"] = max(1, int(config.steps * fraction / len(grid)))
-    if config.budget_s:
-        share["budget_s"] = config.budget_s * fraction / len(grid)
-    results = []
-    for lr in grid:
-        cfg = config.model_copy(update={"lr": lr, "target": None, **share})
-        r = train(build_model(), task, cfg)
-        results.append({"lr": lr, "status": r.status, "val": r.val.get(task.metric), "steps": r.steps})
-    ok = [r for r in results if r["status"] != "diverged" and r["val"] is not None and math.isfinite(r["val"])]
-    if not ok:
-        return config.lr, results
-    best = (max if task.higher_is_better else min)(ok, key=lambda r: r["val"])
-    return best["lr"], results

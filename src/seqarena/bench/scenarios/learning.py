@@ -51,7 +51,10 @@ class TrainMetrics(CommonMetrics):
     steps: int
     wall_s: float
     lr: float
-    lr_grid: Any  # tune_lr's grid of (lr, validation value), None when not tuned
+    lr_grid: Any  # every setting tuning tried (stage, lr, clip, weight decay, dropout, validation value); None: untuned
+    clip: float | None  # the gradient-norm clip used (tuned with tune_more "clip"; None: off)
+    weight_decay: float  # AdamW's, on matrices (tuned with tune_more "regularisation")
+    dropout: float  # the model's (tuned with tune_more "regularisation")
     val: dict[str, float]
     test: dict[str, float]
     train_eval: dict[str, float]  # the final model on (a val-sized part of) the training split, in eval mode
@@ -125,23 +128,27 @@ def train(spec: TrialSpec) -> TrainMetrics:
     """Train the model on a task within the budget (optionally tuning the LR first); curve and metrics."""
     # here, not at the top: tasks and training load only in the workers that need them (datasets, tokenizers)
     from seqarena.tasks import make_task
-    from seqarena.train import TrainConfig, tune_lr
+    from seqarena.train import CLIP_GRID, LR_GRID, REG_GRID, TrainConfig, tune
     from seqarena.train import train as run_training
 
     task = make_task(spec.task, **spec.task_params)
 
-    def fresh_model() -> SequenceModel:  # the same seeded start for every LR tried and for the final run
-        return build_model(spec, task)
+    def fresh_model(dropout: float | None = None) -> SequenceModel:  # the same seeded start for every setting tried
+        tried = spec if dropout is None else spec.model_copy(update={"options": {**spec.options, "dropout": dropout}})
+        return build_model(tried, task)
 
     config = TrainConfig(lr=spec.lr or 1e-3, batch_size=spec.batch, steps=spec.steps, budget_s=spec.budget_s,
                          tbptt=spec.tbptt, checkpointing=spec.checkpointing, eval_every=spec.eval_every,
                          target=spec.target, seed=spec.seed, device=spec.device)
-    grid = None
+    grid, dropout = None, None
     with num_threads(spec.threads) as threads:
         if spec.tune_lr:
-            best, grid = tune_lr(fresh_model, task, config)
-            config = config.model_copy(update={"lr": best})
-        model = fresh_model()
+            best, grid = tune(fresh_model, task, config, lrs=LR_GRID,
+                              clips=CLIP_GRID if "clip" in spec.tune_more else (),
+                              regs=REG_GRID if "regularisation" in spec.tune_more else ())
+            config = config.model_copy(update={k: best[k] for k in ("lr", "clip", "weight_decay")})
+            dropout = best["dropout"] if "regularisation" in spec.tune_more else None
+        model = fresh_model(dropout)
         result = run_training(model, task, config)
         if result.status == "diverged":
             raise DivergedError(f"{result.reason} (lr {config.lr:g})")
@@ -158,6 +165,9 @@ def train(spec: TrialSpec) -> TrainMetrics:
         "wall_s": result.wall_s,
         "lr": config.lr,
         "lr_grid": grid,
+        "clip": config.clip,
+        "weight_decay": config.weight_decay,
+        "dropout": model.spec.dropout,
         "val": result.val,
         "test": result.test,
         "train_eval": fit,
