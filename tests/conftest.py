@@ -48,7 +48,7 @@ def one_worker(_session_runner, monkeypatch):
     from seqarena.run import executors
 
     class SharedRunner:
-        def __init__(self, timeout_s: float | None = 600.0, beside: int = 0) -> None:
+        def __init__(self, timeout_s: float | None = 600.0, beside: int = 0, spare_on=None) -> None:
             _session_runner.timeout_s = timeout_s
 
         def __enter__(self):

@@ -69,3 +69,23 @@ def test_an_error_in_the_training_lane_reaches_the_caller_and_stops_both_lanes(t
     monkeypatch.setattr(executor_module, "Runner", Broken)
     with Store(tmp_path / "r.db") as store, pytest.raises(RuntimeError, match="harness bug"):
         run_sweep([TIMED[0], _train(3)], store)
+
+
+@two_cores
+def test_a_spare_worker_starts_off_the_timed_core_and_serves_the_next_new_process():
+    import torch
+
+    from seqarena.run import Runner
+
+    first, second = TIMED[0], TIMED[1].model_copy(update={"round": 1})  # a new round: a new process
+    train = _train(4).model_copy(update={"round": 2})
+    with Runner(spare_on=tuple(CORES[:-1])) as runner:
+        a = runner.run(first)
+        spare = runner._spare.process.pid
+        b = runner.run(second)
+        assert runner._worker.process.pid == spare  # started while the first trial ran, not after it
+        assert os.sched_getaffinity(spare) == set(CORES)  # its start-up ran off the timed core; then every core
+        c = runner.run(train)  # the next spare, untimed: torch's default thread count, not the start-up core count
+    assert (a.status, b.status, c.status) == ("ok", "ok", "ok")
+    assert b.metrics["pinned_cores"] == CORES[-1:] and b.env["threads"] == 1
+    assert c.env["threads"] == torch.get_num_threads()

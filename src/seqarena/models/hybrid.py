@@ -92,8 +92,8 @@ class Hybrid(SequenceModel):
     generation_modes = ("state",)
     test_variants = ({"stack": "gru,transformer,lstm"}, {"stack": "min_gru,local,linear_attention"})
     #: 2: attention layers take the one attention init scaled by the stack's depth (blocks.gpt2_init, issue 14);
-    #: 3: input layer, final norm and head take N(0, 0.02) (blocks.io_init, issue 29)
-    impl_version = 3
+    #: 3: input layer, final norm and head took N(0, 0.02); 4: input unit-variance, head N(0, 0.02) (blocks.io_init)
+    impl_version = 4
 
     def __init__(self, spec: HybridSpec) -> None:
         super().__init__(spec)

@@ -73,8 +73,8 @@ class _MinRNN(SequenceModel):
     family = "recurrent"
     generation_modes = ("state",)
     gates = 1
-    #: 2: input layer, final norm and head take the attention families' N(0, 0.02) (blocks.io_init, issue 29)
-    impl_version = 2
+    #: 2: input layer, final norm and head took N(0, 0.02); 3: input unit-variance, head N(0, 0.02) (blocks.io_init)
+    impl_version = 3
 
     def __init__(self, spec: MinRNNSpec) -> None:
         super().__init__(spec)

@@ -95,8 +95,8 @@ class SSM(SequenceModel):
     Spec = SSMSpec
     family = "recurrent"
     #: 2: the chunked scan computes every chunk at once (~5x faster than version 1's chunk loop); 3: input layer,
-    #: final norm and head take the attention families' N(0, 0.02) (blocks.io_init, issue 29)
-    impl_version = 3
+    #: final norm and head took N(0, 0.02); 4: input unit-variance, head N(0, 0.02) (blocks.io_init, issue 29)
+    impl_version = 4
     generation_modes = ("state",)
     test_variants = ({"chunk": 3}, {"naive": True, "d_state": 4})
 

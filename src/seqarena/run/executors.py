@@ -63,12 +63,13 @@ class LocalExecutor:
         untimed = [t for t in sweep.trials if not t.timed]
         reserved = max((t.threads or 0 for t in timed), default=0)
         cpu = all(t.device == "cpu" for t in sweep.trials)
-        if self.serial or not timed or not untimed or not cpu or beside_cores(reserved) is None:
-            return self._one_at_a_time(sweep, sweep.trials, Runner(timeout_s=timeout_s))
+        free = beside_cores(reserved) if cpu else None
+        if self.serial or not timed or not untimed or free is None:
+            return self._one_at_a_time(sweep, sweep.trials, Runner(timeout_s=timeout_s, spare_on=free))
         lane = _Lane(sweep, untimed, Runner(timeout_s=timeout_s, beside=reserved))
         lane.start()
         try:
-            self._one_at_a_time(sweep, timed, Runner(timeout_s=timeout_s), between=lane.drain)
+            self._one_at_a_time(sweep, timed, Runner(timeout_s=timeout_s, spare_on=free), between=lane.drain)
             lane.finish()
         except BaseException:
             lane.kill()

@@ -16,6 +16,7 @@ from seqarena.measure.memory import PeakMemory
 from seqarena.measure.timer import time_callable
 from seqarena.models import SequenceModel, build
 from seqarena.models.autocast import enable_autocast
+from seqarena.models.blocks import INIT_RULES
 from seqarena.models.compiled import compile_model
 
 if TYPE_CHECKING:  # the tasks (and their datasets) load only in workers that train: see learning.py
@@ -38,6 +39,7 @@ class CommonMetrics(TypedDict):
     params_no_embed: int
     model_spec: dict[str, Any]  # the built model's full spec (JSON)
     threads: int  # the thread count in force while measuring
+    init: str  # the family's initialisation rule (models.blocks.INIT_RULES; "own" for a user's or HF model)
     # and, for a compiled model only, "compile": backend, units, compile_s (seconds compiling in this trial, apart
     # from every timing) and compiles (graphs compiled)
 
@@ -126,4 +128,6 @@ def common_metrics(model: SequenceModel, threads: int) -> CommonMetrics:
     compiled = {"compile": model.compiled.so_far()} if model.compiled is not None else {}
     compiled |= {"autocast": model.autocast} if model.autocast is not None else {}
     return {"params": model.num_params(), "params_no_embed": model.num_params(exclude_embeddings=True),
-            "model_spec": model.spec.model_dump(mode="json"), "threads": threads, **compiled}
+            "model_spec": model.spec.model_dump(mode="json"), "threads": threads,
+            "init": INIT_RULES.get(model.family or "", "own") if type(model).__module__.startswith("seqarena.models")
+            and type(model).__name__ != "HFModel" else "own", **compiled}
