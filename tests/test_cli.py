@@ -58,6 +58,8 @@ def test_list_shows_every_model_with_fields_and_defaults():
         (["demo", "-m", "transformer:positions=spiral"], "positions"),
         (["demo", "--batch", "zero"], "Invalid value for '--batch'"),
         (["demo", "--batch", "0"], "batch must be >= 1"),
+        (["demo", "--params", "lots"], "--params must be a number like 200000, 200k or 1.5M"),
+        (["train", "-m", "lstm", "-m", "gru", "--task", "copy"], "train takes one model, got 2 (lstm, gru)"),
         (["demo", "--dtype", "f8"], "unknown dtype 'f8'"),
         (["nosuchcommand"], "No such command"),
     ],
@@ -72,7 +74,7 @@ def test_bad_input_is_one_line_and_exit_2(args, needle):
 
 def test_demo_prints_a_row_per_model_and_agreeing_modes():
     r = run_cli(
-        "demo", "--params", "20000", "--seq-len", "32", "--batch", "2", "--tokens", "8", "--repeats", "1",
+        "demo", "--params", "20k", "--seq-len", "32", "--batch", "2", "--tokens", "8", "--repeats", "1",
         "-m", "lstm", "-m", "transformer:positions=alibi", "-m", "transformer:causal=false",
     )
     assert r.returncode == 0, r.stderr
@@ -148,3 +150,12 @@ def test_claims_json_is_strict_json_alone_on_stdout(fake_claims):
     assert ten["quote"].startswith("For short sequences") and ten["provenance"]["trial_ids"] == [3, 4]
     assert check["check"] is True and check["ci"] == [3.5, None] and check["status"] == "supported"
     assert "NaN" not in r.stdout and "Infinity" not in r.stdout
+
+
+def test_model_labels_print_as_typed_never_as_emoji():
+    from seqarena.cli.app import err, out
+
+    for console in (out, err):
+        with console.capture() as cap:
+            console.print("hf:llama:head=2 hf:smile:x")
+        assert cap.get().strip() == "hf:llama:head=2 hf:smile:x"  # issue 30 item 7: was "hf🦙head=2"

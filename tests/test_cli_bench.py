@@ -22,7 +22,8 @@ def test_bench_sweep_prints_table_slopes_crossovers_and_resumes(tmp_path, one_wo
     for text in ("forward_latency", "median ms", "log-log slope of latency", "log-log slope of peak memory",
                  "crossovers", "32 measured, 0 failed", "1 threads", "torch"):
         assert text in r.stdout, text
-    again = _run(*args[:-len(TINY)], *TINY, "--tokens", "7")  # a setting this scenario ignores: still a resume
+    repeated = ["-m", "lstm", "-m", "transformer", *args[4:]]  # repeated -m: both models (typer kept the last)
+    again = _run(*args[:2], *repeated[:-len(TINY)], *TINY, "--tokens", "7")  # an ignored setting: still a resume
     assert again.returncode == 0 and "0 measured, 0 failed, 32 already in the store" in again.stdout
     for fmt, reader in [("csv", pd.read_csv), ("parquet", pd.read_parquet), ("json", pd.read_json)]:
         out = tmp_path / f"all.{fmt}"

@@ -127,3 +127,10 @@ def test_claim_9_is_judged_once_per_store_state_across_profiles(tmp_path, monkey
     assert len(calls) == 2 and first.data.source == second.data.source == "none"  # full and quick, once
     recommend(PLENTY, _store(tmp_path / "t.db", SLOWER_15, "supported"), probe=False, candidates=PAIR)
     assert len(calls) == 4
+
+
+def test_one_round_says_its_bracket_is_the_calls_quartiles():
+    # issue 30 item 10: "0.911 ms [0.852, 1.18] (1 round, no interval over rounds)" did not say what the bracket was
+    est = estimate([Obs(100, 1.0, 0.9, 1.2, 1, round=0)], 100)
+    assert (est.low, est.high) == (0.9, 1.2)
+    assert "interquartile range" in est.how and "not an interval over rounds" in est.how

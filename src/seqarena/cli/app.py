@@ -29,8 +29,9 @@ results_app = typer.Typer(help="Look at and export the results store.", no_args_
 app.add_typer(results_app, name="results")
 
 # piped output (CI logs, files, closing notes) gets a fixed 120 columns instead of rich's 80
-out = Console(width=None if sys.stdout.isatty() else 120)
-err = Console(stderr=True)
+# emoji=False: a model label such as hf:llama:head=2 must print as typed (rich turned ":llama:" into an emoji)
+out = Console(width=None if sys.stdout.isatty() else 120, emoji=False)
+err = Console(stderr=True, emoji=False)
 
 # options several commands share
 Db = Annotated[Path, typer.Option(help="Results store (SQLite).")]

@@ -25,6 +25,7 @@ from seqarena.cli.app import (
     out,
     results_app,
 )
+from seqarena.cli.parsing import parse_count
 from seqarena.cli.render import print_checks, print_demo, print_json, print_registry, print_tasks
 from seqarena.demo import DemoSettings, environment, run_demo
 from seqarena.models import SpecError, available, get_class, parse_model_string
@@ -111,7 +112,8 @@ def list_tasks(as_json: AsJson = False) -> None:
 def demo(
     model: Annotated[list[str] | None, typer.Option(
         "--model", "-m", help="Model as name[:field=value,...]; repeatable. Default: every registered model.")] = None,
-    params: Annotated[int, typer.Option(help="Parameter budget per model (embeddings included).")] = 200_000,
+    params: Annotated[str, typer.Option(help="Parameter budget per model (embeddings included), e.g. 200k or 1M.")
+                      ] = "200k",
     layers: Annotated[int, typer.Option(help="Layers per model.")] = 2,
     vocab_size: Annotated[int, typer.Option(help="Token vocabulary.")] = 256,
     batch: Annotated[int, typer.Option(help="Training batch size.")] = 8,
@@ -126,7 +128,8 @@ def demo(
     compile_backend: CompileBackend = "inductor",
 ) -> None:
     """Build every model small, time training, generate in every mode, print one table."""
-    settings = DemoSettings(params=params, vocab_size=vocab_size, layers=layers, batch=batch, seq_len=seq_len,
+    settings = DemoSettings(params=parse_count(params, "--params"), vocab_size=vocab_size, layers=layers, batch=batch,
+                            seq_len=seq_len,
                             tokens=tokens, repeats=repeats, device=device, dtype=dtype, threads=threads, seed=seed,
                             compile=compile_backend if compile_ else None)
     with err.status("") as status:

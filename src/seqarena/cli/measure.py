@@ -40,6 +40,7 @@ from seqarena.cli.render import (
 from seqarena.cli.render_sweep import print_sweep
 from seqarena.essay import ATTN, DEFAULT_CANDIDATES, RNN
 from seqarena.job import bench_job, plan_claims, prepare_task, run_claims_job, run_job, suite_with, train_job
+from seqarena.models import SpecError
 from seqarena.recommender import make_profile
 from seqarena.run import parse_models
 from seqarena.run.executors import executing
@@ -59,7 +60,8 @@ def _executor(name: str, address: str | None, device: str) -> Iterator[None]:
 @app.command()
 def bench(
     scenario: Annotated[str, typer.Argument(help=f"One of: {', '.join(s for s in SCENARIOS if s != 'train')}.")],
-    models: Annotated[str, typer.Option("--models", "-m", help="Comma-separated models, name[:field=value,...].")],
+    models: Annotated[list[str], typer.Option(
+        "--models", "-m", help="Models, name[:field=value,...]; comma-separated or repeated (-m a -m b).")],
     seq_lens: Annotated[
         str | None, typer.Option(help="Comma-separated sequence lengths (default depends on the scenario).")
     ] = None,
@@ -101,7 +103,7 @@ def bench(
     budgets = parse_counts(params, "--params")
     with _executor(executor, address, device):
         result = bench_job(
-            scenario, [models], seq_lens=int_list(seq_lens, "--seq-lens") if seq_lens is not None else None,
+            scenario, models, seq_lens=int_list(seq_lens, "--seq-lens") if seq_lens is not None else None,
             rounds=rounds, timeout_s=timeout, db=db, retry_failed=retry_failed, events=BarEvents(show_failures=True),
             batch=batch, batches=int_list(batches, "--batches") if batches else None, seed=seed, tokens=tokens,
             prompt_len=prompt_len, params=budgets, layers=layers, vocab_size=vocab_size, device=device, dtype=dtype,
@@ -187,7 +189,7 @@ def run_command(
 
 @app.command("train")
 def train_command(
-    model: Annotated[str, typer.Option("--model", "-m", help="Model as name[:field=value,...].")],
+    model: Annotated[list[str], typer.Option("--model", "-m", help="Model as name[:field=value,...] (one).")],
     task: Annotated[str, typer.Option(help="Task name (see `seqarena tasks`).")],
     budget: Annotated[str, typer.Option(help="Training budget: 60s, 2m or 500steps.")] = "60s",
     distance: Annotated[int | None, typer.Option(help="Task dependency distance.")] = None,
@@ -221,13 +223,15 @@ def train_command(
     address: Address = None,
 ) -> None:
     """Train a model on a task within a budget, print the curve and final metrics, and store the trial."""
+    if len(model) != 1:  # typer would keep only the last of repeated -m: say so instead of training the wrong one
+        raise SpecError(f"train takes one model, got {len(model)} ({', '.join(model)}): run one train per model")
     budget_s, steps = parse_budget(budget)
     settings = task_settings(set_, distance=distance, length=length, depth=depth, dataset=dataset, file=file,
                              column=column, lookback=lookback, horizon=horizon, n_train=n_train)
     with err.status(f"preparing task {task}"):
         made = prepare_task(task, **settings)
     with _executor(executor, address, device):
-        result = train_job(model, task, settings=settings, made=made, params=parse_count(params, "--params"),
+        result = train_job(model[0], task, settings=settings, made=made, params=parse_count(params, "--params"),
                            layers=layers, db=db, events=BarEvents(spinner=True), budget_s=budget_s, steps=steps,
                            batch=batch, lr=lr, tune_lr=tune_lr, tbptt=tbptt, checkpointing=checkpointing,
                            eval_every=eval_every, target=target, device=device, threads=threads, seed=seed,
@@ -249,8 +253,9 @@ def recommend_command(
     streaming: Annotated[bool, typer.Option("--streaming", help="Tokens arrive one by one (decode cost).")] = False,
     device: Device = "cpu",
     params: Annotated[str, typer.Option(help="Model size in parameters, e.g. 1M or 200k.")] = "1000000",
-    models: Annotated[str, typer.Option("--models", "-m", help="Candidates, comma-separated.")
-                      ] = ",".join(DEFAULT_CANDIDATES),
+    models: Annotated[list[str] | None, typer.Option(
+        "--models", "-m", help=f"Candidates, comma-separated or repeated (default {','.join(DEFAULT_CANDIDATES)}).")
+                      ] = None,
     probe: Annotated[bool, typer.Option(help="Measure what the store lacks first (a short sweep).")] = True,
     db: Db = DEFAULT_DB,
     executor: ExecutorName = "local",
@@ -265,7 +270,8 @@ def recommend_command(
     with _executor(executor, address, device):
         events.begin("probe", None)
         try:
-            rec = recommender.recommend(profile, db, probe=probe, candidates=parse_models(models),
+            candidates = parse_models(",".join(models or DEFAULT_CANDIDATES))
+            rec = recommender.recommend(profile, db, probe=probe, candidates=candidates,
                                         on_start=events.start, on_done=events.done)
         finally:
             events.end()

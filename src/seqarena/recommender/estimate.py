@@ -89,7 +89,10 @@ def _pooled(obs: Sequence[Obs]) -> dict[float, tuple[float, float, float, tuple[
                 out[n] = (value, min(ci[0], value), max(ci[1], value), rows,
                           f"{len(by_round)} rounds, t-interval over rounds")
                 continue
-        spread = "1 round, no interval over rounds" if len(by_round) == 1 else f"{len(at)} rounds"
+        # one round (or rows without rounds): the bracket is the timed calls' quartiles, never an interval over rounds
+        spread = ("1 round: the bracket is its timed calls' interquartile range, not an interval over rounds"
+                  if len(by_round) == 1
+                  else f"{len(at)} rows: the bracket spans their timed calls' interquartile ranges")
         out[n] = (statistics.median(o.value for o in at), min(o.low for o in at), max(o.high for o in at), rows,
                   spread if len(at) > 1 or by_round else "")
     return out
