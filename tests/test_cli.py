@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 import seqarena
 from tests.conftest import run_cli
@@ -60,6 +61,12 @@ def test_list_shows_every_model_with_fields_and_defaults():
         (["demo", "--batch", "0"], "batch must be >= 1"),
         (["demo", "--params", "lots"], "--params must be a number like 200000, 200k or 1.5M"),
         (["train", "-m", "lstm", "-m", "gru", "--task", "copy"], "train takes one model, got 2 (lstm, gru)"),
+        (["bench", "forward_latency", "-m", "lstm", "--params", ""], "--params needs at least one value"),
+        (["bench", "forward_latency", "-m", "lstm", "--seq-lens", ""], "--seq-lens needs at least one value"),
+        (["train", "-m", "lstm", "--task", "copy", "--batch", "1" + "0" * 23], "beyond any machine's reach"),
+        (["demo", "-m", "lstm", "--seq-len", "1" + "0" * 23], "beyond any machine's reach"),
+        *([(["train", "-m", "lstm", "--task", "copy", "--device", "cuda"], "no CUDA device is available")]
+          if not torch.cuda.is_available() else []),
         (["demo", "--dtype", "f8"], "unknown dtype 'f8'"),
         (["nosuchcommand"], "No such command"),
     ],
@@ -159,3 +166,17 @@ def test_model_labels_print_as_typed_never_as_emoji():
         with console.capture() as cap:
             console.print("hf:llama:head=2 hf:smile:x")
         assert cap.get().strip() == "hf:llama:head=2 hf:smile:x"  # issue 30 item 7: was "hf🦙head=2"
+
+
+def test_a_generation_sweep_where_every_trial_failed_prints_no_traceback():
+    import pandas as pd
+
+    from seqarena.cli.app import out
+    from seqarena.cli.render_sweep import print_sweep
+
+    failed = pd.DataFrame([{"model": "transformer", "status": "failed", "scenario": "generation", "seq_len": 8,
+                            "batch": 1, "reason": "invalid: generation needs a causal LM; transformer is not one",
+                            "spec.options": {"causal": False}, "spec.mode": "cache", "spec.tokens": 4}])
+    with out.capture() as cap:
+        print_sweep("generation", failed)  # issue 30 item 16: was IndexError (an empty table's first row)
+    assert "no successful generation trials" in cap.get()

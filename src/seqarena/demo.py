@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import torch
 
-from seqarena.bench.spec import DTYPES, check_threads
+from seqarena.bench.spec import DTYPES, MAX_COUNT, check_threads
 from seqarena.measure.system import cpu_model
 from seqarena.measure.timer import time_callable
 from seqarena.models import SequenceModel, SpecError, available, build, generate, parse_model_string
@@ -47,6 +47,9 @@ class DemoSettings:
         for field in ("params", "vocab_size", "layers", "batch", "seq_len", "tokens", "prompt_len", "repeats"):
             if getattr(self, field) < 1:
                 raise SpecError(f"{field} must be >= 1, got {getattr(self, field)}")
+            if getattr(self, field) > MAX_COUNT:  # a typo: torch would abort (not raise) on such a tensor
+                raise SpecError(f"{field} {getattr(self, field)} is beyond any machine's reach (at most "
+                                f"{MAX_COUNT:,})")
         check_compile(self.compile, self.device)
         if self.dtype not in DTYPES:
             raise SpecError(f"unknown dtype {self.dtype!r}; choose from: {', '.join(DTYPES)}")

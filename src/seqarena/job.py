@@ -229,6 +229,7 @@ def train_job(model: str, task: str, *, settings: dict[str, Any] | None = None, 
     :class:`TrainingFailed` carrying the stored reason."""
     events = events or Events()
     settings = settings or {}
+    check_device(trial.get("device", "cpu"))  # before preparing data: "no CUDA here" is one line, not a dead worker
     made = made or prepare_task(task, **settings)
     # the model as the worker will build it (the task fixes vocabulary and head): a bad spec is one line here
     name, options = run.check_model(model, params, layers=layers, **made.model_fields())

@@ -36,6 +36,9 @@ SCENARIO_VERSIONS = {scenario: 1 for scenario in SCENARIOS} | {
 }
 
 #: Settings added after stores existed, with their defaults: at the default they are left out of the spec hash.
+#: The largest count a trial may ask for (lengths, batches, steps, repeats ...): 2^40.
+MAX_COUNT = 2**40
+
 LATER_FIELDS = {"compile": None, "autocast": None, "aux": True, "tune_more": ()}
 
 #: Fields only the quality scenario (``train``) reads.
@@ -144,6 +147,16 @@ class TrialSpec(BaseModel):
     def _seed(cls, v: int) -> int:
         if not 0 <= v < 2**63:  # torch, numpy and random all take this range
             raise ValueError(f"must be between 0 and 2**63 - 1, got {v}")
+        return v
+
+    @field_validator("params", "layers", "vocab_size", "seq_len", "batch", "tokens", "prompt_len", "sample_every",
+                     "warmup", "repeats", "round", "steps", "tbptt", "eval_every", "chunk")
+    @classmethod
+    def _within_reach(cls, v: int | None, info) -> int | None:
+        # 2^40 (~1e12) tokens, steps or repeats is beyond any machine: a larger value was a typo (and would not even
+        # fit the store's 64-bit integers: an OverflowError after the trial had run)
+        if v is not None and v > MAX_COUNT:
+            raise ValueError(f"{info.field_name} {v} is beyond any machine's reach (at most {MAX_COUNT:,})")
         return v
 
     @field_validator("warmup", "sample_every", "round")

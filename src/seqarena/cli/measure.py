@@ -105,9 +105,9 @@ def bench(
         result = bench_job(
             scenario, models, seq_lens=int_list(seq_lens, "--seq-lens") if seq_lens is not None else None,
             rounds=rounds, timeout_s=timeout, db=db, retry_failed=retry_failed, events=BarEvents(show_failures=True),
-            batch=batch, batches=int_list(batches, "--batches") if batches else None, seed=seed, tokens=tokens,
-            prompt_len=prompt_len, params=budgets, layers=layers, vocab_size=vocab_size, device=device, dtype=dtype,
-            threads=threads, repeats=repeats, min_seconds=min_seconds, memory_cap_mb=memory_cap_mb,
+            batch=batch, batches=int_list(batches, "--batches") if batches is not None else None, seed=seed,
+            tokens=tokens, prompt_len=prompt_len, params=budgets, layers=layers, vocab_size=vocab_size, device=device,
+            dtype=dtype, threads=threads, repeats=repeats, min_seconds=min_seconds, memory_cap_mb=memory_cap_mb,
             sample_every=sample_every, compile=compile_backend if compile_ else None, autocast=autocast)
     df, s = result.rows, result.summary
     print_sweep(scenario, df)

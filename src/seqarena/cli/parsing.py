@@ -25,6 +25,8 @@ def int_list(text: str, what: str) -> list[int]:
         raise SpecError(f"{what} must be comma-separated integers, got {text!r}") from None
     if any(v < 1 for v in values):
         raise SpecError(f"{what} must be >= 1, got {text!r}")
+    if not values:  # an empty list is never "the defaults": it was a mistake (e.g. an unset shell variable)
+        raise SpecError(f"{what} needs at least one value, got {text!r}")
     return values
 
 
@@ -44,8 +46,11 @@ def parse_count(text: str, what: str) -> int:
 
 
 def parse_counts(text: str, what: str) -> list[int]:
-    """Comma-separated counts: '200k,1M' -> [200000, 1000000]."""
-    return [parse_count(p, what) for p in text.split(",") if p.strip()]
+    """Comma-separated counts: '200k,1M' -> [200000, 1000000]; at least one."""
+    values = [parse_count(p, what) for p in text.split(",") if p.strip()]
+    if not values:
+        raise SpecError(f"{what} needs at least one value, got {text!r}")
+    return values
 
 
 def parse_budget(text: str) -> tuple[float | None, int | None]:

@@ -19,7 +19,11 @@ def print_sweep(scenario: str, df: pd.DataFrame) -> None:
         out.print("no trials")
         return
     if scenario == "generation":
-        _print_generation(df[df["status"] == "ok"])
+        ok = df[df["status"] == "ok"]
+        if ok.empty:  # every trial failed (e.g. a bidirectional model): the sweep's summary names the reasons
+            out.print("no successful generation trials")
+            return
+        _print_generation(ok)
         return
     if scenario == "gradients":
         _print_gradients(df)
