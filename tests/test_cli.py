@@ -180,3 +180,27 @@ def test_a_generation_sweep_where_every_trial_failed_prints_no_traceback():
     with out.capture() as cap:
         print_sweep("generation", failed)  # issue 30 item 16: was IndexError (an empty table's first row)
     assert "no successful generation trials" in cap.get()
+
+
+def test_compare_refuses_a_store_against_itself(tmp_path):
+    db = tmp_path / "a.db"
+    db.write_bytes(b"")
+    r = run_cli("compare", str(db), str(tmp_path / "." / "a.db"))
+    assert r.returncode == 2 and "compare a store with another one" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_task_settings_refuse_two_data_sources_and_a_file_that_is_not_one(tmp_path):
+    import os
+
+    from seqarena.cli.parsing import task_settings
+    from seqarena.models import SpecError
+
+    csv = tmp_path / "x.csv"
+    csv.write_text("y\n1\n2\n")
+    assert task_settings(None, file=csv, dataset=None) == {"file": csv}
+    with pytest.raises(SpecError, match="give --file or --dataset, not both"):
+        task_settings(None, file=csv, dataset="sunspots")  # issue 30 item 17: one silently won
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(SpecError, match="must be a regular file"):
+        task_settings(None, file=fifo)  # issue 30 item 18: reading it hung

@@ -69,6 +69,8 @@ def compare_command(
     scenario, the claims whose verdicts differ; with --fail-above, a regression gate."""
     if fail_above is not None and fail_above <= 0:
         raise SpecError(f"--fail-above must be positive, got {fail_above:g}")
+    if a.exists() and b.exists() and a.resolve() == b.resolve():  # every ratio would be 1 by construction
+        raise SpecError(f"both stores are {a}: compare a store with another one")
     c = compare_stores(a, b, suite=suite)
     regressions = c.regressions(fail_above) if fail_above else []
     if as_json:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import typer
 
@@ -77,6 +78,10 @@ def parse_budget(text: str) -> tuple[float | None, int | None]:
 def task_settings(pairs: list[str] | None, **named: object) -> dict[str, object]:
     """The named task options that were given, plus ``--set key=value`` pairs (numbers read as numbers)."""
     out = {k: v for k, v in named.items() if v is not None}
+    if out.get("file") is not None and out.get("dataset") is not None:  # one would silently win
+        raise SpecError(f"give --file or --dataset, not both (got {out['file']} and {out['dataset']!r})")
+    if out.get("file") is not None and Path(str(out["file"])).exists() and not Path(str(out["file"])).is_file():
+        raise SpecError(f"--file must be a regular file, got {out['file']}")  # a FIFO or device would hang
     for item in pairs or []:
         key, eq, value = item.partition("=")
         if not eq or not key.strip():
