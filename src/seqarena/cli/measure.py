@@ -36,6 +36,7 @@ from seqarena.cli.render import (
     print_recommendation,
     print_training,
     print_verdicts_json,
+    report_contended,
 )
 from seqarena.cli.render_sweep import print_sweep
 from seqarena.essay import ATTN, DEFAULT_CANDIDATES, RNN
@@ -119,6 +120,7 @@ def bench(
               f"~{', '.join(f'{b:,}' for b in budgets)} params x {layers} layers, seed {seed}", highlight=False)
     out.print(f"  {s.ok} measured, {s.failed} failed, {s.skipped} already in the store, "
               f"{s.pruned} skipped after a smaller n failed -> {db}", highlight=False)
+    report_contended(s)  # the README promises it: flagged rows are re-measured by the next run, say so now
 
 
 @app.command("claims")
