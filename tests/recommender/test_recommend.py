@@ -192,3 +192,16 @@ def test_far_extrapolation_gives_a_bound_not_a_number():
     far = estimate(obs, 20_000)
     assert far.value is None and far.low == 100 and math.isinf(far.high)
     assert far.how == "200x beyond the measured n<=100: a lower bound only"
+
+
+def test_a_failed_probe_trial_is_tried_again_and_named(tmp_path, one_worker):
+    # issue 30 item 2: the failed rows stayed, every later probe skipped them and said "nothing ran"
+    path = tmp_path / "probe.db"
+    profile = {"seq_len": 8, "train_sequences": 100, "latency_budget_ms": 1_000, "params": 20_000}
+    bad = ("tests.run.bad_models:Misbehave:behaviour=raise",)
+    for attempt in range(2):
+        with pytest.raises(SpecError) as e:
+            recommend(profile, path, candidates=bad)
+        assert "RuntimeError: boom" in str(e.value) and "nothing ran" not in str(e.value), (attempt, str(e.value))
+    with Store(path) as store:
+        assert store.count() == 3 and {r["status"] for r in store.rows()} == {"failed"}  # replaced, not piled up

@@ -13,6 +13,7 @@ from seqarena.recommender.candidates import Candidate
 from seqarena.recommender.estimate import Obs
 from seqarena.recommender.observe import PROMPT_LEN, Observations, memory_estimate
 from seqarena.recommender.profile import Profile
+from seqarena.run.failures import is_size_failure
 from seqarena.run.sweep import SweepSummary, expand, run_sweep
 from seqarena.store import Store
 
@@ -70,6 +71,11 @@ def run_probe(profile: Profile, cands: Sequence[Candidate], db: Path, needs: Seq
     if "memory" in needs:
         trials += expand("memory", models, seq_lens=[n], batch=b, memory_cap_mb=profile.memory_cap_mb, **common)
     with Store(db) as store:
+        # a probe trial that failed for any reason but its size (a cap or out of memory: a result) is tried again:
+        # kept, it would be skipped by every later probe ("nothing ran") and its profile could never be answered
+        hashes = [t.spec_hash() for t in trials]
+        store.retry_failed([r["spec_hash"] for r in store.rows(status="failed", spec_hash=hashes)
+                            if not is_size_failure(r["failure"])])
         return run_sweep(trials, store, sweep="recommend-probe", timeout_s=PROBE_TIMEOUT_S, on_start=on_start,
                          on_done=on_done)
 
