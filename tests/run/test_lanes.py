@@ -89,3 +89,44 @@ def test_a_spare_worker_starts_off_the_timed_core_and_serves_the_next_new_proces
     assert (a.status, b.status, c.status) == ("ok", "ok", "ok")
     assert b.metrics["pinned_cores"] == CORES[-1:] and b.env["threads"] == 1
     assert c.env["threads"] == torch.get_num_threads()
+
+
+@two_cores
+def test_training_gets_every_core_once_the_timed_trials_are_done(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    from seqarena.run.worker import TrialResult
+
+    seen: list[tuple[int, int]] = []
+    timed_done = threading.Event()
+
+    class Fake:  # records which cores each training trial was told to leave alone
+        def __init__(self, timeout_s=None, beside=0, spare_on=None):
+            self.beside = beside
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            pass
+
+        def kill(self):
+            pass
+
+        def run(self, spec):
+            if spec.timed:
+                timed_done.set()
+            else:
+                seen.append((spec.seed, self.beside))
+                if not timed_done.wait(10):
+                    raise AssertionError("the timed trial never ran")
+                deadline = time.monotonic() + 10  # the driver lifts the reservation right after its last timed trial
+                while self.beside and time.monotonic() < deadline:
+                    time.sleep(0.01)
+            return TrialResult("ok", {}, None, {}, 0.0)
+
+    monkeypatch.setattr(executor_module, "Runner", Fake)
+    with Store(tmp_path / "r.db") as store:
+        assert run_sweep([_train(5), TIMED[0], _train(6)], store).ok == 3
+    assert seen == [(5, 1), (6, 0)]  # the first beside the timed trial (off its core), the next on every core

@@ -50,8 +50,9 @@ class LocalExecutor:
     Why two lanes: a timed CPU trial holds the last ``threads`` cores (half of them: :func:`timing_threads`), and
     by design a neighbour on the other half does not move its numbers; a training trial needs no quiet machine, only
     its own cores. Measured here (2 cores), the quick suite's training trials took ~120 s of ~590 s run one after
-    another. The second lane runs only on a CPU with cores to spare; ``SEQARENA_SERIAL=1`` (or ``serial=True``)
-    runs everything one at a time (training then gets every core)."""
+    another. Once the timed trials are done, the training trials still to start get every core again (the full
+    suite is mostly training). The second lane runs only on a CPU with cores to spare; ``SEQARENA_SERIAL=1`` (or
+    ``serial=True``) runs everything one at a time (training then gets every core)."""
 
     name = "local"
 
@@ -70,6 +71,7 @@ class LocalExecutor:
         lane.start()
         try:
             self._one_at_a_time(sweep, timed, Runner(timeout_s=timeout_s, spare_on=free), between=lane.drain)
+            lane.runner.beside = 0  # the timed trials are done: the training still to start gets every core
             lane.finish()
         except BaseException:
             lane.kill()
