@@ -77,10 +77,12 @@ def test_a_spare_worker_starts_off_the_timed_core_and_serves_the_next_new_proces
 
     from seqarena.run import Runner
 
-    first, second = TIMED[0], TIMED[1].model_copy(update={"round": 1})  # a new round: a new process
-    train = _train(4).model_copy(update={"round": 2})
+    zeroth = TIMED[1]
+    first, second = (t.model_copy(update={"round": r}) for r, t in ((1, TIMED[0]), (2, TIMED[1])))  # new processes
+    train = _train(4).model_copy(update={"round": 3})
     with Runner(spare_on=tuple(CORES[:-1])) as runner:
-        a = runner.run(first)
+        assert runner.run(zeroth).status == "ok" and runner._spare is None  # one process so far: no spare yet
+        a = runner.run(first)  # the second process: from now on a spare starts beside each
         spare = runner._spare.process.pid
         b = runner.run(second)
         assert runner._worker.process.pid == spare  # started while the first trial ran, not after it

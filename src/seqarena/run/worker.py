@@ -287,7 +287,9 @@ class Runner:
         if not self.spare_on:
             return Worker()
         worker = self._spare if self._spare is not None and self._spare.alive else Worker()
-        self._spare = Worker(start_on=self.spare_on)
+        self._spare = None
+        if self.spawned >= 2:  # a sweep that needed a second process will likely need more; a small one never does
+            self._spare = Worker(start_on=self.spare_on)
         return worker
 
     def timeout_for(self, spec: TrialSpec) -> float | None:
