@@ -14,13 +14,13 @@ from seqarena.models import ModelSpec, SequenceModel
 
 
 class MisbehaveSpec(ModelSpec):
-    behaviour: Literal["ok", "raise", "sleep", "hog", "hog_sleep", "nan", "block", "constant"] = "ok"
+    behaviour: Literal["ok", "raise", "sleep", "hog", "hog_sleep", "nan", "block", "constant", "exit"] = "ok"
     hog_mb: int = 400
     block_dir: str = ""  # "block": says it runs (a file named by its pid) and waits for a file "release" there
 
 
 class Misbehave(SequenceModel):
-    """A position-wise linear model that raises, hangs, hogs memory, returns NaN, or ignores its input (``constant``:
+    """A position-wise linear model that raises, exits its process, hangs, hogs memory, returns NaN, or ignores its input (``constant``:
     its logits are the same at every position, whatever the input: a model that never learns) when told to."""
 
     Spec = MisbehaveSpec
@@ -35,6 +35,8 @@ class Misbehave(SequenceModel):
             raise RuntimeError("boom")
         if b == "sleep":
             time.sleep(120)
+        if b == "exit":  # the whole worker process dies (a crash in native code looks like this to the driver)
+            os._exit(3)
         if b == "block":
             _block(Path(self.spec.block_dir))
         if b in ("hog", "hog_sleep"):

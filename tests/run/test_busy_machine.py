@@ -73,10 +73,11 @@ def test_a_trial_measured_under_load_is_measured_again_then_kept_with_its_flag(t
 
 def test_a_quiet_re_measurement_is_final(tmp_path, monkeypatch, one_worker):
     trials = expand("forward_latency", ["lstm:d_model=8"], seq_lens=[8], batch=2, **TRIALS)
-    readings = iter([1.9, 1.9, 0.0, 0.0])
-    monkeypatch.setattr(LoadProbe, "read", lambda probe: LoadSample(next(readings), 0.0, 2, probe.threads, 1.0))
+    seen = {"others": 1.9}  # a neighbour during the first sweep, none during the second
+    monkeypatch.setattr(LoadProbe, "read", lambda probe: LoadSample(seen["others"], 0.0, 2, probe.threads, 1.0))
     with Store(tmp_path / "r.db") as store:
         assert run_sweep(trials, store).contended == 2
+        seen["others"] = 0.0
         assert run_sweep(trials, store).contended == 0
         assert {(r["attempts"], r["contended"]) for r in store.rows()} == {(2, 0)}
         assert run_sweep(trials, store).skipped == 2

@@ -191,7 +191,8 @@ def test_a_resume_after_ctrl_c_completes_every_trial_exactly_once(interrupted):
     assert set(interrupted["stored"]) <= set(final)
 
 
-def test_a_worker_killed_mid_trial_is_a_failure_named_by_its_signal_and_the_sweep_goes_on(tmp_path):
+def test_a_worker_killed_mid_trial_is_a_failure_named_by_its_signal_and_the_sweep_goes_on(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQARENA_COTIME", "0")  # each trial alone: the kill is aimed at the sleeper's own process
     fast = expand("forward_latency", ["lstm:d_model=8"], seq_lens=[8, 16], batch=2, min_seconds=0.0, **TINY)
     sleeper = make_trial(scenario="forward_latency", model="tests.run.bad_models:Misbehave",
                          options={"behaviour": "sleep", "d_model": 8}, seq_len=8, min_seconds=0.0, **TINY)

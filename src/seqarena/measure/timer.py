@@ -111,6 +111,11 @@ class _Clock:
         return time.perf_counter() - t0
 
 
+def call_timer(device: torch.device | str = "cpu") -> Callable[[Callable[[], object]], float]:
+    """``time(fn) -> seconds`` of one call of ``fn`` on ``device`` (perf_counter; CUDA events after a synchronise)."""
+    return _Clock(torch.device(device)).time_call
+
+
 def time_callable(
     fn: Callable[[], object],
     *,

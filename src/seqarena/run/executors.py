@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 from seqarena.bench.spec import TrialSpec, judged_as, measured_with_memory
 from seqarena.measure.system import beside_cores
 from seqarena.models import SpecError
-from seqarena.run.worker import Runner
+from seqarena.run.worker import MAX_GROUP, Runner, cotimable
 
 if TYPE_CHECKING:
     from seqarena.run.sweep import SweepRun
@@ -80,24 +80,39 @@ class LocalExecutor:
     @staticmethod
     def _one_at_a_time(sweep: SweepRun, trials: list[TrialSpec], runner: Runner,
                        between: Callable[[], None] | None = None) -> None:
+        """Run ``trials`` in order; neighbours that are contenders of one comparison (:func:`cotimable`) run as one
+        co-timed group, their calls interleaved in one process (``SEQARENA_COTIME=0``: each alone)."""
         with runner as active:  # a Runner's context may hand out another (tests share one)
             try:
-                for spec in trials:
+                for group in _groups(trials):
                     if between:
                         between()
                     with _LOCK:
-                        go = sweep.admit(spec) == sweep.RUN  # one at a time here: nothing running to wait for
-                        started = sweep.started(spec) if go else ""
+                        go = [s for s in group if sweep.admit(s) == sweep.RUN]  # one at a time: nothing to wait for
+                        started = [sweep.started(s) for s in go]
                     if go:
-                        result = active.run(spec)
+                        results = active.run_group(go) if len(go) > 1 else [active.run(go[0])]
                         with _LOCK:
-                            sweep.record(spec, result, started)
+                            for spec, result, when in zip(go, results, started, strict=True):
+                                sweep.record(spec, result, when)
             except KeyboardInterrupt:
                 active.kill()  # at once: a worker mid-trial would not read a polite request to stop
                 raise
 
     def progress_note(self) -> str:
         return ""
+
+
+def _groups(trials: list[TrialSpec]) -> list[list[TrialSpec]]:
+    """``trials`` in order, neighbours that can be co-timed (:func:`cotimable`) in one group, the rest alone."""
+    together = os.environ.get("SEQARENA_COTIME", "1").strip() not in ("", "0")
+    out: list[list[TrialSpec]] = []
+    for t in trials:
+        if out and together and len(out[-1]) < MAX_GROUP and cotimable(out[-1][0], t):
+            out[-1].append(t)
+        else:
+            out.append([t])
+    return out
 
 
 #: Guards the sweep's bookkeeping (admit, started, record) between the two lanes.

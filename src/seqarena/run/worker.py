@@ -9,15 +9,10 @@ and only the driver writes to the store, so a killed sweep leaves no half-writte
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import dataclasses
 import multiprocessing as mp
 import os
-import signal
 import time
-import traceback
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -25,114 +20,9 @@ from seqarena.bench.duration import training_timeout_s
 from seqarena.bench.spec import TrialSpec
 from seqarena.measure.load import LoadProbe, load_ignored
 from seqarena.run import failures
+from seqarena.run.child import worker_main
 
-PR_SET_PDEATHSIG = 1
 _STARTUP_TIMEOUT_S = 180.0
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    libc_name = ctypes.util.find_library("c")
-    if libc_name:
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(libc_name, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent_pid:  # the parent died before the prctl took effect
-        os._exit(1)
-
-
-def _prefer_me_for_oom_kill() -> None:
-    # if the machine runs out of memory, the kernel should kill the trial, not the driver holding the sweep
-    with contextlib.suppress(OSError):
-        Path("/proc/self/oom_score_adj").write_text("1000")
-
-
-def _worker_main(conn: Connection, parent_pid: int, start_on: tuple[int, ...] | None = None,
-                 threads: int | None = None) -> None:
-    """Worker loop: receive a spec dict, run it, send back ('ok', metrics, peak) or ('failed', Failure, peak).
-
-    Every trial first reports ('started', baseline RSS, environment fingerprint), so the driver can enforce the cap
-    against that baseline and store the fingerprint even for a trial it has to kill. ``start_on``: the cores its
-    start-up (``import torch`` ...) runs on, off a timed trial's; then every usable core again, and torch's thread
-    count ``threads`` (the driver's default: torch read the narrower set when it loaded)."""
-    _die_with_parent(parent_pid)
-    _prefer_me_for_oom_kill()
-    # Ctrl-C reaches the whole foreground process group: the driver handles it (stops, kills us, says how to
-    # resume); a worker that also raised KeyboardInterrupt would print a traceback per worker
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    everywhere = None
-    if start_on:
-        with contextlib.suppress(AttributeError, OSError):
-            everywhere = os.sched_getaffinity(0)
-            os.sched_setaffinity(0, start_on)
-    import torch
-
-    from seqarena.bench.scenarios import DivergedError, NonFiniteError, run_trial
-    from seqarena.measure.memory import (
-        freeze_imports,
-        process_peak,
-        release_free_memory,
-        rss_bytes,
-        start_process_peak,
-    )
-    from seqarena.measure.system import beside_cores, fingerprint, pinned, pinned_beside
-    from seqarena.models import SpecError
-
-    freeze_imports()
-    if everywhere:
-        os.sched_setaffinity(0, everywhere)
-        if threads:
-            torch.set_num_threads(threads)
-    while True:
-        try:
-            msg = conn.recv()
-        except (EOFError, OSError):
-            return
-        if msg is None:
-            return
-        beside = int(msg.pop("_beside", 0))  # cores the driver's timed trials hold: stay off them
-        spec = TrialSpec(**msg)
-        release_free_memory()
-        capped = spec.memory_cap_mb is not None
-        if spec.device.startswith("cuda") and capped:
-            dev = torch.device(spec.device)
-            total = torch.cuda.get_device_properties(dev).total_memory
-            allowed = torch.cuda.memory_allocated(dev) + spec.memory_cap_mb * 2**20
-            torch.cuda.set_per_process_memory_fraction(min(1.0, allowed / total), dev)
-        env = fingerprint(spec.device, spec.dtype, spec.seed)
-        env["threads"] = spec.threads or torch.get_num_threads()
-        if beside and not spec.timed and (free := beside_cores(beside)):
-            env["threads"] = min(env["threads"], len(free))
-        baseline = rss_bytes()
-        conn.send(("started", baseline, env))
-        start_process_peak()
-        cap_note = " (memory cap set)" if capped else ""
-        try:
-            pin = pinned_beside(beside, spec.device) if beside and not spec.timed else \
-                pinned(spec.threads if spec.timed else None, spec.device)
-            with pin as cores:
-                metrics = run_trial(spec)
-            if cores is not None:
-                metrics["pinned_cores"] = list(cores)
-            outcome: tuple[str, Any] = ("ok", metrics)
-        except DivergedError as e:
-            outcome = ("failed", failures.Failure(failures.DIVERGED, str(e)))
-        except NonFiniteError as e:
-            outcome = ("failed", failures.Failure(failures.NONFINITE, str(e)))
-        except torch.OutOfMemoryError as e:
-            outcome = ("failed", failures.Failure(failures.OOM, f"{str(e).splitlines()[0]}{cap_note}"))
-        except SpecError as e:
-            outcome = ("failed", failures.Failure(failures.INVALID, str(e)))
-        except Exception as e:
-            text = str(e).splitlines()[0] if str(e) else ""
-            if "DefaultCPUAllocator" in text:  # CPU allocation failure: out of memory, not a bug
-                outcome = ("failed", failures.Failure(failures.OOM, f"{text}{cap_note}"))
-            else:
-                where = traceback.extract_tb(e.__traceback__)[-1]
-                outcome = ("failed", failures.Failure(failures.RAISED, f"{type(e).__name__}: {text} "
-                                                                        f"({Path(where.filename).name}:{where.lineno})"))
-        peak = process_peak()
-        if spec.device.startswith("cuda"):
-            torch.cuda.empty_cache()
-        conn.send((*outcome, None if peak is None or baseline is None else max(0, peak - baseline)))
 
 
 @dataclasses.dataclass
@@ -176,7 +66,7 @@ class Worker:
             import torch
 
             threads = torch.get_num_threads()
-        self.process = ctx.Process(target=_worker_main, args=(child, os.getpid(), start_on, threads), daemon=True)
+        self.process = ctx.Process(target=worker_main, args=(child, os.getpid(), start_on, threads), daemon=True)
         self.process.start()
         child.close()
         self.trials = 0
@@ -203,6 +93,65 @@ class Worker:
         self.process.join(timeout=5)
         return failures.death_failure(self.process.exitcode, oom_before, failures.oom_kills())
 
+    def _await(self, spec: TrialSpec | None, timeout_s: float | None, poll_s: float, baseline: int | None,
+               oom_before: int | None) -> Any:
+        """The worker's answer, or the Failure that ended the wait: its death, the timeout, or (``spec`` with a
+        memory cap, on CPU) its RSS over the cap above ``baseline``, polled every ``poll_s`` to stop a runaway
+        allocation early (short spikes between polls are caught exactly afterwards, from VmHWM)."""
+        cap = None if spec is None or spec.memory_cap_mb is None else spec.memory_cap_mb * 2**20
+        deadline = None if timeout_s is None else time.perf_counter() + timeout_s
+        while True:
+            try:
+                if self.conn.poll(poll_s):
+                    return self.conn.recv()
+            except (EOFError, OSError):
+                return self._death(oom_before)
+            if not self.process.is_alive():
+                return self._death(oom_before)
+            if deadline is not None and time.perf_counter() > deadline:
+                self.kill()
+                return failures.Failure(failures.TIMEOUT, f"still running after {timeout_s:g} s")
+            if cap is not None and spec is not None and spec.device == "cpu" and baseline is not None:
+                rss = _process_rss(self.process.pid)
+                if rss is not None and rss - baseline > cap:
+                    self.kill()
+                    return failures.Failure(failures.CAP, f"RSS reached {(rss - baseline) / 2**20:.0f} MB above "
+                                                          f"the trial's baseline (cap {spec.memory_cap_mb:g} MB)")
+
+    def run_group(self, specs: list[TrialSpec], timeout_s: float | None, poll_s: float = 0.05
+                  ) -> list[TrialResult] | failures.Failure:
+        """Run timed trials of one comparison as a co-timed group (:func:`_run_group`): a result per trial, or the
+        Failure that took the whole worker (death, timeout): the caller then runs each trial alone, so that a
+        failure is the trial's own. One load probe covers the group; no memory cap (risky trials run alone)."""
+        self.trials += len(specs)
+        oom_before = failures.oom_kills()
+        try:
+            self.conn.send({"_group": [s.model_dump(mode="json") for s in specs]})
+            if not self.conn.poll(_STARTUP_TIMEOUT_S):
+                self.kill()
+                return failures.Failure(failures.STARTUP, f"no answer in {_STARTUP_TIMEOUT_S:g} s")
+            _, _, envs = self.conn.recv()
+        except (EOFError, OSError, BrokenPipeError):
+            return self._death(oom_before)
+        probe = LoadProbe([os.getpid(), self.process.pid], threads=int(envs[0].get("threads") or 1))
+        t0 = time.perf_counter()
+        msg = self._await(None, None if timeout_s is None else timeout_s * len(specs), poll_s, None, oom_before)
+        if isinstance(msg, failures.Failure):
+            self.kill()
+            return msg
+        duration = (time.perf_counter() - t0) / len(specs)
+        load = probe.read()
+        contended = bool(load and load.contended and not load_ignored())
+        out = []
+        for (status, payload, peak), env in zip(msg[1], envs, strict=True):
+            env = {**env, "load": load.to_dict() if load else None}
+            if status == "ok":
+                payload["trial_peak_bytes"] = peak
+                out.append(TrialResult("ok", payload, None, env, duration, contended))
+            else:
+                out.append(TrialResult.failed(payload, env, duration, {"trial_peak_bytes": peak}, contended))
+        return out
+
     def run(self, spec: TrialSpec, timeout_s: float | None, poll_s: float = 0.05, beside: int = 0) -> TrialResult:
         """Run one trial, enforcing the timeout and the memory cap (``beside``: an untimed trial runs off the last
         ``beside`` cores, where timed trials run at the same time). The cap is bytes above the worker's RSS when the
@@ -225,33 +174,16 @@ class Worker:
         except (EOFError, OSError, BrokenPipeError):
             return failed(self._death(oom_before))
         probe = LoadProbe([os.getpid(), self.process.pid], threads=int(env.get("threads") or 1))
-        cap = None if spec.memory_cap_mb is None else spec.memory_cap_mb * 2**20
         t0 = time.perf_counter()
-        deadline = None if timeout_s is None else t0 + timeout_s
-        while True:
-            try:
-                if self.conn.poll(poll_s):
-                    msg = self.conn.recv()
-                    break
-            except (EOFError, OSError):
-                return failed(self._death(oom_before), env)
-            if not self.process.is_alive():
-                return failed(self._death(oom_before), env)
-            if deadline is not None and time.perf_counter() > deadline:
-                self.kill()
-                return failed(failures.Failure(failures.TIMEOUT, f"still running after {timeout_s:g} s"), env)
-            if cap is not None and spec.device == "cpu" and baseline is not None:
-                # early stop for a runaway allocation; short spikes between polls are caught exactly below (VmHWM)
-                rss = _process_rss(self.process.pid)
-                if rss is not None and rss - baseline > cap:
-                    self.kill()
-                    return failed(failures.Failure(failures.CAP, f"RSS reached {(rss - baseline) / 2**20:.0f} MB "
-                                                   f"above the trial's baseline (cap {spec.memory_cap_mb:g} MB)"), env)
+        msg = self._await(spec, timeout_s, poll_s, baseline, oom_before)
+        if isinstance(msg, failures.Failure):
+            return failed(msg, env)
         duration = time.perf_counter() - t0
         load = probe.read()
         contended = bool(load and load.contended and spec.timed and not load_ignored())
         env = {**env, "load": load.to_dict() if load else None}
         status, payload, peak = msg
+        cap = None if spec.memory_cap_mb is None else spec.memory_cap_mb * 2**20
         if status == "ok":
             payload["trial_peak_bytes"] = peak  # whole trial (model, data, measured calls) above the baseline
             if cap is not None and spec.device == "cpu" and peak is not None and peak > cap:
@@ -262,6 +194,23 @@ class Worker:
             return TrialResult("ok", payload, None, env, duration, contended)
         self.kill()
         return TrialResult.failed(payload, env, duration, {"trial_peak_bytes": peak}, contended)
+
+
+def cotimable(a: TrialSpec, b: TrialSpec) -> bool:
+    """Whether ``a`` and ``b`` can be timed together in turns (:mod:`seqarena.measure.cotimer`): timed trials of one
+    round and a scenario timed by one ``timing()`` call, with the same settings, that differ only in their model (and
+    its options), length or batch: the contenders and points one claim compares. Neither may be risky (a capped or
+    very large trial runs in a process of its own)."""
+    if a.scenario not in COTIMED or a.risky or b.risky or not (a.timed and b.timed):
+        return False
+    keep = set(TrialSpec.model_fields) - {"model", "options", "seq_len", "batch"}
+    return a.model_dump(include=keep) == b.model_dump(include=keep)
+
+
+#: Scenarios whose timing is one timing() call (seqarena.bench.scenarios.speed): their trials can be co-timed.
+COTIMED = ("forward_latency", "throughput", "train_step")
+#: The most trials in one co-timed group: every model of the group stays built until the group's timing is done.
+MAX_GROUP = 8
 
 
 class Runner:
@@ -308,19 +257,39 @@ class Runner:
             finally:
                 self._risky.close()
                 self._risky = None
-        if self._worker is not None and spec.round != self._round:
-            # a new round gets a new process: whole processes shift (allocator, page placement, frequency), so a
-            # round measured in its own process is an independent replication, not a copy of the last one
-            self._worker.close()
-            self._worker = None
-        self._round = spec.round
-        if self._worker is None or not self._worker.alive:
-            self._worker = self._spawn()
+        self._use_round(spec.round)
         result = self._worker.run(spec, self.timeout_for(spec), beside=self.beside)
         if result.status != "ok":
             self._worker.kill()
             self._worker = None
         return result
+
+    def run_group(self, specs: list[TrialSpec]) -> list[TrialResult]:
+        """Run the timed trials of one comparison co-timed in one worker (:func:`cotimable`), a result per trial; if
+        the group takes its worker down, each trial runs again alone, so a failure is the trial's own."""
+        if len(specs) < 2:
+            return [self.run(s) for s in specs]
+        self._use_round(specs[0].round)
+        results = self._worker.run_group(specs, self.timeout_for(specs[0]))
+        if isinstance(results, failures.Failure):
+            self._worker.kill()
+            self._worker = None
+            return [self.run(s) for s in specs]
+        if any(r.status != "ok" for r in results):
+            self._worker.kill()  # as after any failed trial: the next trial gets a fresh process
+            self._worker = None
+        return results
+
+    def _use_round(self, round_: int) -> None:
+        """The reused worker for a trial of ``round_``: a new process when the round changes (or none is alive)."""
+        if self._worker is not None and round_ != self._round:
+            # a new round gets a new process: whole processes shift (allocator, page placement, frequency), so a
+            # round measured in its own process is an independent replication, not a copy of the last one
+            self._worker.close()
+            self._worker = None
+        self._round = round_
+        if self._worker is None or not self._worker.alive:
+            self._worker = self._spawn()
 
     def kill(self) -> None:
         """Kill every worker now (Ctrl-C): no trial is half-stored, since only the driver writes the store."""

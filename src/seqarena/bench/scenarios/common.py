@@ -11,9 +11,10 @@ import torch
 import torch.nn.functional as F
 
 from seqarena.bench.spec import DTYPES, TrialSpec
+from seqarena.measure import cotimer
 from seqarena.measure.flops import gemm_peak_flops
 from seqarena.measure.memory import PeakMemory
-from seqarena.measure.timer import time_callable
+from seqarena.measure.timer import TimingStats, call_timer, num_threads, time_callable
 from seqarena.models import SequenceModel, build
 from seqarena.models.autocast import enable_autocast
 from seqarena.models.blocks import INIT_RULES
@@ -111,6 +112,12 @@ def peak_flops(device: str, dtype: str, threads: int) -> float:
 def timing(fn: Callable[[], object], spec: TrialSpec) -> dict[str, Any]:
     """Time ``fn`` with the trial's warm-up, repeats and minimum seconds (the timer's record as a dict). A compiled
     model compiles in the calls before (the untimed ones and the warm-up, at the timed shapes)."""
+    co = cotimer.current()
+    if co is not None:  # one of a group of contenders timed in turns (seqarena.measure.cotimer)
+        with num_threads(spec.threads) as used:
+            samples = co.time(fn, call_timer(spec.device), warmup=spec.warmup, repeats=spec.repeats,
+                              min_seconds=spec.min_seconds)
+        return {**TimingStats.from_samples(samples, threads=used).to_dict(), "cotimed": len(co.slots)}
     stats = time_callable(fn, device=spec.device, threads=spec.threads, warmup=spec.warmup,
                           min_repeats=spec.repeats, min_seconds=spec.min_seconds)
     return stats.to_dict()
