@@ -20,8 +20,9 @@ class MisbehaveSpec(ModelSpec):
 
 
 class Misbehave(SequenceModel):
-    """A position-wise linear model that raises, exits its process, hangs, hogs memory, returns NaN, or ignores its input (``constant``:
-    its logits are the same at every position, whatever the input: a model that never learns) when told to."""
+    """A position-wise linear model that raises, exits its process, hangs, hogs memory, returns NaN, or ignores its
+    input (``constant``: its logits are the same at every position, whatever the input: a model that never learns)
+    when told to."""
 
     Spec = MisbehaveSpec
 
