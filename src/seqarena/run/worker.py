@@ -3,7 +3,9 @@
 A worker is reused for many trials (a spawn plus ``import torch`` costs ~2 s here) and replaced after any failure;
 risky trials (capped or very large ones) get a fresh worker of their own. Workers die with the driver:
 ``PR_SET_PDEATHSIG`` makes the kernel SIGKILL them when the driver goes, so a killed sweep leaves no orphan computing,
-and only the driver writes to the store, so a killed sweep leaves no half-written rows either.
+and only the driver writes to the store, so a killed sweep leaves no half-written rows either. The contenders of one
+comparison can run as a co-timed group in one worker (:meth:`Runner.run_group`, :mod:`seqarena.measure.cotimer`);
+the worker's own side is :mod:`seqarena.run.child`.
 """
 
 from __future__ import annotations
