@@ -161,8 +161,9 @@ def _memory(spec: TrialSpec, rng: np.random.Generator) -> tuple[str, dict[str, A
                               f"(cap {spec.memory_cap_mb:g} MB)")
     mem = {"peak_bytes": peak, "peak_method": "VmHWM after clear_refs", "baseline_bytes": 470 * MB}
     wall = (3.0 if spec.kind == "train" else 1.0) * latency_ms(spec.model, n, b) / 1e3
-    return "ok", {**_common(spec), "memory": mem, "peak_bytes": peak, "wall_s": wall, "per_token_s": wall / (n * b),
-                  **accounted}, None
+    weights = 4 * 1_000_000 + 2 * MB  # float32 weights of a 1M model, its inputs and AdamW's state, roughly
+    return "ok", {**_common(spec), "memory": mem, "peak_bytes": peak, "peak_with_weights_bytes": peak + weights,
+                  "wall_s": wall, "per_token_s": wall / (n * b), **accounted}, None
 
 
 # -- quality laws -------------------------------------------------------------------------------------------------

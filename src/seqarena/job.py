@@ -214,6 +214,7 @@ class TrainResult:
     spec: TrialSpec
     metrics: dict[str, Any]
     reused: bool
+    load: dict[str, Any] | None = None  # what other processes did meanwhile (seqarena.measure.load.LoadSample)
 
 
 def prepare_task(task: str, **settings: Any) -> Task:
@@ -245,7 +246,7 @@ def train_job(model: str, task: str, *, settings: dict[str, Any] | None = None, 
         row = next(store.rows(spec_hash=spec.spec_hash()))
     if row["status"] != "ok":
         raise TrainingFailed(f"training failed: {row['reason']}")
-    return TrainResult(spec, row["metrics"], bool(summary.skipped))
+    return TrainResult(spec, row["metrics"], bool(summary.skipped), (row.get("env") or {}).get("load"))
 
 
 class TrainingFailed(Exception):

@@ -122,8 +122,10 @@ def test_build_report_needs_a_store(tmp_path):
 MEASURE_ROWS = {  # medians-table measure -> (scenario, metric, filter, scale)
     "training (tokens/s)": ("train_step", "tokens_per_s", {"batch": 8, "params": 1_000_000}, 1.0),
     "latency (ms)": ("forward_latency", "latency_s", {"batch": 1, "params": 1_000_000}, 1e3),
-    "memory (training) (MB)": ("memory", "peak_bytes", {"kind": "train", "batch": 1, "params": 1_000_000}, 1 / MB),
-    "memory (inference) (MB)": ("memory", "peak_bytes", {"kind": "infer", "batch": 1, "params": 1_000_000}, 1 / MB),
+    "memory (training) (MB)": ("memory", "peak_with_weights_bytes", {"kind": "train", "batch": 1, "params": 1_000_000},
+                               1 / MB),
+    "memory (inference) (MB)": ("memory", "peak_with_weights_bytes", {"kind": "infer", "batch": 1, "params": 1_000_000},
+                                1 / MB),
 }
 
 

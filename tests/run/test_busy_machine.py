@@ -130,3 +130,28 @@ def test_bench_warns_after_storing_flagged_rows(tmp_path, monkeypatch, one_worke
                 "--db", str(tmp_path / "r.db"))
     assert r.returncode == 0, r.stderr
     assert "timing trial(s) were measured while other processes kept the CPU busy" in r.stderr  # issue 30 item 4
+    assert "under load" in r.stdout  # and the table says which rows carry the flag
+
+
+def test_a_sweeps_points_count_their_flagged_rounds():
+    import pandas as pd
+
+    from seqarena.analysis.summary import pooled_points
+
+    rows = pd.DataFrame({"model": ["lstm"] * 3, "seq_len": [8] * 3, "batch": [1] * 3, "status": ["ok"] * 3,
+                         "reason": [None] * 3, "contended": [1, 0, 1], "time.samples": [[1e-3], [1e-3], [1e-3]]})
+    assert pooled_points(rows)["contended"].tolist() == [2]
+
+
+def test_train_on_a_time_budget_warns_when_others_kept_the_cpu_busy(monkeypatch, capsys):
+    from seqarena.bench.spec import make_trial
+    from seqarena.cli.render import report_training_load
+
+    monkeypatch.delenv("SEQARENA_IGNORE_LOAD", raising=False)
+    busy = LoadSample(1.0, 1.0, 2, 2, 30.0).to_dict()
+    timed = make_trial(scenario="train", model="gru", task="copy", budget_s=30)
+    report_training_load(timed, busy)
+    assert "fewer steps than on a quiet machine" in capsys.readouterr().err
+    report_training_load(timed, LoadSample(0.0, 0.1, 2, 2, 30.0).to_dict())  # quiet
+    report_training_load(make_trial(scenario="train", model="gru", task="copy", steps=100), busy)  # a step budget
+    assert capsys.readouterr().err == ""

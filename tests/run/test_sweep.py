@@ -66,6 +66,7 @@ def swept(tmp_path_factory) -> Swept:
     with pytest.MonkeyPatch.context() as mp, Store(db) as store:
         CountingRunner.made = []
         mp.setattr(executor_module, "Runner", CountingRunner)
+        mp.setenv("SEQARENA_COTIME", "0")  # one trial at a time: this tests the worker's life cycle per trial
         summary = run_sweep(trials, store, timeout_s=4,  # ample for a good trial (tiny, 1 thread) on a busy machine
                             on_done=lambda spec, result: spawned_after.append(CountingRunner.made[-1].spawned))
         rows = {r["spec_hash"]: r for r in store.rows()}

@@ -163,8 +163,8 @@ def generation_table(df: pd.DataFrame, positions: tuple[int, ...] = (64, 512, 10
 
 def pooled_points(df: pd.DataFrame) -> pd.DataFrame:
     """One row per contender and point, pooling the rounds of a sweep: timing statistics over all their per-call
-    samples (needs ``load(..., include_samples=True)``), other metrics as medians over rounds; ``rounds`` counts them
-    and ``failed`` lists the reasons of failed rounds."""
+    samples (needs ``load(..., include_samples=True)``), other metrics as medians over rounds; ``rounds`` counts them,
+    ``contended`` those flagged as measured under load, and ``failed`` lists the reasons of failed rounds."""
     df = with_labels(df)
     keys = ["label", "seq_len", "batch"] + [k for k in ("spec.kind", "spec.compile") if k in df]
     rows = []
@@ -172,6 +172,8 @@ def pooled_points(df: pd.DataFrame) -> pd.DataFrame:
         row = dict(zip(keys, key))
         ok = g[g["status"] == "ok"]
         row["rounds"] = len(ok)
+        row["contended"] = int(pd.to_numeric(ok["contended"], errors="coerce").fillna(0).astype(bool).sum()) \
+            if "contended" in ok else 0  # rounds measured while other processes kept the CPU busy (flagged)
         row["failed"] = "; ".join(sorted(set(g.loc[g["status"] != "ok", "reason"].astype(str))))
         if "time.samples" in ok and len(ok):
             samples = np.concatenate([np.asarray(v, dtype=float) for v in ok["time.samples"] if isinstance(v, list)])
@@ -185,3 +187,28 @@ def pooled_points(df: pd.DataFrame) -> pd.DataFrame:
                 row[col] = float(values.median()) if len(values) else math.nan
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+#: The one definition of a trial's memory in the report and the recommender: the peak RSS above the process's
+#: baseline before the model was built, weights and inputs included (what a deployment's memory budget holds, and
+#: what a trial's memory cap limits).
+MEMORY_DEFINITION = "peak RSS above the process baseline, weights included"
+
+
+def memory_of(metrics: dict) -> float | None:
+    """A trial's memory by :data:`MEMORY_DEFINITION`: the memory scenario's ``peak_with_weights_bytes``, else the
+    whole trial's peak above its worker's baseline (``trial_peak_bytes``: the model, its inputs and the calls)."""
+    for key in ("peak_with_weights_bytes", "trial_peak_bytes"):
+        value = metrics.get(key)
+        if value is not None and value == value and value > 0:
+            return float(value)
+    return None
+
+
+def memory_bytes(rows: pd.DataFrame) -> pd.Series:
+    """:func:`memory_of` for every row of a frame of flattened metrics (NaN where neither is known)."""
+    nan = pd.Series(math.nan, index=rows.index)
+    cols = [pd.to_numeric(rows[k], errors="coerce") if k in rows else nan
+            for k in ("peak_with_weights_bytes", "trial_peak_bytes")]
+    out = cols[0].where(cols[0] > 0)
+    return out.fillna(cols[1].where(cols[1] > 0))

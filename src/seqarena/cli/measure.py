@@ -37,6 +37,7 @@ from seqarena.cli.render import (
     print_training,
     print_verdicts_json,
     report_contended,
+    report_training_load,
 )
 from seqarena.cli.render_sweep import print_sweep
 from seqarena.essay import ATTN, DEFAULT_CANDIDATES, RNN
@@ -239,6 +240,7 @@ def train_command(
                            eval_every=eval_every, target=target, device=device, threads=threads, seed=seed,
                            compile=compile_backend if compile_ else None, autocast=autocast)
     print_training(result.spec, result.metrics, result.reused)
+    report_training_load(result.spec, result.load)
 
 
 @app.command("recommend")

@@ -111,6 +111,17 @@ def report_contended(summary: SweepSummary) -> None:
                   "times in all)", markup=False, highlight=False, soft_wrap=True)
 
 
+def report_training_load(spec: TrialSpec, seen: dict[str, Any] | None) -> None:
+    """After a training run on a time budget: say so when other processes kept the CPU busy meanwhile (the run then
+    did fewer steps than it would on a quiet machine; a step budget is not affected)."""
+    if spec.budget_s is None or not seen or not seen.get("contended") or load.load_ignored():
+        return
+    err.print(f"warning: other processes kept {seen['others_cores']:.1f} of {seen['cores']} cores busy during this "
+              f"time-budgeted training ({spec.budget_s:g} s): it ran fewer steps than on a quiet machine; compare "
+              "models on a step budget (--budget 2000steps) or on a quiet machine", markup=False, highlight=False,
+              soft_wrap=True)
+
+
 def print_budget(suite: str, budget: list[dict[str, Any]], full: bool, console: Console = out) -> None:
     """The suite's size and expected duration; with ``full``, the table per claim."""
     todo = sum(r["to_measure"] for r in budget)

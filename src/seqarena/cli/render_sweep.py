@@ -112,7 +112,8 @@ def _print_points(scenario: str, df: pd.DataFrame) -> None:
                       fmt_mb_cell(r.get("peak_bytes")), fmt_number(100 * r.get("mfu", math.nan), ".1f")]
         if compiled:
             cells.append(fmt_number(r.get("compile.compile_s", math.nan), ".2f"))
-        table.add_row(*cells, str(r["rounds"]), r["failed"])
+        busy = int(r.get("contended", 0) or 0)
+        table.add_row(*cells, f"{r['rounds']} ({busy} under load)" if busy else str(r["rounds"]), r["failed"])
     out.print(table)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from seqarena.analysis.labels import fmt_estimate, fmt_mb, fmt_ms
+from seqarena.analysis.summary import MEMORY_DEFINITION
 from seqarena.models.hf_families import hf_note
 from seqarena.recommender.compare import Comparison
 from seqarena.recommender.data_size import DataEvidence
@@ -82,7 +83,7 @@ def explain(profile: Profile, ranked: list[Ranked], data: dict[str, Observations
     if profile.memory_cap_mb is not None and not (top.infer_peak.known or top.train_peak.known):
         lines.append(f"memory under the {profile.memory_cap_mb:g} MB cap: no measurement for {top.model}")
     elif profile.memory_cap_mb is not None:
-        lines.append(f"memory under the {profile.memory_cap_mb:g} MB cap: {top.model} peaks at "
+        lines.append(f"memory under the {profile.memory_cap_mb:g} MB cap ({MEMORY_DEFINITION}): {top.model} peaks at "
                      f"{fmt_estimate(top.infer_peak, fmt_mb)} in inference ({top.infer_peak.how}) and "
                      f"{fmt_estimate(top.train_peak, fmt_mb)} in a training step ({top.train_peak.how}; "
                      f"{cite(set(top.infer_peak.rows) | set(top.train_peak.rows))})")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from seqarena.analysis.labels import model_label
+from seqarena.analysis.summary import memory_of
 from seqarena.bench.spec import machine_identity, target_cores
 from seqarena.measure.system import timing_threads
 from seqarena.recommender.estimate import Estimate, Obs, estimate
@@ -130,7 +131,7 @@ def gather(rows: list[dict[str, Any]], label: str, profile: Profile) -> Observat
         ok, note = _at_batch([r for r in mine if r["status"] == "ok"], profile.batch)
         memory[kind] = []
         for r in ok:
-            peak = r["metrics"].get("trial_peak_bytes") or r["metrics"].get("peak_bytes")
+            peak = memory_of(r["metrics"])  # the report's definition too: weights included
             if peak:
                 memory[kind].append(Obs(r["seq_len"], peak, peak, peak, r["id"]))
         if note and memory[kind]:

@@ -18,7 +18,13 @@ from seqarena.report.data import ReportData
 from seqarena.report.figure_commands import COMMANDS
 from seqarena.report.figure_data import with_diverged
 from seqarena.report.plotting import is_placeholder, placeholder, png
-from seqarena.report.quality_figures import accuracy_vs_distance, forecasting, lr_robustness, sample_efficiency
+from seqarena.report.quality_figures import (
+    accuracy_vs_distance,
+    forecast_command,
+    forecasting,
+    lr_robustness,
+    sample_efficiency,
+)
 from seqarena.report.speed_figures import (
     decode_vs_position,
     latency_vs_n,
@@ -38,6 +44,8 @@ class FigureDef:
     caption: str
     scenarios: tuple[str, ...]  # whose rows it reads (their settings go under it)
     draw: Callable[[ReportData], Figure]
+    #: the command for the data at hand (e.g. the user's forecast file), when the figure has one; else COMMANDS
+    command_for: Callable[[ReportData], str | None] | None = None
 
     @property
     def command(self) -> str:
@@ -78,7 +86,8 @@ FIGURES: tuple[FigureDef, ...] = (
               ("train",), lambda d: lr_robustness(with_diverged(d.get("train"), d.failed_rows("train")))),
     FigureDef("fig-forecast", "Forecasting vs baselines",
               "Test error on real series (standardised) for each model beside the last-value, seasonal-naive and "
-              "linear baselines of the same split.", ("train",), lambda d: forecasting(d.get("train"))),
+              "linear baselines of the same split.", ("train",), lambda d: forecasting(d.get("train")),
+              lambda d: forecast_command(d.get("train"))),
     FigureDef("fig-mfu", "MFU per model",
               "Model FLOP utilisation: achieved FLOP/s over a square GEMM's FLOP/s measured in the same worker, "
               "for a training step and an inference forward at the same n.",
@@ -97,6 +106,7 @@ class RenderedFigure:
     has_data: bool
     settings: str
     error: str | None = None
+    command: str = ""  # the command that adds data to it (shown under it)
 
 
 def render_all(data: ReportData, settings: Callable[[pd.DataFrame], str]) -> list[RenderedFigure]:
@@ -112,5 +122,6 @@ def render_all(data: ReportData, settings: Callable[[pd.DataFrame], str]) -> lis
             fig = placeholder(f.title, f.command, why=f"could not draw ({error})")
         rows = [data.get(s) for s in f.scenarios if len(data.get(s))]
         used = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-        out.append(RenderedFigure(f, png(fig), not is_placeholder(fig), settings(used), error))
+        command = (f.command_for(data) if f.command_for else None) or f.command
+        out.append(RenderedFigure(f, png(fig), not is_placeholder(fig), settings(used), error, command))
     return out

@@ -162,7 +162,7 @@ def _figure(f: RenderedFigure) -> str:
     d = f.definition
     settings = f'<span class="settings">Measured under: {escape(f.settings)}</span>' if f.settings and f.has_data \
         else ""
-    cmd = f'<span class="cmd">More data: <code>{escape(d.command)}</code></span>'
+    cmd = f'<span class="cmd">More data: <code>{escape(f.command or d.command)}</code></span>'
     cls = "fig" if f.has_data else "fig missing"
     return (f'<figure class="{cls}"><img id="{escape(d.id)}" src="data:image/png;base64,{data}" '
             f'alt="{escape(d.title)}"><figcaption><strong>{escape(d.title)}.</strong> {escape(d.caption)}'

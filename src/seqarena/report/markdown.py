@@ -86,7 +86,7 @@ def render_markdown(c: ReportContent) -> str:
         out.append("")
         text = d.caption if f.has_data else f"No data yet. {d.caption}"
         out.append(f"_{text}_" + (f" Measured under: {f.settings}." if f.settings and f.has_data else ""))
-        out.append(f"More data: `{d.command}`")
+        out.append(f"More data: `{f.command or d.command}`")
         out.append("")
     perf = c.performance
     out += ["## Performance by sequence length", "",

@@ -16,9 +16,9 @@ import pandas as pd
 
 from seqarena.analysis.labels import MB, fmt_count, fmt_range, fmt_ratio, fmt_value, present
 from seqarena.analysis.stats import ZONE
-from seqarena.analysis.summary import fit_groups, pair_crossovers
+from seqarena.analysis.summary import MEMORY_DEFINITION, fit_groups, memory_bytes, pair_crossovers
 from seqarena.essay import BANDS, ESSAY_CONTENDERS, ESSAY_WINNERS
-from seqarena.report.data import ReportData, label_contenders, medians, numeric
+from seqarena.report.data import ReportData, label_contenders, medians
 from seqarena.report.tables import Table
 
 TIE = ZONE  # a winner must be ahead by more than the equivalence zone (5%); closer is a tie
@@ -50,15 +50,17 @@ def _memory(kind: str) -> Callable[[ReportData], tuple[pd.DataFrame, str]]:
     def select(d: ReportData) -> tuple[pd.DataFrame, str]:
         mem = d.get("memory")
         if len(mem) and "spec.kind" in mem and (mem["spec.kind"] == kind).any():
-            rows = mem[mem["spec.kind"] == kind]
-            return rows[numeric(rows, "peak_bytes") > 0], f"memory scenario ({kind}): peak RSS above the baseline"
-        if kind == "train":
-            ts = d.get("train_step")
-            return (ts[numeric(ts, "peak_bytes") > 0] if len(ts) else ts), \
-                "train_step trials: peak RSS above the baseline (no memory-scenario rows)"
-        fl = d.get("forward_latency")
-        fl = fl[(fl["batch"] == 1) & (numeric(fl, "peak_bytes") > 0)] if len(fl) else fl
-        return fl, "forward_latency at batch 1: peak RSS above the baseline (no memory-scenario rows)"
+            rows, where = mem[mem["spec.kind"] == kind], f"memory scenario ({kind})"
+        elif kind == "train":
+            rows, where = d.get("train_step"), "train_step trials (no memory-scenario rows)"
+        else:
+            fl = d.get("forward_latency")
+            rows, where = (fl[fl["batch"] == 1] if len(fl) else fl), \
+                "forward_latency at batch 1 (no memory-scenario rows)"
+        if not len(rows):
+            return rows, f"{where}: {MEMORY_DEFINITION}"
+        rows = rows.assign(memory_bytes=memory_bytes(rows))
+        return rows[rows["memory_bytes"] > 0], f"{where}: {MEMORY_DEFINITION}"
 
     return select
 
@@ -66,8 +68,8 @@ def _memory(kind: str) -> Callable[[ReportData], tuple[pd.DataFrame, str]]:
 MEASURES: tuple[Measure, ...] = (
     Measure("training", "training", "tokens/s", 1.0, True, _training, "tokens_per_s"),
     Measure("latency", "latency", "ms", 1e3, False, _latency, "latency_s"),
-    Measure("memory_train", "memory (training)", "MB", 1 / MB, False, _memory("train"), "peak_bytes"),
-    Measure("memory_infer", "memory (inference)", "MB", 1 / MB, False, _memory("infer"), "peak_bytes"),
+    Measure("memory_train", "memory (training)", "MB", 1 / MB, False, _memory("train"), "memory_bytes"),
+    Measure("memory_infer", "memory (inference)", "MB", 1 / MB, False, _memory("infer"), "memory_bytes"),
 )
 
 #: What must be equal for two rows to be compared (the batch too: tokens/s at B=8 is not tokens/s at B=1).

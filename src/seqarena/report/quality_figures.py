@@ -4,6 +4,7 @@ forecasting error beside the task's baselines."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -81,6 +82,28 @@ def lr_robustness(train: pd.DataFrame) -> Figure:
     return _quality_figure(series, title, "learning rate", band=False, command=COMMANDS["fig-lr-robustness"])
 
 
+def series_label(row: dict) -> str:
+    """The data a forecast row was trained on: the user's file and column when it had one (a bundled dataset's
+    default name stays in the parameters even then), else the bundled dataset."""
+    file, column, dataset = (row.get(f"task.params.{k}") for k in ("file", "column", "dataset"))
+    if present(file):
+        return f"{Path(str(file)).name} [{column}]" if present(column) else Path(str(file)).name
+    return str(dataset) if present(dataset) else "series"
+
+
+def forecast_command(train: pd.DataFrame) -> str | None:
+    """The command that adds a model to the forecast figure, on the data its rows were trained on (None: no rows)."""
+    rows = train[train["task.task"] == "forecast"] if len(train) and "task.task" in train else pd.DataFrame()
+    if not len(rows):
+        return None
+    r = rows.iloc[0].to_dict()
+    file, column, dataset, lookback = (r.get(f"task.params.{k}") for k in ("file", "column", "dataset", "lookback"))
+    bundled = dataset if present(dataset) else "sunspots"
+    data = f"--file {file} --column {column}" if present(file) else f"--dataset {bundled}"
+    look = f" --lookback {int(lookback)}" if present(lookback) else ""
+    return f"seqarena train --model MODEL --task forecast {data}{look} --budget 500steps"
+
+
 def forecasting(train: pd.DataFrame) -> Figure:
     """Forecasting test error per model beside the task's baselines (last value, seasonal naive, linear)."""
     title = "Forecasting vs baselines"
@@ -88,10 +111,7 @@ def forecasting(train: pd.DataFrame) -> Figure:
     if not len(rows):
         return placeholder(title, COMMANDS["fig-forecast"])
     df = label_contenders(rows)
-    source = df["task.params.dataset"] if "task.params.dataset" in df else pd.Series("", index=df.index)
-    if "task.params.column" in df:
-        source = source.where(source.map(present), df["task.params.column"].map(lambda c: f"file column {c}"))
-    df = df.assign(_series=source.map(lambda v: str(v) if present(v) else "series"),
+    df = df.assign(_series=[series_label(r) for r in df.to_dict("records")],
                    _lb=numeric(df, "task.params.lookback"), _h=numeric(df, "task.params.horizon"))
     groups = list(df.groupby(["_series", "_lb", "_h"], sort=True, dropna=False))[:3]
     fig, axes = new_figure(min(5.5 * len(groups) + 1, 16), 4.6, len(groups))

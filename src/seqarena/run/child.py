@@ -37,13 +37,14 @@ def _prefer_me_for_oom_kill() -> None:
 
 
 def worker_main(conn: Connection, parent_pid: int, start_on: tuple[int, ...] | None = None,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, main: tuple[str, str] | None = None) -> None:
     """Worker loop: receive a spec dict, run it, send back ('ok', metrics, peak) or ('failed', Failure, peak).
 
     Every trial first reports ('started', baseline RSS, environment fingerprint), so the driver can enforce the cap
     against that baseline and store the fingerprint even for a trial it has to kill. ``start_on``: the cores its
     start-up (``import torch`` ...) runs on, off a timed trial's; then every usable core again, and torch's thread
-    count ``threads`` (the driver's default: torch read the narrower set when it loaded)."""
+    count ``threads`` (the driver's default: torch read the narrower set when it loaded). ``main``: the driver's script
+    or module, imported for the models it registers (:func:`import_driver_main`)."""
     _die_with_parent(parent_pid)
     _prefer_me_for_oom_kill()
     # Ctrl-C reaches the whole foreground process group: the driver handles it (stops, kills us, says how to
@@ -65,6 +66,7 @@ def worker_main(conn: Connection, parent_pid: int, start_on: tuple[int, ...] | N
     )
     from seqarena.measure.system import beside_cores, pinned, pinned_beside
 
+    import_driver_main(main)
     freeze_imports()
     if everywhere:
         os.sched_setaffinity(0, everywhere)
@@ -185,3 +187,24 @@ def _run_group(specs: list[TrialSpec], conn: Connection) -> None:
         if outcome[0] == "ok" and cores is not None:
             outcome[1]["pinned_cores"] = list(cores)
     conn.send(("group", [(*o, p) for o, p in zip(outcomes, peaks, strict=True)]))
+
+
+def import_driver_main(main: tuple[str, str] | None) -> None:
+    """Import the driver's ``__main__`` (("path", script) or ("module", name)) as ``__mp_main__``, as multiprocessing's
+    spawn would, for the models it registers; but a call into seqarena at the script's top level (an unguarded
+    script) stops the import there (:mod:`seqarena._process`) instead of starting a second run in the worker. An
+    error in the script stops it too: the worker goes on with what was defined before it."""
+    if main is None:
+        return
+    import runpy
+    import sys
+
+    from seqarena._process import ScriptReimported, importing_main
+
+    kind, where = main
+    with importing_main(), contextlib.suppress(ScriptReimported, Exception):
+        if kind == "path":
+            runpy.run_path(where, run_name="__mp_main__")
+        else:
+            runpy.run_module(where, run_name="__mp_main__", alter_sys=False)
+    sys.modules.setdefault("__mp_main__", sys.modules["__main__"])

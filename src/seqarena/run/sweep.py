@@ -16,6 +16,7 @@ import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from seqarena._process import refuse_in_script_reimport
 from seqarena.bench.spec import TrialSpec, make_trial
 from seqarena.models import SpecError, get_class, parse_model_string, solve_budget
 from seqarena.run import failures
@@ -195,6 +196,7 @@ def run_sweep(
     """Run every trial not already in ``store``; each result is written the moment it arrives. ``executor`` runs
     them (default: the one in force, :func:`seqarena.run.executors.current_executor`: local worker processes unless
     a caller chose Ray); whichever runs them, this process alone writes the store."""
+    refuse_in_script_reimport()  # a worker re-importing an unguarded script stops here (seqarena._process)
     run = SweepRun(trials, store, sweep, on_start, on_done)
     ex = executor or current_executor()
     try:

@@ -14,7 +14,10 @@ import contextlib
 import dataclasses
 import multiprocessing as mp
 import os
+import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,37 @@ from seqarena.run import failures
 from seqarena.run.child import worker_main
 
 _STARTUP_TIMEOUT_S = 180.0
+
+
+_MAIN_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _main_hidden() -> Iterator[tuple[str, str] | None]:
+    """While a worker starts: ``__main__`` without its file and spec, so that multiprocessing's spawn does not make
+    the worker run the driver's script (an unguarded script would run its calls again there); yields what the
+    worker imports itself instead, with seqarena's entry points stopped (:func:`seqarena.run.child.import_driver_main`):
+    ("module", name) for ``python -m``, ("path", script), or None (a REPL, a notebook, seqarena's own CLI)."""
+    main_module = sys.modules.get("__main__")
+    spec = getattr(main_module, "__spec__", None)
+    path = getattr(main_module, "__file__", None)
+    main: tuple[str, str] | None = None
+    if spec is not None and getattr(spec, "name", None) not in (None, "__main__"):
+        main = ("module", spec.name)
+    elif path:
+        main = ("path", os.path.abspath(path))
+    if main is not None and (main[1].startswith(("seqarena", "pytest", "_pytest")) or main[1].endswith("/seqarena")):
+        main = None  # seqarena's own command line and the test runner register no models
+    with _MAIN_LOCK:
+        saved = {k: v for k, v in vars(main_module).items() if k in ("__file__", "__spec__")} if main_module else {}
+        try:
+            if main_module is not None:
+                main_module.__dict__.pop("__file__", None)
+                main_module.__spec__ = None
+            yield main
+        finally:
+            if main_module is not None:
+                main_module.__dict__.update(saved)
 
 
 @dataclasses.dataclass
@@ -68,8 +102,10 @@ class Worker:
             import torch
 
             threads = torch.get_num_threads()
-        self.process = ctx.Process(target=worker_main, args=(child, os.getpid(), start_on, threads), daemon=True)
-        self.process.start()
+        with _main_hidden() as main:
+            self.process = ctx.Process(target=worker_main, args=(child, os.getpid(), start_on, threads, main),
+                                       daemon=True)
+            self.process.start()
         child.close()
         self.trials = 0
 

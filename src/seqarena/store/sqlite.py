@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from seqarena._process import refuse_in_script_reimport
 from seqarena.store import failures
 from seqarena.store.errors import StoreError
 from seqarena.store.lock import WriterLock
@@ -130,6 +131,7 @@ class Store:
     reading only (no lock, nothing written). Every problem is a one-line :class:`StoreError`."""
 
     def __init__(self, path: Path | str = DEFAULT_DB, *, readonly: bool = False) -> None:
+        refuse_in_script_reimport()  # a worker re-importing an unguarded script stops here (seqarena._process)
         if str(path).strip() == "":
             raise StoreError("the results store path (--db) is empty")
         self.path = Path(path)
