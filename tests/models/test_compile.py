@@ -92,3 +92,14 @@ def test_the_compiler_checked_is_the_one_inductor_will_use(monkeypatch):
     assert cpp_compiler() is None
     with pytest.raises(SpecError, match="/nonexistent/g\\+\\+ was not found"):
         check_compile("inductor", "cpu")
+
+
+def test_importing_the_models_does_not_load_dynamo():
+    """torch._dynamo costs ~1.6 s at every process start (the CLI and each trial worker); only compiling loads it."""
+    import subprocess
+    import sys
+
+    code = "import sys, seqarena.models; print('torch._dynamo' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

@@ -11,13 +11,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import sys
 from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor, nn
-from torch.nn.attention.bias import CausalBias, causal_lower_right
 from torch.utils.checkpoint import checkpoint
 
 from seqarena.models.base import HeadsSpec, SequenceModel, SpecError, State
@@ -164,14 +164,24 @@ def attention_mask(
         return None, False  # a single newest query may see every key
     if n_queries == n_keys:
         return None, True  # top-left == lower-right here, and is_causal takes the fast kernels
+    # imported here: torch.nn.attention.bias imports torch._dynamo (~1.6 s per process start, for the CLI and every
+    # worker), and only a chunk of queries over a longer cache needs it
+    from torch.nn.attention.bias import causal_lower_right
+
     return causal_lower_right(n_queries, n_keys), False
+
+
+def _causal_bias(mask: object) -> bool:
+    """Whether ``mask`` is torch's lower-right causal bias (its module is loaded only once one was made)."""
+    bias = sys.modules.get("torch.nn.attention.bias")
+    return bias is not None and isinstance(mask, bias.CausalBias)
 
 
 def math_attention(q: Tensor, k: Tensor, v: Tensor, mask: object, is_causal: bool, dropout: float) -> Tensor:
     """softmax(q k^T / sqrt(d) + mask) v written out: the (B, H, Tq, Tk) score matrix is materialised, which is the
     memory the essay's "n^2 x heads" refers to (SDPA's fused kernels never hold it)."""
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, H, Tq, Tk)
-    if is_causal or isinstance(mask, CausalBias):  # causal: lower-right aligned (queries are the newest positions)
+    if is_causal or _causal_bias(mask):  # causal: lower-right aligned (queries are the newest positions)
         Tq, Tk = scores.shape[-2:]
         keep = torch.ones(Tq, Tk, dtype=torch.bool, device=q.device).tril(Tk - Tq)
         scores = scores.masked_fill(~keep, float("-inf"))

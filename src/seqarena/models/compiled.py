@@ -20,6 +20,7 @@ import time
 import torch
 
 from seqarena.models.base import SequenceModel, SpecError
+from seqarena.models.ops import prepare_compile
 
 #: The backends a trial may name.
 COMPILE_BACKENDS = ("inductor", "aot_eager")
@@ -93,6 +94,7 @@ class CompileRecord:
 def compile_model(model: SequenceModel, backend: str = "inductor", device: str = "cpu") -> CompileRecord:
     """Compile ``model``'s units in place with ``backend``; the record is also kept as ``model.compiled``."""
     check_compile(backend, device)
+    prepare_compile()  # the time-looping ops run eagerly under dynamo (seqarena.models.ops.run_eagerly)
     _CLOCK.install()
     names = []
     for name, compile_unit in model.compile_units():
