@@ -140,3 +140,15 @@ def test_a_budget_is_required():
 
     with pytest.raises(SpecError, match="budget"):
         train(build("lstm", d_model=8, vocab_size=8), make_task("copy", **SMALL), TrainConfig())
+
+
+def test_the_final_evaluation_is_stated_and_builds_no_autograd_graph():
+    """Issue 30 item 14: the evaluation after the budget was unbounded and unstated (15-80 s beyond a budget); it runs
+    without autograd now, and its seconds are reported beside the budget's."""
+    task = make_task("copy", distance=4, n_train=64, n_val=32, n_test=32)
+    model = build("lstm", params=20_000, **task.model_fields())
+    grad_modes: list[bool] = []
+    model.register_forward_hook(lambda *_: grad_modes.append(torch.is_grad_enabled()))
+    result = train(model, task, TrainConfig(steps=3, batch_size=8, eval_every=100))
+    assert result.eval_s > 0 and math.isfinite(result.eval_s)
+    assert grad_modes[:3] == [True] * 3 and not any(grad_modes[3:])  # 3 training steps, then the evaluations

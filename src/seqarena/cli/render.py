@@ -313,7 +313,9 @@ def print_training(spec: TrialSpec, m: dict[str, Any], reused: bool) -> None:
     base = m["baseline"]
     base_value = base.get(metric, base.get("accuracy"))
     out.print(f"  status {m['train_status']}" + (f" ({m['train_reason']})" if m.get("train_reason") else "")
-              + f", {m['steps']:,} steps in {m['wall_s']:.1f} s", highlight=False)
+              + f", {m['steps']:,} steps in {m['wall_s']:.1f} s"
+              + (f" (then {m['eval_s']:.1f} s of final validation and test evaluation, outside the budget)"
+                 if m.get("eval_s") else ""), highlight=False)
     val, test, baseline = (fmt_number(v, ".4f") for v in (m["val_metric"], m["test_metric"], base_value))
     out.print(f"  val {metric} {val}, test {metric} {test}; baseline ({base.get('name')}) {baseline}",
               highlight=False)

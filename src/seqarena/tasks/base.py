@@ -123,6 +123,7 @@ class Task:
         return loss, counted
 
     @torch.no_grad()
+    @torch.no_grad()  # metrics only: without it every batch built an autograd graph (slower, more memory)
     def evaluate(self, model: torch.nn.Module, split: str = "val", batch_size: int = 64,
                  device: torch.device | str = "cpu") -> dict[str, float]:
         """Metrics of ``model`` on a split: loss plus the task's metric (accuracy, bits/char, MSE and MAE)."""

@@ -61,6 +61,7 @@ class TrainResult:
     time_to_target_s: float | None = None
     steps_to_target: int | None = None
     reason: str | None = None
+    eval_s: float = 0.0  # the final validation and test evaluation, after the budget (stated, not hidden)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -181,15 +182,18 @@ def train(model: SequenceModel, task: Task, config: TrainConfig) -> TrainResult:
     if status == "diverged":
         nan = {metric: math.nan, "loss": math.nan}
         return TrainResult(status, step, wall, curve, nan, nan, metric, reason=reason)
+    t_eval = time.perf_counter()
     val = task.evaluate(model, "val", config.eval_batch_size, device)
     if not math.isfinite(val["loss"]):  # the last update can break the weights
         nan = {metric: math.nan, "loss": math.nan}
-        return TrainResult("diverged", step, wall, curve, nan, nan, metric, reason="final validation loss not finite")
+        return TrainResult("diverged", step, wall, curve, nan, nan, metric, reason="final validation loss not finite",
+                           eval_s=time.perf_counter() - t_eval)
     test = task.evaluate(model, "test", config.eval_batch_size, device)
     if window:
         curve.append({"step": step, "wall_s": wall, "train_loss": sum(window) / len(window),
                       **{f"val_{k}": v for k, v in val.items()}})
-    return TrainResult(status, step, wall, curve, val, test, metric, time_to_target, steps_to_target)
+    return TrainResult(status, step, wall, curve, val, test, metric, time_to_target, steps_to_target,
+                       eval_s=time.perf_counter() - t_eval)
 
 
 def _to(t: torch.Tensor, device: torch.device, dtype: torch.dtype) -> torch.Tensor:

@@ -50,6 +50,7 @@ class TrainMetrics(CommonMetrics):
     train_reason: str | None
     steps: int
     wall_s: float
+    eval_s: float  # the final validation and test evaluation after the budget
     lr: float
     lr_grid: Any  # every setting tuning tried (stage, lr, clip, weight decay, dropout, validation value); None: untuned
     clip: float | None  # the gradient-norm clip used (tuned with tune_more "clip"; None: off)
@@ -163,6 +164,7 @@ def train(spec: TrialSpec) -> TrainMetrics:
         "train_reason": result.reason,
         "steps": result.steps,
         "wall_s": result.wall_s,
+        "eval_s": result.eval_s,
         "lr": config.lr,
         "lr_grid": grid,
         "clip": config.clip,
