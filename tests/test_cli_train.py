@@ -63,3 +63,26 @@ def test_budget_and_count_parsing():
     assert parse_budget("500steps") == (None, 500) and parse_budget("300") == (None, 300)
     assert parse_count("200k", "x") == 200_000 and parse_count("1.5M", "x") == 1_500_000
     assert parse_count("1e6", "x") == 1_000_000
+
+
+def test_a_running_training_reports_its_progress(tmp_path, one_worker):
+    """Issue 30 item 13: `train` printed nothing for minutes; the worker now reports step, loss and the fraction of
+    the budget about once a second, and the terminal shows them with an ETA."""
+    from seqarena.cli.render import progress_text
+    from seqarena.job import Events, train_job
+
+    class Notes(Events):
+        def __init__(self) -> None:
+            self.notes: list[dict] = []
+
+        def progress(self, spec, note) -> None:
+            self.notes.append(note)
+
+    events = Notes()
+    train_job("lstm", "copy", settings={"distance": 4, "n_train": 64, "n_val": 16, "n_test": 16}, params=20_000,
+              db=tmp_path / "r.db", events=events, budget_s=2.5, batch=8, eval_every=1000)
+    assert events.notes, "no progress arrived during a 2.5 s training"
+    assert all(n["step"] >= 1 and 0 < n["fraction"] <= 1 and n["loss"] > 0 for n in events.notes)
+    assert [n["step"] for n in events.notes] == sorted(n["step"] for n in events.notes)
+    assert progress_text({"step": 120, "steps": 500, "fraction": 0.24, "loss": 1.2345, "elapsed_s": 12.0}) == \
+        "step 120/500 · loss 1.234 · 24% · eta 38 s"

@@ -51,6 +51,10 @@ class Events:
     def done(self, spec: TrialSpec, result: TrialResult | None) -> None:
         """A trial finished (``result`` None: it was skipped)."""
 
+    def progress(self, spec: TrialSpec, note: dict[str, float]) -> None:
+        """A running training's progress, about once a second: ``step``, ``fraction`` of its budget, recent ``loss``,
+        ``elapsed_s`` (and ``steps`` for a step budget)."""
+
     def end(self) -> None:
         """The sweep that :meth:`begin` announced is over (also after an error)."""
 
@@ -239,7 +243,8 @@ def train_job(model: str, task: str, *, settings: dict[str, Any] | None = None, 
     with Store(db) as store:
         events.begin(f"training {spec.label()}", 1)
         try:
-            summary = run.run_sweep([spec], store, sweep="train", timeout_s=training_timeout_s(spec))
+            summary = run.run_sweep([spec], store, sweep="train", timeout_s=training_timeout_s(spec),
+                                    on_progress=events.progress)
         finally:
             events.end()
     with Store(db, readonly=True) as store:

@@ -59,7 +59,8 @@ class BarEvents(Events):
         print_budget(suite, budget, full=False, console=self.console)
 
     def begin(self, what: str, total: int | None) -> None:
-        if self.spinner:  # one training run: a status line, no bar
+        if self.spinner:  # one training run: a status line (step, loss, ETA as the worker reports them), no bar
+            self._label = what
             self._bar = err.status(what)
             self._bar.__enter__()
             return
@@ -82,6 +83,15 @@ class BarEvents(Events):
         if self.show_failures and result is not None and result.status != "ok":
             err.print(f"  failed: {spec.label()}: {result.reason}", markup=False, highlight=False)
 
+    def progress(self, spec: TrialSpec, note: dict[str, float]) -> None:
+        if self._bar is None:
+            return
+        text = progress_text(note)
+        if self._task is None:  # the spinner of one training run
+            self._bar.update(f"{self._label or 'training'}: {text}")
+        else:
+            self._bar.update(self._task, description=f"{self._label}: {text}")
+
     def end(self) -> None:
         if self._bar is not None:
             self._bar.__exit__(None, None, None)
@@ -89,6 +99,14 @@ class BarEvents(Events):
 
     def judged(self, result: ClaimsResult) -> None:
         print_claims(result, self.console)
+
+
+def progress_text(note: dict[str, float]) -> str:
+    """A training's progress in words: "step 120/500 · loss 1.234 · 24% · eta 38 s"."""
+    step, fraction, elapsed = int(note.get("step", 0)), float(note.get("fraction", 0.0)), note.get("elapsed_s", 0.0)
+    steps = f"{step:,}/{int(note['steps']):,}" if note.get("steps") else f"{step:,}"
+    eta = f" · eta {elapsed * (1 - fraction) / fraction:.0f} s" if 0 < fraction < 1 else ""
+    return f"step {steps} · loss {note.get('loss', float('nan')):.4g} · {fraction:.0%}{eta}"
 
 
 def warn_if_busy() -> None:

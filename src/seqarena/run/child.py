@@ -99,7 +99,7 @@ def worker_main(conn: Connection, parent_pid: int, start_on: tuple[int, ...] | N
         start_process_peak()
         pin = pinned_beside(beside, spec.device) if beside and not spec.timed else \
             pinned(spec.threads if spec.timed else None, spec.device)
-        with pin as cores:
+        with pin as cores, _progress_to(conn):
             outcome = _outcome(spec, " (memory cap set)" if capped else "")
         if cores is not None and outcome[0] == "ok":
             outcome[1]["pinned_cores"] = list(cores)
@@ -208,3 +208,19 @@ def import_driver_main(main: tuple[str, str] | None) -> None:
         else:
             runpy.run_module(where, run_name="__mp_main__", alter_sys=False)
     sys.modules.setdefault("__mp_main__", sys.modules["__main__"])
+
+
+@contextlib.contextmanager
+def _progress_to(conn: Connection):
+    """While a trial runs: a training's progress goes to the driver as ("progress", note) messages."""
+    from seqarena.train import loop
+
+    def send(note: dict) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            conn.send(("progress", note))
+
+    loop.progress_reporter = send
+    try:
+        yield
+    finally:
+        loop.progress_reporter = None

@@ -83,6 +83,7 @@ class LocalExecutor:
         """Run ``trials`` in order; neighbours that are contenders of one comparison (:func:`cotimable`) run as one
         co-timed group, their calls interleaved in one process (``SEQARENA_COTIME=0``: each alone)."""
         with runner as active:  # a Runner's context may hand out another (tests share one)
+            active.on_progress = sweep.on_progress
             try:
                 for group in _groups(trials):
                     if between:
@@ -136,6 +137,7 @@ class _Lane:
     def _work(self) -> None:
         try:
             with self.runner as runner:
+                runner.on_progress = self.sweep.on_progress
                 for spec in self.trials:
                     if self.stop.is_set():
                         return

@@ -192,12 +192,14 @@ def run_sweep(
     on_start: Callable[[TrialSpec], None] | None = None,
     on_done: Callable[[TrialSpec, TrialResult | None], None] | None = None,
     executor: Executor | None = None,
+    on_progress: Callable[[TrialSpec, dict], None] | None = None,
 ) -> SweepSummary:
     """Run every trial not already in ``store``; each result is written the moment it arrives. ``executor`` runs
     them (default: the one in force, :func:`seqarena.run.executors.current_executor`: local worker processes unless
     a caller chose Ray); whichever runs them, this process alone writes the store."""
     refuse_in_script_reimport()  # a worker re-importing an unguarded script stops here (seqarena._process)
     run = SweepRun(trials, store, sweep, on_start, on_done)
+    run.on_progress = on_progress  # a running trial's notes (a training's step, loss, fraction of its budget)
     ex = executor or current_executor()
     try:
         ex.run(run, timeout_s)
@@ -218,6 +220,7 @@ class SweepRun:
                  on_done: Callable[[TrialSpec, TrialResult | None], None] | None) -> None:
         self.trials, self.store, self.sweep = list(trials), store, sweep
         self.on_start, self.on_done = on_start, on_done
+        self.on_progress: Callable[[TrialSpec, dict], None] | None = None
         self.summary = SweepSummary(total=len(self.trials))
         self.finished = store.finished()
         self.failed_at: dict[str, int] = {}  # memory sweeps: smallest n that failed for size, per model/setting

@@ -17,7 +17,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +108,7 @@ class Worker:
             self.process.start()
         child.close()
         self.trials = 0
+        self.on_progress: Callable[[TrialSpec, dict], None] | None = None  # a running trial's progress notes
 
     @property
     def alive(self) -> bool:
@@ -141,7 +142,12 @@ class Worker:
         while True:
             try:
                 if self.conn.poll(poll_s):
-                    return self.conn.recv()
+                    msg = self.conn.recv()
+                    if isinstance(msg, tuple) and msg and msg[0] == "progress":  # a running training's note
+                        if self.on_progress is not None and spec is not None:
+                            self.on_progress(spec, msg[1])
+                        continue
+                    return msg
             except (EOFError, OSError):
                 return self._death(oom_before)
             if not self.process.is_alive():
@@ -267,17 +273,24 @@ class Runner:
         self._risky: Worker | None = None  # the fresh worker of a risky trial, while it runs
         self._round: int | None = None  # the round the reused worker measured
         self.spawned = 0
+        self.on_progress: Callable[[TrialSpec, dict], None] | None = None  # set by the executor (the sweep's)
 
     def _spawn(self) -> Worker:
         """A fresh worker: the spare when one is ready (and a new spare starts), else a new one."""
         self.spawned += 1
         if not self.spare_on:
-            return Worker()
-        worker = self._spare if self._spare is not None and self._spare.alive else Worker()
-        self._spare = None
-        if self.spawned >= 2:  # a sweep that needed a second process will likely need more; a small one never does
-            self._spare = Worker(start_on=self.spare_on)
+            worker = Worker()
+        else:
+            worker = self._spare if self._spare is not None and self._spare.alive else Worker()
+            self._spare = None
+            if self.spawned >= 2:  # a sweep that needed a second process will likely need more; a small one never
+                self._spare = Worker(start_on=self.spare_on)
+        worker.on_progress = self._progress
         return worker
+
+    def _progress(self, spec: TrialSpec, note: dict) -> None:
+        if self.on_progress is not None:
+            self.on_progress(spec, note)
 
     def timeout_for(self, spec: TrialSpec) -> float | None:
         """The runner's timeout; a training trial gets at least its own (:func:`training_timeout_s`): a step budget

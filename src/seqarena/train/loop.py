@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -113,6 +114,12 @@ def train_step_loss(model: SequenceModel, task: Task, x: torch.Tensor, y: torch.
     return total / max(total_targets, 1)
 
 
+#: Where a running training reports its progress (set by the worker process: it forwards to the driver's progress
+#: bar); called at most every :data:`PROGRESS_EVERY_S` seconds with step, fraction of the budget, recent loss, seconds.
+progress_reporter: Callable[[dict[str, float]], None] | None = None
+PROGRESS_EVERY_S = 1.0
+
+
 def train(model: SequenceModel, task: Task, config: TrainConfig) -> TrainResult:
     """Train ``model`` on ``task`` within the budget; never raises on divergence (status ``diverged``)."""
     config.check()
@@ -134,7 +141,7 @@ def train(model: SequenceModel, task: Task, config: TrainConfig) -> TrainResult:
     status, reason = "ok", None
     first_loss: float | None = None
     time_to_target = steps_to_target = None
-    t0 = time.perf_counter()
+    t0 = reported = time.perf_counter()
     step = 0
     window: list[float] = []  # training losses since the last evaluation (the curve shows their mean)
 
@@ -165,6 +172,10 @@ def train(model: SequenceModel, task: Task, config: TrainConfig) -> TrainResult:
             status, reason = "diverged", f"non-finite gradient norm at step {step}"
             break
         opt.step()
+        if progress_reporter is not None and time.perf_counter() - reported >= PROGRESS_EVERY_S:
+            reported = time.perf_counter()
+            progress_reporter({"step": step, "fraction": min(1.0, progress()), "loss": sum(window) / len(window),
+                               "elapsed_s": reported - t0, **({"steps": config.steps} if config.steps else {})})
         if step % config.eval_every == 0:
             val = task.evaluate(model, "val", config.eval_batch_size, device)
             wall = time.perf_counter() - t0
