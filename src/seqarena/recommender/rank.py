@@ -42,6 +42,7 @@ work the timings are noisy (flagged in the caveat line), and on a 2-core box an 
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -60,7 +61,7 @@ from seqarena.recommender.probe import probe_needs, run_probe
 from seqarena.recommender.profile import Profile, make_profile
 from seqarena.recommender.result import Ranked, Recommendation
 from seqarena.run.sweep import SweepSummary
-from seqarena.store import DEFAULT_DB
+from seqarena.store import DEFAULT_DB, Store, StoreError
 
 __all__ = ["Ranked", "Recommendation", "recommend"]
 
@@ -168,8 +169,20 @@ def _rank(profile: Profile, cands: Sequence[Candidate], rows: list[dict[str, Any
     rival, comparison, decided_by = _decision(ranked, cost_obs, n)
     rows_used = sorted(set().union(*(r.rows for r in ranked)) | evidence.rows)
     lines = explain(profile, ranked, data, cost_metric, evidence, summary, rival, comparison, decided_by)
-    return Recommendation(profile, ranked, ranked[0].model, lines, rows_used, priority, cost_metric, evidence.line,
-                          summary, str(db), decided_by, comparison, evidence)
+    rec = Recommendation(profile, ranked, ranked[0].model, lines, rows_used, priority, cost_metric, evidence.line,
+                         summary, str(db), decided_by, comparison, evidence)
+    _remember(rec, db)
+    return rec
+
+
+def _remember(rec: Recommendation, db: Path | str) -> None:
+    """Keep the recommendation in the store it was made from, for a report built later from the store alone; a
+    store that cannot be written now (read-only, another run writing it) keeps none, and the answer stands."""
+    if not Path(db).exists():  # recommended from nothing stored: no store is made for it
+        return
+    with contextlib.suppress(StoreError), Store(db) as store:
+        store.add_recommendation(f"{rec.profile.describe()}: {rec.top}", rec.lines,
+                                 rec.profile.model_dump(mode="json"), rec.rows_used)
 
 
 def _cost_obs(d: Observations, key: str) -> list[Obs]:

@@ -29,7 +29,7 @@ from seqarena.report.markdown import render_markdown
 from seqarena.report.performance import performance
 from seqarena.report.tables import claim_rows, failures_table, settings_table, trials_table
 from seqarena.report.verdicts import jsonable
-from seqarena.store import export
+from seqarena.store import Store, export
 from seqarena.store.errors import StoreError
 from seqarena.store.outputs import atomic_dir, check_output_dir
 from seqarena.store.sqlite import now
@@ -68,6 +68,19 @@ def judge(suite: str | dict[str, Any] | Suite, db: Path, device: str, known: Ite
     return claims, by_id, errors
 
 
+def stored_recommendations(db: Path) -> list[tuple[str, list[str]]] | None:
+    """The recommendations the store at ``db`` keeps (the newest per profile), as (title, lines), each naming the
+    store and trial ids it was made from; None when it keeps none."""
+    with Store(db, readonly=True) as store:
+        kept = store.recommendations()
+    out = []
+    for r in kept:
+        ids = r["trial_ids"]
+        rows = f"trials #{ids[0]}-#{ids[-1]} ({len(ids)})" if ids else "no trials"
+        out.append((r["title"], [*r["lines"], f"made {r['created_at']} from the store {db}: {rows}"]))
+    return out or None
+
+
 def build_report(
     db: Path | str,
     out_dir: Path | str | None = None,
@@ -85,7 +98,8 @@ def build_report(
         suite: the claims suite whose trials the verdicts are judged from (``quick`` or ``full``).
         device: the device the claims were measured on (part of each trial's identity).
         recommendations: what the recommender suggests, shown in the Recommendation section: ``(title, lines)``
-            pairs, dicts or objects with ``title`` and ``lines``; None shows a note that none was passed.
+            pairs, dicts or objects with ``title`` and ``lines``; None: those the store keeps (the newest per
+            profile, each naming the store and trial ids it rests on), else a note that there are none.
         compare: another store: adds the side-by-side section (its measurements / this store's, with intervals over
             rounds) and its figure (``figures/compare.png``).
         verdicts: verdicts the calling job already judged (``run_job``): shown as they are, not judged again; the
@@ -110,7 +124,9 @@ def build_report(
         db=db, suite=suite_name, device=device, generated=now(), total_trials=data.total,
         settings=settings_table(data), trials=trials_table(data), claims=rows, figures=figures,
         performance=performance(data), failures=failures_table(data),
-        recommendations=normalize_recommendations(recommendations), files=files, comparison=section,
+        recommendations=normalize_recommendations(recommendations if recommendations is not None
+                                                  else stored_recommendations(db)),
+        files=files, comparison=section,
     )
     # a failure half-way leaves the previous report as it was, not half of a new one
     with atomic_dir(out, REPORT_FILES) as staging:

@@ -334,6 +334,30 @@ class Store:
     def count(self) -> int:
         return self._execute("SELECT COUNT(*) FROM trials").fetchone()[0]
 
+    def add_recommendation(self, title: str, lines: list[str], profile: dict, trial_ids: list[int]) -> None:
+        """Keep a recommendation with the store it was made from (a report built later from the store shows it)."""
+        self._execute(_RECOMMENDATIONS)
+        values = (title, json.dumps(lines), json.dumps(profile, sort_keys=True, default=str),
+                  json.dumps(sorted(trial_ids)), now())
+        self._execute("INSERT INTO recommendations (title, lines, profile, trial_ids, created_at) "
+                      "VALUES (?, ?, ?, ?, ?)", values)
+
+    def recommendations(self) -> list[dict]:
+        """The newest recommendation per profile, oldest profile first: title, lines, profile, trial_ids, created_at
+        (none in a store that never kept one)."""
+        if not self._execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'recommendations'"
+                             ).fetchone():
+            return []
+        rows = self._execute("SELECT title, lines, profile, trial_ids, created_at FROM recommendations r WHERE id = "
+                             "(SELECT MAX(id) FROM recommendations WHERE profile = r.profile) ORDER BY id").fetchall()
+        return [{"title": t, "lines": json.loads(ln), "profile": json.loads(p), "trial_ids": json.loads(ids),
+                 "created_at": at} for t, ln, p, ids, at in rows]
+
+
+#: The recommendations a store keeps beside its trials (created on the first one: older stores lack it).
+_RECOMMENDATIONS = ("CREATE TABLE IF NOT EXISTS recommendations (id INTEGER PRIMARY KEY, title TEXT, lines TEXT, "
+                    "profile TEXT, trial_ids TEXT, created_at TEXT)")
+
 
 def _check_path(path: Path, readonly: bool) -> None:
     """One-line errors for paths that cannot be a store, before SQLite sees them (it would create or mangle)."""
