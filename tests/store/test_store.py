@@ -84,3 +84,16 @@ def test_rows_filter_by_keyword_with_lists_and_failure_kinds(tmp_path):
         with pytest.raises(ValueError, match="no failure kind"):
             store.add(spec_hash="f", spec=SPEC, status="ok", failure="timeout")
     assert load(tmp_path / "r.db", status=None)["failure"].fillna("").tolist() == ["", "", "", "timeout", "memory cap"]
+
+
+def test_a_training_rows_length_is_its_tasks(tmp_path):
+    """Issue 30 item 11: forecast rows exported seq_len 256 (the spec's unused default) beside task.seq_len 168."""
+    from seqarena.bench.spec import make_trial
+    from seqarena.store import Store, load
+
+    spec = make_trial(scenario="train", model="lstm", task="forecast", task_params={"lookback": 168}, steps=10)
+    with Store(tmp_path / "r.db") as store:
+        store.add(spec_hash=spec.spec_hash(), spec=spec.model_dump(mode="json"), status="ok",
+                  metrics={"task": {"task": "forecast", "seq_len": 168}})
+    row = load(tmp_path / "r.db").iloc[0]
+    assert row["seq_len"] == 168 == row["task.seq_len"] and "spec.seq_len" not in row

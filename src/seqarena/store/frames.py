@@ -35,7 +35,8 @@ def load(
     include_samples: bool = False,
 ) -> pd.DataFrame:
     """Trials as a DataFrame: one row per trial, spec fields as ``spec.*`` columns, metrics flattened (``time.median``,
-    ``memory.peak_bytes``, ...), environment as ``env.*``. Per-call timing samples are dropped unless asked for.
+    ``memory.peak_bytes``, ...), environment as ``env.*``. Per-call timing samples are dropped unless asked for. A
+    training row's ``seq_len`` is its task's sequence length (``task.seq_len``; the spec's field is unused there).
 
     Args:
         scenario: only this scenario.
@@ -51,6 +52,10 @@ def load(
                 metrics["time"] = {k: v for k, v in metrics["time"].items() if k != "samples"}
             _flatten("", metrics, flat)
             _flatten("env.", row["env"], flat)
+            task_n = (row["metrics"].get("task") or {}).get("seq_len") if row.get("scenario") == "train" else None
+            if task_n is not None:  # a training's length is its task's: the spec's seq_len is unused (a default)
+                flat["seq_len"] = task_n
+                flat.pop("spec.seq_len", None)
             records.append(flat)
     return pd.DataFrame.from_records(records)
 
