@@ -165,6 +165,7 @@ def test_cli_prints_the_ranking_and_rejects_bad_input(store_path, capsys):
                           "-m", "lstm,transformer", "--no-probe", "--db", str(store_path))
     assert code == 0, err
     assert "top: transformer" in out and "interpolated between n=32 and n=64" in out
+    assert "peak RSS above the process baseline, weights included" in " ".join(out.split())  # the peaks' definition
     for args, needle in ((["--seq-len", "0"], "seq_len: must be >= 1, got 0"),
                          (["--seq-len", "10", "--memory-cap-mb", "-5"], "memory_cap_mb: must be > 0"),
                          (["--seq-len", "10", "--device", "tpu"], "unknown device 'tpu'"),

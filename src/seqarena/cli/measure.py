@@ -280,3 +280,5 @@ def recommend_command(
         finally:
             events.end()
     print_recommendation(rec, streaming)
+    if rec.probed is not None:
+        report_contended(rec.probed)  # the probe's flagged rows, as after every command that measures

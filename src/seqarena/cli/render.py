@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from seqarena.analysis.labels import fmt_estimate, fmt_mb, fmt_ms, fmt_number
+from seqarena.analysis.summary import MEMORY_DEFINITION
 from seqarena.bench.spec import TrialSpec
 from seqarena.claims import Claim, Verdict
 from seqarena.cli.app import err, out
@@ -353,7 +354,8 @@ def print_training(spec: TrialSpec, m: dict[str, Any], reused: bool) -> None:
 def print_recommendation(rec: Recommendation, streaming: bool) -> None:
     """The ranking table, the top choice and the explanation lines."""
     latency = "decode/token" if streaming else "forward"
-    table = Table(title=f"recommend: {rec.profile.describe()} (ranked by {rec.cost_metric})", title_justify="left")
+    table = Table(title=f"recommend: {rec.profile.describe()} (ranked by {rec.cost_metric})", title_justify="left",
+                  caption=f"peaks: {MEMORY_DEFINITION}", caption_justify="left")
     for col in ("#", "model", f"{latency} [interval]", "train step", "infer peak", "train peak", "budget", "cap",
                 "score"):
         table.add_column(col, justify="left" if col in ("model", "budget", "cap") else "right")
