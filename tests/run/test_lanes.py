@@ -132,3 +132,22 @@ def test_training_gets_every_core_once_the_timed_trials_are_done(tmp_path, monke
     with Store(tmp_path / "r.db") as store:
         assert run_sweep([_train(5), TIMED[0], _train(6)], store).ok == 3
     assert seen == [(5, 1), (6, 0)]  # the first beside the timed trial (off its core), the next on every core
+
+
+def test_memory_trials_run_in_workers_started_with_a_fixed_mmap_threshold():
+    from seqarena.run import Runner
+    from seqarena.run.worker import MEMORY_ENV
+
+    mem = make_trial(scenario="memory", model="lstm", options={"d_model": 8}, kind="infer", seq_len=16, batch=1,
+                     params=None, vocab_size=32, round=1)
+    capped = mem.model_copy(update={"memory_cap_mb": 500.0})  # risky: a fresh worker of its own, the same start
+    with Runner() as runner:
+        before = runner.run(TIMED[0].model_copy(update={"round": 1}))
+        results = [runner.run(mem), runner.run(capped)]
+        after = runner.run(TIMED[1].model_copy(update={"round": 1}))  # back to the round's timing worker
+        assert set(runner._workers) == {"timing", "memory"}
+    assert all(r.status == "ok" for r in (before, after, *results))
+    for r in results:
+        assert r.env["malloc_mmap_threshold"] == int(MEMORY_ENV["MALLOC_MMAP_THRESHOLD_"])
+    assert "malloc_mmap_threshold" not in before.env and "malloc_mmap_threshold" not in after.env
+    assert "MALLOC_MMAP_THRESHOLD_" not in os.environ  # the driver's environment is restored after each start

@@ -117,6 +117,8 @@ def _environment(spec: TrialSpec) -> dict[str, Any]:
 
     env = fingerprint(spec.device, spec.dtype, spec.seed)
     env["threads"] = spec.threads or torch.get_num_threads()
+    if (threshold := os.environ.get("MALLOC_MMAP_THRESHOLD_")) is not None:
+        env["malloc_mmap_threshold"] = int(threshold)  # a memory worker's (seqarena.run.worker.MEMORY_ENV)
     return env
 
 

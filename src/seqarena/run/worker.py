@@ -61,6 +61,35 @@ def _main_hidden() -> Iterator[tuple[str, str] | None]:
                 main_module.__dict__.update(saved)
 
 
+#: The memory scenario's workers start with glibc's mmap threshold fixed at 128 KiB (its initial value). Left dynamic,
+#: glibc raises it after a large block is freed, and later large tensors come from the heap, whose freed top is not
+#: always returned: the same memory trial's peak then moved by 1-3 MB from one process to the next (s.d. over six
+#: fresh workers, LSTM + TBPTT training and transformer inference at 1k-8k tokens); fixed, by ~0.1 MB, and the peak
+#: is the live tensors' (bounded for TBPTT, linear for a KV cache). Only the memory workers: each large allocation
+#: then costs an mmap and page faults, ~40% on a transformer forward here, which would distort the timing trials.
+MEMORY_ENV = {"MALLOC_MMAP_THRESHOLD_": "131072"}
+
+
+@contextlib.contextmanager
+def _environ(env: dict[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``env`` set while a worker starts (a spawned process copies it), restored after."""
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _flavour(spec: TrialSpec) -> str:
+    """Which kind of worker runs ``spec``: "memory" (:data:`MEMORY_ENV`) for CPU memory trials, else "timing"."""
+    return "memory" if spec.scenario == "memory" and spec.device == "cpu" else "timing"
+
+
 @dataclasses.dataclass
 class TrialResult:
     """What the driver learns about one trial."""
@@ -93,8 +122,9 @@ def _process_rss(pid: int) -> int | None:
 class Worker:
     """One spawned worker process and the driver's end of its pipe."""
 
-    def __init__(self, start_on: tuple[int, ...] | None = None) -> None:
-        """``start_on``: cores for the start-up only (a spare starting while a timed trial runs elsewhere)."""
+    def __init__(self, start_on: tuple[int, ...] | None = None, env: dict[str, str] | None = None) -> None:
+        """``start_on``: cores for the start-up only (a spare starting while a timed trial runs elsewhere); ``env``:
+        variables the process starts with (read once, at start, like glibc's ``MEMORY_ENV``)."""
         ctx = mp.get_context("spawn")
         self.conn, child = ctx.Pipe()
         threads = None
@@ -102,7 +132,7 @@ class Worker:
             import torch
 
             threads = torch.get_num_threads()
-        with _main_hidden() as main:
+        with _main_hidden() as main, _environ(env or {}):
             self.process = ctx.Process(target=worker_main, args=(child, os.getpid(), start_on, threads, main),
                                        daemon=True)
             self.process.start()
@@ -258,8 +288,8 @@ MAX_GROUP = 8
 
 
 class Runner:
-    """Runs trials in workers: one reused worker for ordinary trials of one round (a new round starts a new one), a
-    fresh one for each risky trial."""
+    """Runs trials in workers: one reused worker per kind (:func:`_flavour`) for ordinary trials of one round (a new
+    round starts a new one), a fresh one for each risky trial."""
 
     def __init__(self, timeout_s: float | None = 600.0, beside: int = 0,
                  spare_on: tuple[int, ...] | None = None) -> None:
@@ -268,23 +298,33 @@ class Runner:
         # a spare worker starts (on these cores) while a trial runs, so the next new one is ready: a new round and
         # every risky trial need a fresh process, ~2-4 s of start-up each (~50 s of a quick suite's 8 minutes)
         self.spare_on = spare_on
-        self._spare: Worker | None = None
-        self._worker: Worker | None = None
+        self._spares: dict[str, Worker] = {}  # per kind of worker
+        self._workers: dict[str, Worker] = {}  # the reused worker of each kind
+        self._rounds: dict[str, int] = {}  # the round each reused worker measured
         self._risky: Worker | None = None  # the fresh worker of a risky trial, while it runs
-        self._round: int | None = None  # the round the reused worker measured
         self.spawned = 0
         self.on_progress: Callable[[TrialSpec, dict], None] | None = None  # set by the executor (the sweep's)
 
-    def _spawn(self) -> Worker:
-        """A fresh worker: the spare when one is ready (and a new spare starts), else a new one."""
+    @property
+    def _worker(self) -> Worker | None:
+        """The reused timing worker (the one most trials run in)."""
+        return self._workers.get("timing")
+
+    @property
+    def _spare(self) -> Worker | None:
+        return self._spares.get("timing")
+
+    def _spawn(self, flavour: str = "timing") -> Worker:
+        """A fresh worker of this kind: the spare when one is ready (and a new spare starts), else a new one."""
         self.spawned += 1
+        env = MEMORY_ENV if flavour == "memory" else None
         if not self.spare_on:
-            worker = Worker()
+            worker = Worker(env=env)
         else:
-            worker = self._spare if self._spare is not None and self._spare.alive else Worker()
-            self._spare = None
+            spare = self._spares.pop(flavour, None)
+            worker = spare if spare is not None and spare.alive else Worker(env=env)
             if self.spawned >= 2:  # a sweep that needed a second process will likely need more; a small one never
-                self._spare = Worker(start_on=self.spare_on)
+                self._spares[flavour] = Worker(start_on=self.spare_on, env=env)
         worker.on_progress = self._progress
         return worker
 
@@ -301,18 +341,18 @@ class Runner:
         return max(self.timeout_s, training_timeout_s(spec))
 
     def run(self, spec: TrialSpec) -> TrialResult:
+        flavour = _flavour(spec)
         if spec.risky:
-            self._risky = self._spawn()
+            self._risky = self._spawn(flavour)
             try:
                 return self._risky.run(spec, self.timeout_for(spec), beside=self.beside)
             finally:
                 self._risky.close()
                 self._risky = None
-        self._use_round(spec.round)
-        result = self._worker.run(spec, self.timeout_for(spec), beside=self.beside)
+        worker = self._use_round(spec.round, flavour)
+        result = worker.run(spec, self.timeout_for(spec), beside=self.beside)
         if result.status != "ok":
-            self._worker.kill()
-            self._worker = None
+            self._drop(flavour)
         return result
 
     def run_group(self, specs: list[TrialSpec]) -> list[TrialResult]:
@@ -320,40 +360,45 @@ class Runner:
         the group takes its worker down, each trial runs again alone, so a failure is the trial's own."""
         if len(specs) < 2:
             return [self.run(s) for s in specs]
-        self._use_round(specs[0].round)
-        results = self._worker.run_group(specs, self.timeout_for(specs[0]))
+        worker = self._use_round(specs[0].round, "timing")
+        results = worker.run_group(specs, self.timeout_for(specs[0]))
         if isinstance(results, failures.Failure):
-            self._worker.kill()
-            self._worker = None
+            self._drop("timing")
             return [self.run(s) for s in specs]
         if any(r.status != "ok" for r in results):
-            self._worker.kill()  # as after any failed trial: the next trial gets a fresh process
-            self._worker = None
+            self._drop("timing")  # as after any failed trial: the next trial gets a fresh process
         return results
 
-    def _use_round(self, round_: int) -> None:
-        """The reused worker for a trial of ``round_``: a new process when the round changes (or none is alive)."""
-        if self._worker is not None and round_ != self._round:
+    def _drop(self, flavour: str) -> None:
+        worker = self._workers.pop(flavour, None)
+        if worker is not None:
+            worker.kill()
+
+    def _use_round(self, round_: int, flavour: str) -> Worker:
+        """The reused worker of this kind for a trial of ``round_``: a new process when the round changes (or none is
+        alive)."""
+        worker = self._workers.get(flavour)
+        if worker is not None and round_ != self._rounds.get(flavour):
             # a new round gets a new process: whole processes shift (allocator, page placement, frequency), so a
             # round measured in its own process is an independent replication, not a copy of the last one
-            self._worker.close()
-            self._worker = None
-        self._round = round_
-        if self._worker is None or not self._worker.alive:
-            self._worker = self._spawn()
+            worker.close()
+            worker = None
+        self._rounds[flavour] = round_
+        if worker is None or not worker.alive:
+            worker = self._workers[flavour] = self._spawn(flavour)
+        return worker
 
     def kill(self) -> None:
         """Kill every worker now (Ctrl-C): no trial is half-stored, since only the driver writes the store."""
-        for worker in (self._worker, self._risky, self._spare):
+        for worker in (*self._workers.values(), self._risky, *self._spares.values()):
             if worker is not None:
                 worker.kill()
-        self._worker = self._risky = self._spare = None
+        self._workers, self._spares, self._risky = {}, {}, None
 
     def close(self) -> None:
-        for worker in (self._worker, self._spare):
-            if worker is not None:
-                worker.close()
-        self._worker = self._spare = None
+        for worker in (*self._workers.values(), *self._spares.values()):
+            worker.close()
+        self._workers, self._spares = {}, {}
 
     def __enter__(self) -> Runner:
         return self
