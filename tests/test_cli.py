@@ -34,6 +34,19 @@ def test_help_lists_the_commands():
         assert command in r.stdout
 
 
+@pytest.mark.parametrize("args", [["--help"], ["bench", "--help"], ["--version"]])
+def test_help_and_version_load_neither_torch_nor_the_analysis_stack(args):
+    """Every command's start paid for torch, pandas, scipy and matplotlib (5-6 s here) before it could even print its
+    help: they load when a command runs, not when the commands are defined. A fresh interpreter, so nothing the test
+    session imported hides an import."""
+    code = ("import sys\nfrom seqarena.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n    pass\n"
+            "print('LOADED', sorted(m for m in ('torch', 'pandas', 'scipy', 'matplotlib', 'numpy') if m in sys.modules))"
+            % args)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "LOADED []", r.stdout[-400:]
+
+
 def test_version():
     r = run_cli("--version")
     assert r.returncode == 0 and r.stdout.strip() == f"seqarena {seqarena.__version__}"
@@ -117,7 +130,7 @@ def _fake_claims_result(tmp_path):
 
 @pytest.fixture
 def fake_claims(tmp_path, monkeypatch):
-    from seqarena.cli import measure
+    from seqarena import job
 
     result = _fake_claims_result(tmp_path)
 
@@ -125,7 +138,7 @@ def fake_claims(tmp_path, monkeypatch):
         events.judged(result)
         return result
 
-    monkeypatch.setattr(measure, "run_claims_job", run_claims_job)
+    monkeypatch.setattr(job, "run_claims_job", run_claims_job)  # the command imports it from the job when it runs
     return result
 
 

@@ -23,8 +23,8 @@ from seqarena import claims, recommender, report, run
 from seqarena.bench.duration import training_timeout_s
 from seqarena.bench.spec import DTYPES, SCENARIOS, TrialSpec, check_device, make_trial
 from seqarena.claims import Claim, ClaimsPlan, Suite, Verdict
+from seqarena.errors import SpecError, TrainingFailed
 from seqarena.essay import ATTN, RNN, STANDARD_PROFILES
-from seqarena.models import SpecError
 from seqarena.models.autocast import check_autocast
 from seqarena.models.compiled import check_compile
 from seqarena.run import SweepSummary, TrialResult
@@ -254,5 +254,3 @@ def train_job(model: str, task: str, *, settings: dict[str, Any] | None = None, 
     return TrainResult(spec, row["metrics"], bool(summary.skipped), (row.get("env") or {}).get("load"))
 
 
-class TrainingFailed(Exception):
-    """The training trial ran and failed (stored with its reason); the CLI exits 1 with that line."""

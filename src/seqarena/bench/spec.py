@@ -13,15 +13,13 @@ from typing import Any, Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from seqarena.bench.names import SCENARIOS, Scenario
 from seqarena.measure.system import cpu_model, ram_bytes, usable_cores
 from seqarena.models import SpecError, get_class
 from seqarena.models.compiled import check_compile
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
-SCENARIOS = ("train_step", "forward_latency", "throughput", "generation", "memory", "train", "gradients")
-
-Scenario = Literal["train_step", "forward_latency", "throughput", "generation", "memory", "train", "gradients"]
 
 #: Implementation version of each scenario: bump one when a change alters what that scenario measures, so rows the
 #: older code measured are not reused as if nothing changed (part of :meth:`TrialSpec.spec_hash`, like each model
@@ -31,8 +29,9 @@ SCENARIO_VERSIONS = {scenario: 1 for scenario in SCENARIOS} | {
     "train": 3,  # 2: the final model's eval-mode metrics on the training split (train_eval, claim 9b); 3: a
     # diverged run is a failed trial (kind "diverged", the step in its reason), no longer an ok row with NaN metrics
     "gradients": 2,  # 2: training before the probe that diverges fails the trial (kind "diverged")
-    "memory": 3,  # 2: time from the timer, outside the tracker; the peak with the weights; 3: kind=optimizer warms
-    # AdamW up first (a fresh process's first step counted its lazy imports: 2.66x the parameter bytes, not 2)
+    "memory": 4,  # 2: time from the timer, outside the tracker; the peak with the weights; 3: kind=optimizer warms
+    # AdamW up first (a fresh process's first step counted its lazy imports: 2.66x the parameter bytes, not 2);
+    # 4: measured in a worker with glibc's mmap threshold fixed (seqarena.run.worker.MEMORY_ENV)
 }
 
 #: Settings added after stores existed, with their defaults: at the default they are left out of the spec hash.

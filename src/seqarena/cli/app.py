@@ -12,10 +12,8 @@ import typer
 from rich.console import Console
 
 import seqarena
-from seqarena.job import TrainingFailed
-from seqarena.models import SpecError
-from seqarena.run.sweep import Interrupted
-from seqarena.store import DEFAULT_DB, StoreError
+from seqarena.errors import Interrupted, SpecError, StoreError, TrainingFailed
+from seqarena.store.sqlite import DEFAULT_DB
 
 app = typer.Typer(
     name="seqarena",

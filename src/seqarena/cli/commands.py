@@ -1,4 +1,7 @@
-"""Commands that show or rebuild without measuring: ``list``, ``tasks``, ``demo``, ``report``, ``results export``."""
+"""Commands that show or rebuild without measuring: ``list``, ``tasks``, ``demo``, ``report``, ``results export``.
+
+Each command imports what it calls inside its body: defining the commands (which ``seqarena --help`` does) must not
+load torch, pandas or scipy (seconds of start-up for every command)."""
 
 from __future__ import annotations
 
@@ -10,8 +13,6 @@ from typing import Annotated, Any
 
 import typer
 
-from seqarena.bench.spec import check_device
-from seqarena.claims import resolve_suite
 from seqarena.cli.app import (
     DEFAULT_DB,
     AsJson,
@@ -26,14 +27,8 @@ from seqarena.cli.app import (
     results_app,
 )
 from seqarena.cli.parsing import parse_count
-from seqarena.cli.render import print_checks, print_demo, print_json, print_registry, print_tasks
-from seqarena.demo import DemoSettings, environment, run_demo
-from seqarena.models import SpecError, available, get_class, parse_model_string
-from seqarena.models.checks import run_checks, validate_model
-from seqarena.models.hf import hf_catalogue
-from seqarena.report import build_report
-from seqarena.store import EXPORT_FORMATS, Store, export
-from seqarena.tasks import available_tasks, task_class
+from seqarena.errors import SpecError
+from seqarena.store.outputs import EXPORT_FORMATS
 
 
 def summary(cls: type) -> str:
@@ -53,6 +48,10 @@ def show(catalogue: dict[str, dict[str, Any]], as_json: bool, render: Callable[[
 @app.command("list")
 def list_models(as_json: AsJson = False) -> None:
     """List the registered models with their spec fields and defaults."""
+    from seqarena.cli.render import print_registry
+    from seqarena.models import available, get_class
+    from seqarena.models.hf import hf_catalogue
+
     registry = {}
     for name in available():
         cls = get_class(name)
@@ -81,6 +80,10 @@ def check_command(
 ) -> None:
     """Run the generic interface checks (step == forward, chunked continuation, causality, generation modes) on
     one model, e.g. your own class: exit 1 when any fails."""
+    from seqarena.cli.render import print_checks, print_json
+    from seqarena.models import parse_model_string
+    from seqarena.models.checks import run_checks, validate_model
+
     name, fields = parse_model_string(model)
     validate_model(name, fields)
     results = run_checks(name, fields)
@@ -96,6 +99,9 @@ def check_command(
 @app.command("tasks")
 def list_tasks(as_json: AsJson = False) -> None:
     """List the tasks, their parameters and defaults."""
+    from seqarena.cli.render import print_tasks
+    from seqarena.tasks import available_tasks, task_class
+
     info = {}
     for name in available_tasks():
         cls = task_class(name)
@@ -128,6 +134,9 @@ def demo(
     compile_backend: CompileBackend = "inductor",
 ) -> None:
     """Build every model small, time training, generate in every mode, print one table."""
+    from seqarena.cli.render import print_demo
+    from seqarena.demo import DemoSettings, environment, run_demo
+
     settings = DemoSettings(params=parse_count(params, "--params"), vocab_size=vocab_size, layers=layers, batch=batch,
                             seq_len=seq_len,
                             tokens=tokens, repeats=repeats, device=device, dtype=dtype, threads=threads, seed=seed,
@@ -148,6 +157,10 @@ def report_command(
         help="Another store: add a side-by-side section (its measurements / this store's) and its figure.")] = None,
 ) -> None:
     """Rebuild the report (index.html, report.md, results.json/csv) from the store, without measuring anything."""
+    from seqarena.bench.spec import check_device
+    from seqarena.claims import resolve_suite
+    from seqarena.report import build_report
+
     resolve_suite(suite)
     check_device(device)  # the claims' trials are identified by device: judge them for the one they ran on
     if not db.exists():
@@ -164,6 +177,8 @@ def results_export(
     out_path: Annotated[Path | None, typer.Option("--out", help="Output file (default: next to the store).")] = None,
 ) -> None:
     """Export every trial (ok and failed) as csv, parquet or json."""
+    from seqarena.store import Store, export
+
     if fmt not in EXPORT_FORMATS:
         raise SpecError(f"unknown format {fmt!r}; choose from: {', '.join(EXPORT_FORMATS)}")
     Store(db, readonly=True).close()  # one line for a missing, foreign or damaged store, before any output

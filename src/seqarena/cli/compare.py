@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from seqarena.analysis.labels import fmt_number
 from seqarena.cli.app import AsJson, app, fail, out
 from seqarena.cli.parsing import finite
-from seqarena.cli.render import print_json
-from seqarena.models import SpecError
-from seqarena.report.compare import Comparison, compare_stores
+from seqarena.errors import SpecError
+
+if TYPE_CHECKING:
+    from seqarena.report.compare import Comparison
 
 
 def _ratio(ratio: float, ci: tuple[float, float] | None) -> str:
@@ -21,6 +21,8 @@ def _ratio(ratio: float, ci: tuple[float, float] | None) -> str:
 
 
 def _value(values: list[float], unit: str) -> str:
+    from seqarena.analysis.labels import fmt_number
+
     mean = float(sum(values) / len(values))
     return fmt_number(mean / 2**20, ".4g") + " MB" if unit == "peak bytes" else f"{fmt_number(mean)} {unit}"
 
@@ -67,6 +69,9 @@ def compare_command(
 ) -> None:
     """Compare two results stores: shared measurements side by side with B / A and its interval, a summary per
     scenario, the claims whose verdicts differ; with --fail-above, a regression gate."""
+    from seqarena.cli.render import print_json
+    from seqarena.report.compare import compare_stores
+
     if fail_above is not None and fail_above <= 0:
         raise SpecError(f"--fail-above must be positive, got {fail_above:g}")
     if a.exists() and b.exists() and a.resolve() == b.resolve():  # every ratio would be 1 by construction

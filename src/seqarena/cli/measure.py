@@ -1,5 +1,6 @@
 """Commands that measure: ``bench``, ``train``, ``claims``, ``run`` (the main job) and ``recommend``. Each parses,
-calls :mod:`seqarena.job` (or the recommender) and renders."""
+calls :mod:`seqarena.job` (or the recommender) and renders, importing them in its body: defining the commands (which
+``seqarena --help`` does) must not load torch, pandas or scipy."""
 
 from __future__ import annotations
 
@@ -8,11 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
-import torch
 import typer
 
-from seqarena import recommender
-from seqarena.bench.spec import SCENARIOS
+from seqarena.bench.names import SCENARIOS
 from seqarena.cli.app import (
     DEFAULT_DB,
     Address,
@@ -28,24 +27,8 @@ from seqarena.cli.app import (
     out,
 )
 from seqarena.cli.parsing import claim_ids, finite, int_list, parse_budget, parse_count, parse_counts, task_settings
-from seqarena.cli.render import (
-    BarEvents,
-    print_budget,
-    print_job,
-    print_json,
-    print_recommendation,
-    print_training,
-    print_verdicts_json,
-    report_contended,
-    report_training_load,
-)
-from seqarena.cli.render_sweep import print_sweep
+from seqarena.errors import SpecError
 from seqarena.essay import ATTN, DEFAULT_CANDIDATES, RNN
-from seqarena.job import bench_job, plan_claims, prepare_task, run_claims_job, run_job, suite_with, train_job
-from seqarena.models import SpecError
-from seqarena.recommender import make_profile
-from seqarena.run import parse_models
-from seqarena.run.executors import executing
 
 Float = Annotated[float, typer.Option(callback=finite)]
 
@@ -53,6 +36,8 @@ Float = Annotated[float, typer.Option(callback=finite)]
 @contextlib.contextmanager
 def _executor(name: str, address: str | None, device: str) -> Iterator[None]:
     """The command's sweeps on executor ``name``; a cluster says in one line what it offers."""
+    from seqarena.run.executors import executing
+
     with executing(name, address, device=device) as ex:
         if ex.name != "local":
             err.print(ex.describe(), markup=False, highlight=False, soft_wrap=True)
@@ -102,6 +87,13 @@ def bench(
 ) -> None:
     """Run a benchmark sweep in isolated workers; results go to the store as each trial finishes (re-running the
     same sweep resumes)."""
+    import torch
+
+    from seqarena.cli.render import BarEvents, report_contended
+    from seqarena.cli.render_sweep import print_sweep
+    from seqarena.job import bench_job
+
+
     budgets = parse_counts(params, "--params")
     with _executor(executor, address, device):
         result = bench_job(
@@ -149,6 +141,10 @@ def claims_command(
                             ] = False,
 ) -> None:
     """Measure the essay's claims on this machine (reusing finished trials) and print a verdict per claim."""
+    from seqarena.cli.render import BarEvents, print_budget, print_json, print_verdicts_json
+    from seqarena.job import plan_claims, run_claims_job, suite_with
+
+
     suite = suite_with(suite, compile=compile_backend if compile_ else None, dtype=dtype, autocast=autocast,
                        params=parse_count(params, "--params") if params is not None else None)
     with _executor(executor, address, device):  # the plan too: what is left to measure depends on the machine kind
@@ -184,6 +180,10 @@ def run_command(
     address: Address = None,
 ) -> None:
     """The main job: run (or resume) the claims suite, recommend for two standard profiles, and write the report."""
+    from seqarena.cli.render import BarEvents, print_job
+    from seqarena.job import run_job, suite_with
+
+
     suite = suite_with(suite, compile=compile_backend if compile_ else None, dtype=dtype, autocast=autocast)
     with _executor(executor, address, device):
         done = run_job(suite, device, db, out_dir, events=BarEvents())
@@ -226,6 +226,10 @@ def train_command(
     address: Address = None,
 ) -> None:
     """Train a model on a task within a budget, print the curve and final metrics, and store the trial."""
+    from seqarena.cli.render import BarEvents, print_training, report_training_load
+    from seqarena.job import prepare_task, train_job
+
+
     if len(model) != 1:  # typer would keep only the last of repeated -m: say so instead of training the wrong one
         raise SpecError(f"train takes one model, got {len(model)} ({', '.join(model)}): run one train per model")
     budget_s, steps = parse_budget(budget)
@@ -267,9 +271,15 @@ def recommend_command(
 ) -> None:
     """Rank the architectures for a workload from this machine's measurements (probing what is missing) and
     explain the top choice."""
-    profile = make_profile(seq_len=seq_len, train_sequences=train_sequences, latency_budget_ms=latency_budget_ms,
-                           memory_cap_mb=memory_cap_mb, cap_scope=cap_scope, batch=batch, streaming=streaming,
-                           device=device, params=parse_count(params, "--params"))
+    from seqarena import recommender
+    from seqarena.cli.render import BarEvents, print_recommendation, report_contended
+    from seqarena.run import parse_models
+
+
+    profile = recommender.make_profile(
+        seq_len=seq_len, train_sequences=train_sequences, latency_budget_ms=latency_budget_ms,
+        memory_cap_mb=memory_cap_mb, cap_scope=cap_scope, batch=batch, streaming=streaming, device=device,
+        params=parse_count(params, "--params"))
     events = BarEvents(warn_busy=probe, prefix="probe: ")
     with _executor(executor, address, device):
         events.begin("probe", None)

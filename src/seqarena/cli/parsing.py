@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from seqarena.models import SpecError
+from seqarena.errors import SpecError
 
 
 def finite(param: typer.CallbackParam, value: float | None) -> float | None:

@@ -22,14 +22,12 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import Tensor, nn
 
+from seqarena.errors import SpecError
+
 #: What kind of sequence mixer a model is: what the report colours by and the recommender reasons about.
 Family = Literal["recurrent", "attention", "hybrid"]
 #: The valid values of :data:`Family`, in that order.
 FAMILIES: tuple[str, ...] = get_args(Family)
-
-
-class SpecError(ValueError):
-    """An invalid model name or spec. The message is one line, fit to show a user as is."""
 
 
 class ModelSpec(BaseModel):

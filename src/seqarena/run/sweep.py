@@ -18,6 +18,7 @@ from typing import Any
 
 from seqarena._process import refuse_in_script_reimport
 from seqarena.bench.spec import TrialSpec, make_trial
+from seqarena.errors import Interrupted
 from seqarena.models import SpecError, get_class, parse_model_string, solve_budget
 from seqarena.run import failures
 from seqarena.run.executors import Executor, current_executor
@@ -159,21 +160,6 @@ class SweepSummary:
     pruned: int = 0  # memory sweep: a smaller n already failed
     contended: int = 0  # timing trials measured while other processes kept the CPU busy (re-measured next run)
     failures: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (label, reason)
-
-
-class Interrupted(Exception):
-    """Ctrl-C during a sweep: the workers are gone, every finished trial is in the store. An ordinary exception (not
-    a KeyboardInterrupt) so that it reaches the caller with its news: the CLI framework would swallow a
-    KeyboardInterrupt into a bare exit code 130."""
-
-    def __init__(self, summary: SweepSummary, db: str) -> None:
-        super().__init__()
-        self.summary, self.db = summary, db
-
-    def __str__(self) -> str:
-        done = self.summary.ok + self.summary.failed
-        return (f"interrupted: {done} trial(s) of this run and {self.summary.skipped} earlier one(s) are kept in "
-                f"{self.db}; run the same command again to resume")
 
 
 def _prune_key(spec: TrialSpec) -> str:

@@ -1,8 +1,8 @@
-"""The store's one error type: a problem with the results store or an output path, said in one line."""
+"""The store's one error type: a problem with the results store or an output path, said in one line (its home is
+:mod:`seqarena.errors`, with the other errors a user sees)."""
 
 from __future__ import annotations
 
+from seqarena.errors import StoreError
 
-class StoreError(RuntimeError):
-    """The store cannot be used as asked (not ours, read-only, locked, full, a directory, ...): one line that says
-    what and what to do; the CLI prints it and exits with code 2. Nothing already stored is touched."""
+__all__ = ["StoreError"]

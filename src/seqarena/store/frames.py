@@ -8,11 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from seqarena.store.outputs import atomic_file, check_output_file
+from seqarena.store.outputs import EXPORT_FORMATS, atomic_file, check_output_file
 from seqarena.store.sqlite import DEFAULT_DB, Store
-
-EXPORT_FORMATS = ("csv", "parquet", "json")
-
 
 #: Metrics that are series over generated positions: kept as one {position: value} cell, not 30 columns.
 SERIES = frozenset({"decode_ms_by_position", "state_bytes_by_position", "decode_samples_by_position",

@@ -16,6 +16,9 @@ from pathlib import Path
 
 from seqarena.store.errors import StoreError
 
+#: The formats ``seqarena results export`` writes (:func:`seqarena.store.frames.export`).
+EXPORT_FORMATS = ("csv", "parquet", "json")
+
 
 def check_output_file(path: Path | str, what: str = "output") -> Path:
     """The file path, if a file can be written there (its folder exists and is writable, it is not a folder)."""
