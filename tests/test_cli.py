@@ -39,9 +39,9 @@ def test_help_and_version_load_neither_torch_nor_the_analysis_stack(args):
     """Every command's start paid for torch, pandas, scipy and matplotlib (5-6 s here) before it could even print its
     help: they load when a command runs, not when the commands are defined. A fresh interpreter, so nothing the test
     session imported hides an import."""
-    code = ("import sys\nfrom seqarena.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n    pass\n"
-            "print('LOADED', sorted(m for m in ('torch', 'pandas', 'scipy', 'matplotlib', 'numpy') if m in sys.modules))"
-            % args)
+    heavy = ("torch", "pandas", "scipy", "matplotlib", "numpy")
+    code = (f"import sys\nfrom seqarena.cli import main\ntry:\n    main({args!r})\nexcept SystemExit:\n    pass\n"
+            f"print('LOADED', sorted(m for m in {heavy!r} if m in sys.modules))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().splitlines()[-1] == "LOADED []", r.stdout[-400:]

@@ -279,6 +279,9 @@ CASES = [
     (["train", "-m", "lstm", "--task", "char_lm", "--file", "{empty.txt}"], "is empty"),
     ([*BENCH, "-m", "broken_model_module:X"], "module 'broken_model_module' raised RuntimeError: boom at import"),
     ([*BENCH, "-m", "syntax_model_module:X"], "module 'syntax_model_module' raised SyntaxError"),
+    (["bench", "generation", "-m", "transformer:causal=false"], "transformer:causal=False is not causal: it cannot "
+                                                                 "generate"),
+    (["bench", "generation", "-m", "linformer"], "linformer is not causal"),
 ]
 
 

@@ -121,8 +121,12 @@ def expand(
             modes: list[str | None] = [None]
             if scenario == "generation":
                 cls = get_class(name)
-                if not getattr(cls, "causal", True):
-                    raise SpecError(f"{name} is not causal: it cannot generate")
+                field = cls.Spec.model_fields.get("causal")  # a family whose causality is a spec field (transformer)
+                opts = dict(options)
+                causal = opts.get("causal", field.default) if field is not None else getattr(cls, "causal", True)
+                if not causal:
+                    label = name + (f":causal={opts['causal']}" if "causal" in opts else "")
+                    raise SpecError(f"{label} is not causal: it cannot generate (generation needs a causal LM)")
                 modes = list(cls.generation_modes)
             for mode in modes:
                 extra = {"mode": mode} if mode else {}
