@@ -221,8 +221,10 @@ FLOOR = 1e-30  # gradient norms below this count as this (fp64 still underflows 
 
 #: The probe's far distance, and the copy distance the probed models learn first: a task that makes a model carry
 #: information over the distance it is probed at (gradients of a model that never needed to are no evidence).
+#: Two symbols of 64 to carry: 4,096 distinct examples (copy's default 8 symbols gave 64, every one of them drawn into
+#: the 512 validation examples, and no test or training example was left once the splits were made disjoint).
 PROBE_DISTANCE = 256
-PROBE_TASK = {"distance": PROBE_DISTANCE, "pattern": 2}
+PROBE_TASK = {"distance": PROBE_DISTANCE, "pattern": 2, "alphabet": 64}
 
 
 def _gradient_trials(s: Suite, claim: Claim) -> list[TrialSpec]:
