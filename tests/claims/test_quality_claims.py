@@ -422,3 +422,15 @@ def test_lm_claims_that_did_not_learn_say_so():
     df = lm("good")
     df["test_metric"] = 3.05
     assert judge("21", df).reason.startswith("did not learn")
+
+
+def test_the_smoke_caveat_follows_the_suite_that_measured_the_rows():
+    """Claim 8 times an LR grid, so its rows never tune: the full suite's verdict read "smoke-sized (quick suite)"
+    from that alone. The suite named in the rows' sweep decides; without one, untuned rows are smoke-sized."""
+    from seqarena.claims.base import SMOKE_CAVEAT
+
+    df = lr_grid("good")
+    assert SMOKE_CAVEAT in judge("8", df).caveats  # no sweep column: untuned rows
+    assert SMOKE_CAVEAT in judge("8", df.assign(sweep="claims-quick")).caveats
+    assert SMOKE_CAVEAT not in judge("8", df.assign(sweep="claims-full")).caveats
+    assert SMOKE_CAVEAT in judge("8", df.assign(sweep="claims-custom")).caveats  # a custom suite: by the rows

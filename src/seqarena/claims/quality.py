@@ -27,7 +27,7 @@ import pandas as pd
 
 from seqarena.bench.spec import TrialSpec
 from seqarena.claims.base import SMOKE_CAVEAT, caveats, grid, ok_rows
-from seqarena.claims.suites import Suite
+from seqarena.claims.suites import SUITES, Suite
 
 #: A model "learned" when it beats the task's baseline by this much (accuracy points; relative for losses).
 LEARN_MARGIN = {"accuracy": 0.10, "bits_per_char": 0.05, "mse": 0.05, "loss": 0.05}
@@ -56,6 +56,13 @@ def quality_caveats(df: pd.DataFrame, s_smoke: bool | None = None) -> list[str]:
 
 
 def _is_smoke(df: pd.DataFrame) -> bool:
+    """Whether the rows were trained smoke-sized: by the suite named in their sweep ("claims-quick", "claims-full"),
+    else (a custom suite, rows from ``train``) by no row having tuned anything. The suite decides where it can: an
+    LR-grid claim (8) never tunes, in the full suite too, and is not smoke-sized there."""
+    if "sweep" in df:
+        names = {str(s).removeprefix("claims-").removesuffix("-adaptive") for s in df["sweep"].dropna()}
+        if names and names <= set(SUITES):
+            return any(SUITES[n].smoke for n in names)
     return "spec.tune_lr" in df and not bool(df["spec.tune_lr"].fillna(False).any())
 
 
