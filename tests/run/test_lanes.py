@@ -81,11 +81,11 @@ def test_a_spare_worker_starts_off_the_timed_core_and_serves_the_next_new_proces
     first, second = (t.model_copy(update={"round": r}) for r, t in ((1, TIMED[0]), (2, TIMED[1])))  # new processes
     train = _train(4).model_copy(update={"round": 3})
     with Runner(spare_on=tuple(CORES[:-1])) as runner:
-        assert runner.run(zeroth).status == "ok" and runner._spare is None  # one process so far: no spare yet
+        assert runner.run(zeroth).status == "ok" and not runner._spares  # one process so far: no spare yet
         a = runner.run(first)  # the second process: from now on a spare starts beside each
-        spare = runner._spare.process.pid
+        spare = runner._spares["timing"].process.pid
         b = runner.run(second)
-        assert runner._worker.process.pid == spare  # started while the first trial ran, not after it
+        assert runner._workers["timing"].process.pid == spare  # started while the first trial ran, not after it
         assert os.sched_getaffinity(spare) == set(CORES)  # its start-up ran off the timed core; then every core
         c = runner.run(train)  # the next spare, untimed: torch's default thread count, not the start-up core count
     assert (a.status, b.status, c.status) == ("ok", "ok", "ok")

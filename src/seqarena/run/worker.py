@@ -305,15 +305,6 @@ class Runner:
         self.spawned = 0
         self.on_progress: Callable[[TrialSpec, dict], None] | None = None  # set by the executor (the sweep's)
 
-    @property
-    def _worker(self) -> Worker | None:
-        """The reused timing worker (the one most trials run in)."""
-        return self._workers.get("timing")
-
-    @property
-    def _spare(self) -> Worker | None:
-        return self._spares.get("timing")
-
     def _spawn(self, flavour: str = "timing") -> Worker:
         """A fresh worker of this kind: the spare when one is ready (and a new spare starts), else a new one."""
         self.spawned += 1
