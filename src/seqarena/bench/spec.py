@@ -38,11 +38,11 @@ SCENARIO_VERSIONS = {scenario: 1 for scenario in SCENARIOS} | {
 #: The largest count a trial may ask for (lengths, batches, steps, repeats ...): 2^40.
 MAX_COUNT = 2**40
 
-LATER_FIELDS = {"compile": None, "autocast": None, "aux": True, "tune_more": ()}
+LATER_FIELDS = {"compile": None, "autocast": None, "aux": True, "tune_more": (), "early_stop": None}
 
 #: Fields only the quality scenario (``train``) reads.
 TRAIN_FIELDS = {"task", "task_params", "budget_s", "steps", "lr", "tune_lr", "tune_more", "tbptt", "checkpointing",
-                "eval_every", "target", "data_digest"}
+                "eval_every", "target", "data_digest", "early_stop"}
 
 
 def check_device(text: str) -> torch.device:
@@ -110,6 +110,7 @@ class TrialSpec(BaseModel):
     eval_every: int = 100
     target: float | None = None
     data_digest: str | None = None  # sha256 of a user's data file: a changed file is a new trial, not a resume
+    early_stop: int | None = Field(None, ge=1)  # keep the best validation weights; stop after this many worse evals
 
     @model_validator(mode="before")
     @classmethod

@@ -46,6 +46,7 @@ from seqarena.models.registry import (
     solve_budget,
 )
 from seqarena.models.rnn import GRU, LSTM, Elman, RNNSpec, RNNState
+from seqarena.models.saved import load, save
 
 __all__ = [
     "FAMILIES",
@@ -72,9 +73,11 @@ __all__ = [
     "family_of",
     "generate",
     "get_class",
+    "load",
     "logical_nbytes",
     "make_spec",
     "parse_model_string",
     "register",
+    "save",
     "solve_budget",
 ]

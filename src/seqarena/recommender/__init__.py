@@ -6,9 +6,11 @@
 """
 
 from seqarena.essay import DEFAULT_CANDIDATES
+from seqarena.recommender.data_result import DataRecommendation
 from seqarena.recommender.estimate import Estimate, Obs, estimate
+from seqarena.recommender.on_data import DATA_CANDIDATES, recommend_data
 from seqarena.recommender.profile import Profile, make_profile
 from seqarena.recommender.rank import Ranked, Recommendation, recommend
 
-__all__ = ["DEFAULT_CANDIDATES", "Estimate", "Obs", "Profile", "Ranked", "Recommendation", "estimate",
-           "make_profile", "recommend"]
+__all__ = ["DATA_CANDIDATES", "DEFAULT_CANDIDATES", "DataRecommendation", "Estimate", "Obs", "Profile", "Ranked",
+           "Recommendation", "estimate", "make_profile", "recommend", "recommend_data"]

@@ -71,7 +71,7 @@ MEMORY_ENV = {"MALLOC_MMAP_THRESHOLD_": "131072"}
 
 
 @contextlib.contextmanager
-def _environ(env: dict[str, str]) -> Iterator[None]:
+def environ_with(env: dict[str, str]) -> Iterator[None]:
     """``os.environ`` with ``env`` set while a worker starts (a spawned process copies it), restored after."""
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
@@ -132,7 +132,7 @@ class Worker:
             import torch
 
             threads = torch.get_num_threads()
-        with _main_hidden() as main, _environ(env or {}):
+        with _main_hidden() as main, environ_with(env or {}):
             self.process = ctx.Process(target=worker_main, args=(child, os.getpid(), start_on, threads, main),
                                        daemon=True)
             self.process.start()

@@ -121,9 +121,42 @@ class ForecastParams(TaskParams):
     horizon: int = Field(1, ge=1, description="future steps it predicts")
     length: int = Field(20_000, ge=100, description="synthetic series length")
     period: int | None = Field(None, ge=1, description="season for the seasonal-naive baseline (default per series)")
+    folds: int = Field(1, ge=1, le=20, description="rolling origins: the test block moves forward fold by fold")
+    fold: int = Field(0, ge=0, description="which origin (0: the earliest); the last one tests on the series' end")
     n_train: int = Field(100_000, ge=1, description="at most this many training windows (evenly thinned)")
     n_val: int = 100_000
     n_test: int = 100_000
+
+
+def _bounds(n: int, folds: int, fold: int) -> tuple[int, int]:
+    """(end of training, end of validation) of one rolling origin. One fold: 70/10/20 of the series. Several: the
+    last 20% is cut into ``folds`` test blocks; fold f tests on block f, validates on the 10% of the series just
+    before it and trains on everything earlier (the series after block f is not used)."""
+    if folds == 1:
+        return int(n * 0.7), int(n * 0.8)
+    block, val = int(n * 0.2) // folds, int(n * 0.1)
+    end = n - (folds - 1 - fold) * block
+    return end - block - val, end - block
+
+
+def infer_period(series: np.ndarray, max_lag: int | None = None) -> int:
+    """The season of a series: the shortest lag (2 or more) whose autocorrelation peak is above 0.3 and within 90% of
+    the highest peak in the first third of the series less its quadratic trend (1: no season). Removing the trend keeps
+    it from making every lag look seasonal; a peak is a local maximum, so the smooth decay at small lags is not one."""
+    x = np.asarray(series, dtype=np.float64)
+    t = np.arange(len(x))
+    x = x - np.polyval(np.polyfit(t, x, 2), t) if len(x) > 3 else x
+    max_lag = min(max_lag or len(x) // 3, len(x) // 3, 2000)
+    if max_lag < 3 or x.std() == 0:
+        return 1
+    x = (x - x.mean()) / x.std()
+    f = np.fft.rfft(x, 2 * len(x))
+    acf = np.fft.irfft(f * np.conj(f))[: max_lag + 1] / len(x)
+    peaks = [k for k in range(2, max_lag) if acf[k] >= acf[k - 1] and acf[k] >= acf[k + 1] and acf[k] > 0.3]
+    if not peaks:
+        return 1
+    top = max(acf[k] for k in peaks)
+    return min(k for k in peaks if acf[k] >= 0.9 * top)  # the season itself, not a multiple of it
 
 
 @register_task
@@ -131,8 +164,10 @@ class Forecast(Task):
     """Forecast the next ``horizon`` values from the last ``lookback`` values of one series.
 
     Chronological split: the first 70% of the series trains, the next 10% validates, the last 20% tests (a window's
-    targets lie inside its split; its look-back may reach into the preceding one, which is observed history). The
-    series is standardised with the training part's mean and standard deviation; MSE and MAE are on that scale.
+    targets lie inside its split; its look-back may reach into the preceding one, which is observed history). With
+    ``folds`` > 1 the split is a rolling origin (see :func:`_bounds`). The series is standardised with the training
+    part's mean and standard deviation (never the later parts'); MSE and MAE are on that scale, RMSE and MAE also in
+    the series' own units.
     Baselines: last value, seasonal naive (the value one period earlier) and a linear map from the look-back window
     to the horizon fitted by least squares on the training windows (DLinear-style, without decomposition).
 
@@ -148,8 +183,12 @@ class Forecast(Task):
     def make_splits(self) -> dict[str, Split]:
         p: ForecastParams = self.params
         series = read_csv_column(p.file, p.column) if p.file else load_series(p.dataset, p.length, p.data_seed)
+        if p.fold >= p.folds:
+            raise SpecError(f"task forecast: fold {p.fold} of {p.folds} (folds count from 0)")
+        a, b = _bounds(len(series), p.folds, p.fold)
+        if p.folds > 1:  # the series after this fold's test block is not used
+            series = series[: b + int(len(series) * 0.2) // p.folds]
         n = len(series)
-        a, b = int(n * 0.7), int(n * 0.8)
         L, H = p.lookback, p.horizon
         if a - L - H < 10 or (b - a) < H or (n - b) < H:
             raise SpecError(f"task forecast: the series ({n} steps) is too short for lookback {L} + horizon {H}")
@@ -175,6 +214,11 @@ class Forecast(Task):
     def model_fields(self) -> dict[str, Any]:
         return {"vocab_size": None, "input_dim": 1, "head": "regression", "output_dim": self.params.horizon}
 
+    def summarise(self, total: float, count: int, correct: int, abs_err: float) -> dict[str, float]:
+        """MSE and MAE on the standardised scale, and RMSE / MAE in the series' own units."""
+        out = super().summarise(total, count, correct, abs_err)
+        return {**out, "rmse_units": math.sqrt(out["mse"]) * self.std, "mae_units": out["mae"] * self.std}
+
     def baseline_predictions(self, split: str) -> dict[str, torch.Tensor]:
         """Each baseline's forecasts (N, H) for a split."""
         p: ForecastParams = self.params
@@ -198,8 +242,11 @@ class Forecast(Task):
 
     def _scores(self, split: str) -> dict[str, dict[str, float]]:
         y = self.splits[split].y
-        return {name: {"mse": float(((pred - y) ** 2).mean()), "mae": float((pred - y).abs().mean())}
-                for name, pred in self.baseline_predictions(split).items()}
+        out = {}
+        for name, pred in self.baseline_predictions(split).items():
+            mse, mae = float(((pred - y) ** 2).mean()), float((pred - y).abs().mean())
+            out[name] = {"mse": mse, "mae": mae, "rmse_units": math.sqrt(mse) * self.std, "mae_units": mae * self.std}
+        return out
 
     def baseline(self, split: str = "test") -> dict[str, Any]:
         """Every baseline's MSE / MAE on ``split``; the headline is the one best on validation."""

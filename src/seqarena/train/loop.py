@@ -1,6 +1,6 @@
 """A small, honest training loop: AdamW, linear warm-up + cosine decay, gradient clipping, truncated BPTT for
 recurrent models, optional activation checkpointing for attention models, periodic evaluation, early stop at a
-target, divergence detection, and a stored training curve.
+target, early stopping on validation (best weights kept), divergence detection, and a stored training curve.
 
 With a step budget and a fixed seed a run is deterministic on CPU (same batches, same init, same updates).
 """
@@ -37,6 +37,8 @@ class TrainConfig(BaseModel):
     eval_every: int = Field(100, ge=1)
     eval_batch_size: int = Field(128, ge=1)
     target: float | None = Field(None, description="stop when the validation metric reaches this")
+    early_stop: int | None = Field(None, ge=1, description="early stopping: keep the weights of the best validation "
+                                   "metric, and stop after this many evaluations without a better one")
     explode: float = Field(10.0, gt=1, description="diverged when the loss exceeds this multiple of the first loss")
     seed: int = 0
     device: str = "cpu"
@@ -50,7 +52,7 @@ class TrainConfig(BaseModel):
 
 @dataclasses.dataclass
 class TrainResult:
-    """What a run produced. ``status``: ok | target_reached | diverged."""
+    """What a run produced. ``status``: ok | target_reached | early_stopped | diverged."""
 
     status: str
     steps: int
@@ -63,6 +65,8 @@ class TrainResult:
     steps_to_target: int | None = None
     reason: str | None = None
     eval_s: float = 0.0  # the final validation and test evaluation, after the budget (stated, not hidden)
+    best_step: int | None = None  # early stopping: the step whose weights were kept (best validation metric)
+    time_to_best_s: float | None = None  # ... and when it was reached
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -144,6 +148,8 @@ def train(model: SequenceModel, task: Task, config: TrainConfig) -> TrainResult:
     t0 = reported = time.perf_counter()
     step = 0
     window: list[float] = []  # training losses since the last evaluation (the curve shows their mean)
+    best: dict[str, Any] = {}  # early stopping: value, step, wall_s and the weights of the best validation metric
+    stale = 0  # evaluations since the best one
 
     def progress() -> float:
         parts = []
@@ -188,6 +194,16 @@ def train(model: SequenceModel, task: Task, config: TrainConfig) -> TrainResult:
             if config.target is not None and _reached(val[metric], config.target, task.higher_is_better):
                 status, time_to_target, steps_to_target = "target_reached", wall, step
                 break
+            if config.early_stop is not None:
+                if not best or _better(val[metric], best["value"], task.higher_is_better):
+                    best = {"value": val[metric], "step": step, "wall_s": wall,
+                            "weights": {k: v.detach().clone() for k, v in model.state_dict().items()}}
+                    stale = 0
+                else:
+                    stale += 1
+                    if stale >= config.early_stop:
+                        status, reason = "early_stopped", f"no better validation {metric} in {stale} evaluations"
+                        break
     wall = time.perf_counter() - t0
     model.activation_checkpointing = False
     if status == "diverged":
@@ -195,6 +211,11 @@ def train(model: SequenceModel, task: Task, config: TrainConfig) -> TrainResult:
         return TrainResult(status, step, wall, curve, nan, nan, metric, reason=reason)
     t_eval = time.perf_counter()
     val = task.evaluate(model, "val", config.eval_batch_size, device)
+    if best and math.isfinite(val["loss"]) and not _better(val[metric], best["value"], task.higher_is_better):
+        model.load_state_dict(best["weights"])  # the last steps did not improve on the best evaluation: go back
+        val = task.evaluate(model, "val", config.eval_batch_size, device)
+    elif best:
+        best = {"step": step, "wall_s": wall}
     if not math.isfinite(val["loss"]):  # the last update can break the weights
         nan = {metric: math.nan, "loss": math.nan}
         return TrainResult("diverged", step, wall, curve, nan, nan, metric, reason="final validation loss not finite",
@@ -204,7 +225,12 @@ def train(model: SequenceModel, task: Task, config: TrainConfig) -> TrainResult:
         curve.append({"step": step, "wall_s": wall, "train_loss": sum(window) / len(window),
                       **{f"val_{k}": v for k, v in val.items()}})
     return TrainResult(status, step, wall, curve, val, test, metric, time_to_target, steps_to_target,
-                       eval_s=time.perf_counter() - t_eval)
+                       eval_s=time.perf_counter() - t_eval, best_step=best.get("step"),
+                       time_to_best_s=best.get("wall_s"))
+
+
+def _better(value: float, than: float, higher_is_better: bool) -> bool:
+    return value > than if higher_is_better else value < than
 
 
 def _to(t: torch.Tensor, device: torch.device, dtype: torch.dtype) -> torch.Tensor:

@@ -3,6 +3,8 @@ held-out metrics) and ``gradients`` (the gradient-flow probe: |dL_T/dx_t| agains
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import torch
@@ -18,6 +20,10 @@ from seqarena.bench.scenarios.common import (
 from seqarena.bench.spec import TrialSpec
 from seqarena.measure.timer import num_threads
 from seqarena.models import SequenceModel, SpecError
+
+#: Environment variable naming a directory: a ``train`` trial run with it set saves its trained model there as
+#: ``<spec hash>.pt`` (:func:`seqarena.models.save`). It changes no measurement, so it is not part of the spec.
+SAVE_ENV = "SEQARENA_SAVE_MODELS"
 
 if TYPE_CHECKING:  # imported lazily at run time (see train): tasks load only in the workers that need them
     from seqarena.tasks.base import Task
@@ -63,6 +69,8 @@ class TrainMetrics(CommonMetrics):
     test_metric: float | None
     time_to_target_s: float | None
     steps_to_target: int | None
+    best_step: int | None  # early stopping: the step whose weights were kept
+    time_to_best_s: float | None  # ... reached after this many training seconds
     curve: list[dict[str, Any]]
 
 
@@ -140,7 +148,7 @@ def train(spec: TrialSpec) -> TrainMetrics:
 
     config = TrainConfig(lr=spec.lr or 1e-3, batch_size=spec.batch, steps=spec.steps, budget_s=spec.budget_s,
                          tbptt=spec.tbptt, checkpointing=spec.checkpointing, eval_every=spec.eval_every,
-                         target=spec.target, seed=spec.seed, device=spec.device)
+                         target=spec.target, early_stop=spec.early_stop, seed=spec.seed, device=spec.device)
     grid, dropout = None, None
     with num_threads(spec.threads) as threads:
         if spec.tune_lr:
@@ -155,6 +163,11 @@ def train(spec: TrialSpec) -> TrainMetrics:
             raise DivergedError(f"{result.reason} (lr {config.lr:g})")
         fit = final_train_metrics(task, model, config)
     info = task.describe()
+    if os.environ.get(SAVE_ENV):  # the driver asked for the trained weights (the data recommender keeps its pick's)
+        from seqarena.models import save
+
+        save(model, Path(os.environ[SAVE_ENV]) / f"{spec.spec_hash()}.pt", task=spec.task,
+             task_params=spec.task_params, val=result.val, test=result.test)
     return {
         **common_metrics(model, threads),
         "task": info,
@@ -177,5 +190,7 @@ def train(spec: TrialSpec) -> TrainMetrics:
         "test_metric": result.test.get(task.metric),
         "time_to_target_s": result.time_to_target_s,
         "steps_to_target": result.steps_to_target,
+        "best_step": result.best_step,
+        "time_to_best_s": result.time_to_best_s,
         "curve": result.curve,
     }
