@@ -11,7 +11,7 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 
 #: Names served lazily, so `import seqarena` (and the command line's start) pulls in neither torch nor the harness,
 #: pandas or scipy: each loads with the first name that needs it.
-_LAZY = {"recommend": "seqarena.recommender", "Profile": "seqarena.recommender", "available": "seqarena.models",
+_LAZY = {"recommend": "seqarena.job", "Profile": "seqarena.recommender", "available": "seqarena.models",
          "build": "seqarena.models", "generate": "seqarena.models", "register": "seqarena.models"}
 
 

@@ -160,6 +160,29 @@ def run_job(suite: SuiteLike = "quick", device: str = "cpu", db: Path = DEFAULT_
     return JobResult(judged, answers, index)
 
 
+def recommend_on_data(data: Path | str, task: str | None = None, *, db: Path | str = DEFAULT_DB, page: bool = True,
+                      **settings: Any) -> recommender.DataRecommendation:
+    """:func:`seqarena.recommender.recommend_data`, then its page (``recommend.html`` beside the picked model) and
+    the store's copy (the report leads with it)."""
+    rec = recommender.recommend_data(data, task, db=db, **settings)
+    if page:
+        rec.page = str(report.write_data_page(rec.to_dict(), Path(rec.out_dir) / "recommend.html"))
+    rec.remember(db)
+    return rec
+
+
+def recommend(profile: Any = None, db: Path | str = DEFAULT_DB, *, data: Path | str | None = None, **fields: Any
+              ) -> Any:
+    """``seqarena.recommend``: for a workload (``seq_len=..., train_sequences=...``: :func:`seqarena.recommender.
+    recommend`) or, with ``data=PATH``, for the user's data (:func:`recommend_on_data`; ``task``, ``column``,
+    ``budget_s`` ... as keywords)."""
+    if data is not None:
+        if profile is not None:
+            raise SpecError("give a profile or data=PATH, not both")
+        return recommend_on_data(data, db=db, **fields)
+    return recommender.recommend(profile, db, **fields)
+
+
 def _answer(title: str, profile: dict[str, Any], db: Path, probe: bool) -> ProfileAnswer:
     try:
         rec = recommender.recommend(profile, db, probe=probe)

@@ -1,6 +1,6 @@
-"""Commands that measure: ``bench``, ``train``, ``claims``, ``run`` (the main job) and ``recommend``. Each parses,
-calls :mod:`seqarena.job` (or the recommender) and renders, importing them in its body: defining the commands (which
-``seqarena --help`` does) must not load torch, pandas or scipy."""
+"""Commands that measure: ``bench``, ``train``, ``claims`` and ``run`` (the main job; ``recommend`` lives in
+:mod:`seqarena.cli.recommend`). Each parses, calls :mod:`seqarena.job` and renders, importing it in its body:
+defining the commands (which ``seqarena --help`` does) must not load torch, pandas or scipy."""
 
 from __future__ import annotations
 
@@ -28,13 +28,13 @@ from seqarena.cli.app import (
 )
 from seqarena.cli.parsing import claim_ids, finite, int_list, parse_budget, parse_count, parse_counts, task_settings
 from seqarena.errors import SpecError
-from seqarena.essay import ATTN, DEFAULT_CANDIDATES, RNN
+from seqarena.essay import ATTN, RNN
 
 Float = Annotated[float, typer.Option(callback=finite)]
 
 
 @contextlib.contextmanager
-def _executor(name: str, address: str | None, device: str) -> Iterator[None]:
+def executor_for(name: str, address: str | None, device: str) -> Iterator[None]:
     """The command's sweeps on executor ``name``; a cluster says in one line what it offers."""
     from seqarena.run.executors import executing
 
@@ -95,7 +95,7 @@ def bench(
 
 
     budgets = parse_counts(params, "--params")
-    with _executor(executor, address, device):
+    with executor_for(executor, address, device):
         result = bench_job(
             scenario, models, seq_lens=int_list(seq_lens, "--seq-lens") if seq_lens is not None else None,
             rounds=rounds, timeout_s=timeout, db=db, retry_failed=retry_failed, events=BarEvents(show_failures=True),
@@ -147,7 +147,7 @@ def claims_command(
 
     suite = suite_with(suite, compile=compile_backend if compile_ else None, dtype=dtype, autocast=autocast,
                        params=parse_count(params, "--params") if params is not None else None)
-    with _executor(executor, address, device):  # the plan too: what is left to measure depends on the machine kind
+    with executor_for(executor, address, device):  # the plan too: what is left to measure depends on the machine kind
         if plan_only:
             _, budget = plan_claims(suite, claim_ids(only), device=device, db=db, rnn=rnn, attn=attn)
             if as_json:
@@ -185,7 +185,7 @@ def run_command(
 
 
     suite = suite_with(suite, compile=compile_backend if compile_ else None, dtype=dtype, autocast=autocast)
-    with _executor(executor, address, device):
+    with executor_for(executor, address, device):
         done = run_job(suite, device, db, out_dir, events=BarEvents())
     print_job(done)
 
@@ -237,7 +237,7 @@ def train_command(
                              column=column, lookback=lookback, horizon=horizon, n_train=n_train)
     with err.status(f"preparing task {task}"):
         made = prepare_task(task, **settings)
-    with _executor(executor, address, device):
+    with executor_for(executor, address, device):
         result = train_job(model[0], task, settings=settings, made=made, params=parse_count(params, "--params"),
                            layers=layers, db=db, events=BarEvents(spinner=True), budget_s=budget_s, steps=steps,
                            batch=batch, lr=lr, tune_lr=tune_lr, tbptt=tbptt, checkpointing=checkpointing,
@@ -245,50 +245,3 @@ def train_command(
                            compile=compile_backend if compile_ else None, autocast=autocast)
     print_training(result.spec, result.metrics, result.reused)
     report_training_load(result.spec, result.load)
-
-
-@app.command("recommend")
-def recommend_command(
-    seq_len: Annotated[int, typer.Option(help="Tokens per sequence (n).")],
-    train_sequences: Annotated[int, typer.Option(help="Training-set size in sequences.")],
-    latency_budget_ms: Annotated[float | None, typer.Option(
-        help="Latency budget: per forward at (n, batch), per token with --streaming.", callback=finite)] = None,
-    memory_cap_mb: Annotated[float | None, typer.Option(
-        help="Peak MB above the process baseline (of inference; see --cap-scope).", callback=finite)] = None,
-    cap_scope: Annotated[str, typer.Option(help="What the cap binds: inference (deployment) or both (the model "
-                                                "also trains on this device).")] = "inference",
-    batch: Annotated[int, typer.Option(help="Sequences per call.")] = 1,
-    streaming: Annotated[bool, typer.Option("--streaming", help="Tokens arrive one by one (decode cost).")] = False,
-    device: Device = "cpu",
-    params: Annotated[str, typer.Option(help="Model size in parameters, e.g. 1M or 200k.")] = "1000000",
-    models: Annotated[list[str] | None, typer.Option(
-        "--models", "-m", help=f"Candidates, comma-separated or repeated (default {','.join(DEFAULT_CANDIDATES)}).")
-                      ] = None,
-    probe: Annotated[bool, typer.Option(help="Measure what the store lacks first (a short sweep).")] = True,
-    db: Db = DEFAULT_DB,
-    executor: ExecutorName = "local",
-    address: Address = None,
-) -> None:
-    """Rank the architectures for a workload from this machine's measurements (probing what is missing) and
-    explain the top choice."""
-    from seqarena import recommender
-    from seqarena.cli.render import BarEvents, print_recommendation, report_contended
-    from seqarena.run import parse_models
-
-
-    profile = recommender.make_profile(
-        seq_len=seq_len, train_sequences=train_sequences, latency_budget_ms=latency_budget_ms,
-        memory_cap_mb=memory_cap_mb, cap_scope=cap_scope, batch=batch, streaming=streaming, device=device,
-        params=parse_count(params, "--params"))
-    events = BarEvents(warn_busy=probe, prefix="probe: ")
-    with _executor(executor, address, device):
-        events.begin("probe", None)
-        try:
-            candidates = parse_models(",".join(models or DEFAULT_CANDIDATES))
-            rec = recommender.recommend(profile, db, probe=probe, candidates=candidates,
-                                        on_start=events.start, on_done=events.done)
-        finally:
-            events.end()
-    print_recommendation(rec, streaming)
-    if rec.probed is not None:
-        report_contended(rec.probed)  # the probe's flagged rows, as after every command that measures

@@ -32,10 +32,12 @@ class DataRecommendation:
     model_path: str | None  # the picked model's weights (None: a baseline was picked, or none was saved)
     failures: list[str]  # every failed or missing trial, named
     db: str
+    out_dir: str = ""  # where the model and the page go
+    page: str | None = None  # the HTML page, once written (seqarena.job.recommend_on_data, the CLI)
 
     @classmethod
     def build(cls, ud, cands, decision, tuned, run_trials, run_rows, entries, budget, summaries, saved, db,
-              settings) -> DataRecommendation:
+              settings, out_dir) -> DataRecommendation:
         from seqarena.bench.spec import machine_identity
 
         by_label = {j.entry.label: j for j in decision.ranking}
@@ -81,7 +83,7 @@ class DataRecommendation:
                     "sizes": ud.describe.get("sizes")},
                    decision.pick, decision.lines, candidates,
                    {k: v["tried"] for k, v in tuned.items()}, curves, baselines, decision.baseline, budget, machine,
-                   settings, trials, saved, failures, str(db))
+                   settings, trials, saved, failures, str(db), str(out_dir))
 
     @property
     def title(self) -> str:

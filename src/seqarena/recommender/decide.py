@@ -181,7 +181,7 @@ def _lead_line(top: Judged, rival: Judged, metric: str, higher_is_better: bool) 
     runs = sorted(set(top.entry.test) & set(rival.entry.test))
     diffs = [_oriented(top.entry.test[r], higher_is_better) - _oriented(rival.entry.test[r], higher_is_better)
              for r in runs]
-    d, ci = t_interval(diffs)
+    _, ci = t_interval(diffs)
     if ci is None:
         resolved = "one paired run: not resolved"
     elif ci[0] > 0:

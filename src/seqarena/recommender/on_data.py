@@ -139,8 +139,8 @@ def recommend_data(
                                                         "latency_budget_ms": latency_budget_ms,
                                                         "memory_cap_mb": memory_cap_mb, "cap_scope": cap_scope,
                                                         "lr_grid": list(LR_GRID), "runs": RUNS,
-                                                        "eval_every": EVAL_EVERY, "patience": PATIENCE})
-    rec.remember(db)
+                                                        "eval_every": EVAL_EVERY, "patience": PATIENCE},
+                                   out_dir=out)
     return rec
 
 

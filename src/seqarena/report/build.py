@@ -75,10 +75,19 @@ def stored_recommendations(db: Path) -> list[tuple[str, list[str]]] | None:
         kept = store.recommendations()
     out = []
     for r in kept:
+        if "result" in r["profile"]:  # recommend --data's: the report leads with the newest (stored_data_result)
+            continue
         ids = r["trial_ids"]
         rows = f"trials #{ids[0]}-#{ids[-1]} ({len(ids)})" if ids else "no trials"
         out.append((r["title"], [*r["lines"], f"made {r['created_at']} from the store {db}: {rows}"]))
     return out or None
+
+
+def stored_data_result(db: Path) -> dict | None:
+    """The newest ``recommend --data`` result the store keeps (its whole dict), or None."""
+    with Store(db, readonly=True) as store:
+        kept = [r for r in store.recommendations() if "result" in r["profile"]]
+    return max(kept, key=lambda r: r["created_at"])["profile"]["result"] if kept else None
 
 
 def build_report(
@@ -126,7 +135,7 @@ def build_report(
         performance=performance(data), failures=failures_table(data),
         recommendations=normalize_recommendations(recommendations if recommendations is not None
                                                   else stored_recommendations(db)),
-        files=files, comparison=section,
+        files=files, comparison=section, data_recommendation=stored_data_result(db),
     )
     # a failure half-way leaves the previous report as it was, not half of a new one
     with atomic_dir(out, REPORT_FILES) as staging:

@@ -39,6 +39,7 @@ class ReportContent:
     recommendations: list[Recommendation] | None  # None: none were passed in
     files: list[str]  # the files written beside index.html (relative names)
     comparison: ComparisonSection | None = None  # report --compare B.db: the side-by-side section
+    data_recommendation: dict | None = None  # recommend --data's newest result: the report leads with it
 
 
 def normalize_recommendations(items: Iterable[Any] | None) -> list[Recommendation] | None:

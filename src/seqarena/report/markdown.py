@@ -69,12 +69,28 @@ def _evidence(c: ClaimRow) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _data_section(rec: dict | None) -> list[str]:
+    """``recommend --data``'s pick first: the user's question before the essay's claims."""
+    if not rec:
+        return []
+    d = rec["data"]
+    out = [f"## Your data: {d['path']} ({d['kind']}) → {rec['pick']}", "", *[f"- {_cell(x)}" for x in rec["lines"]],
+           "", f"| model | status | test {d['metric']} | latency ms | infer MB |", "|---|---|---|---|---|"]
+    for c in rec["candidates"]:
+        fmt = lambda v, spec=".4g": "—" if v is None else format(v, spec)  # noqa: E731
+        out.append(f"| {c['model']} | {c['status']} | {fmt(c['mean'])} | {fmt(c['latency_ms'], '.3g')} | "
+                   f"{fmt(c['memory_mb'], '.3g')} |")
+    out += ["", f"_Split: {_cell(d['split'])}. Baseline: {rec['baseline']}. The HTML report has the figures._", ""]
+    return out
+
+
 def render_markdown(c: ReportContent) -> str:
     """The whole report as Markdown."""
     out = ["# seqarena report — Transformer or RNN, measured on this machine", "",
            f"Built {c.generated} from `{c.db}` ({c.total_trials} stored trials, claims judged for the **{c.suite}** "
            f"suite on **{c.device}**). Nothing was re-measured: every number comes from the store. The HTML version "
            "(`index.html`) has the same content with the figures embedded.", "",
+           *_data_section(c.data_recommendation),
            "## Hardware and settings", "", table_md(c.settings, heading=None), table_md(c.trials),
            *_claims_sections(c.claims),
            "## Figures", ""]
