@@ -33,7 +33,7 @@ class Recorder(Events):
 def test_the_main_job_measures_judges_recommends_and_writes_the_report(tmp_path, one_worker):
     db, out = tmp_path / "r.db", tmp_path / "report"
     events = Recorder()
-    result = run_job(TINY, "cpu", db, out, events, only=["10"], probe=False)
+    result = run_job(TINY, "cpu", db, out, events, only=["10"], probe=False, data_demo=False)
 
     (verdict,) = result.claims.verdicts
     assert [c.id for c in result.claims.claims] == ["10"] and verdict.status in ("supported", "refuted",
@@ -56,3 +56,25 @@ def test_the_main_job_measures_judges_recommends_and_writes_the_report(tmp_path,
     # a second run resumes: everything this claim needs is in the store
     _, budget = plan_claims(TINY, ["10"], db=db)
     assert [r["to_measure"] for r in budget] == [0]
+
+
+def test_the_main_job_runs_recommend_data_on_the_bundled_series_before_the_report(tmp_path, monkeypatch):
+    """The wiring only (recommend --data itself is tested in tests/recommender/test_on_data.py): the bundled CO2
+    file, the demo's settings, and before the report is built (so the report can lead with it)."""
+    import seqarena.job as job
+
+    order = []
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(job, "run_claims_job", lambda *a, **k: order.append("claims") or SimpleNamespace(verdicts=[]))
+    monkeypatch.setattr(job, "_answer", lambda *a, **k: order.append("profile") or job.ProfileAnswer("p", None, []))
+    monkeypatch.setattr(job.report, "build_report", lambda *a, **k: order.append("report") or tmp_path / "i.html")
+
+    def fake(data, task, **settings):
+        order.append(("data", data.name, task, settings["budget_s"], settings["column"]))
+        return "sentinel"
+
+    monkeypatch.setattr(job, "recommend_on_data", fake)
+    result = run_job("quick", "cpu", tmp_path / "r.db", tmp_path / "report", probe=False)
+    assert order == ["claims", "profile", "profile", ("data", "co2.csv", "forecast", 75.0, "co2"), "report"]
+    assert result.data == "sentinel"

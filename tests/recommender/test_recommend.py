@@ -144,7 +144,9 @@ def test_measured_quality_replaces_the_prior(tmp_path):
 
 
 def test_python_api_takes_a_profile_a_dict_or_keywords(store_path):
-    assert seqarena.recommend is recommend and seqarena.Profile is Profile
+    from seqarena.job import recommend as dispatch  # recommend(data=PATH) or recommend(profile): one name
+
+    assert seqarena.recommend is dispatch and seqarena.Profile is Profile
     a = seqarena.recommend(Profile(**LATENCY_CRITICAL), store_path, probe=False, candidates=CANDIDATES)
     b = seqarena.recommend(db=store_path, probe=False, candidates=CANDIDATES, **LATENCY_CRITICAL)
     assert a.top == b.top == "transformer" and a.lines == b.lines

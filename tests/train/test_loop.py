@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from seqarena.errors import SpecError
 from seqarena.models import build
 from seqarena.tasks import make_task
 from seqarena.train import TrainConfig, train, train_step_loss, tune_lr
@@ -152,3 +153,31 @@ def test_the_final_evaluation_is_stated_and_builds_no_autograd_graph():
     result = train(model, task, TrainConfig(steps=3, batch_size=8, eval_every=100))
     assert result.eval_s > 0 and math.isfinite(result.eval_s)
     assert grad_modes[:3] == [True] * 3 and not any(grad_modes[3:])  # 3 training steps, then the evaluations
+
+
+def test_early_stopping_keeps_the_best_validation_weights_and_stops_when_stale():
+    """A learning rate that first learns and then wanders: the kept weights are the best evaluation's, so the final
+    validation metric equals the curve's best, and training stops once ``early_stop`` evaluations brought nothing."""
+    task = make_task("adding", distance=10, **SMALL)
+    model = build("gru", params=5_000, **task.model_fields())
+    config = TrainConfig(lr=3e-2, batch_size=16, steps=400, eval_every=5, early_stop=4, warmup=0.0, seed=0)
+    result = train(model, task, config)
+    vals = [p["val_mse"] for p in result.curve]
+    assert result.status in ("early_stopped", "ok")
+    assert result.val["mse"] == pytest.approx(min(vals), rel=1e-5)
+    assert result.best_step == result.curve[vals.index(min(vals))]["step"] and result.time_to_best_s is not None
+    if result.status == "early_stopped":
+        assert result.steps < 400 and len(vals) - 1 - vals.index(min(vals)) >= 4
+
+
+def test_a_saved_model_loads_back_with_the_same_outputs(tmp_path):
+    from seqarena.models import load, save
+
+    model = build("transformer", params=20_000, vocab_size=None, input_dim=2, head="regression", output_dim=3).eval()
+    save(model, tmp_path / "m.pt", task="forecast")
+    back = load(tmp_path / "m.pt")
+    x = torch.randn(2, 7, 2)
+    assert torch.equal(model(x)[0], back(x)[0]) and back.saved_extra == {"task": "forecast"}
+    (tmp_path / "junk.pt").write_bytes(b"not a model")
+    with pytest.raises(SpecError, match="not a model saved by seqarena"):
+        load(tmp_path / "junk.pt")

@@ -31,16 +31,16 @@ def recommend_command(
     period: Annotated[int | None, typer.Option(min=1, help="Forecast: the season (default: inferred).")] = None,
     budget: Annotated[str, typer.Option(help="With --data: total wall-clock budget, e.g. 10m or 90s.")] = "10m",
     seq_len: Annotated[int | None, typer.Option(
-        min=1, help="Tokens per sequence (n); with --data it comes from the task unless given.")] = None,
+        help="Tokens per sequence (n); with --data it comes from the task unless given.")] = None,
     train_sequences: Annotated[int | None, typer.Option(
-        min=1, help="Training-set size in sequences (without --data: required).")] = None,
+        help="Training-set size in sequences (without --data: required).")] = None,
     latency_budget_ms: Annotated[float | None, typer.Option(
         help="Latency budget: per forward at (n, batch), per token with --streaming.", callback=finite)] = None,
     memory_cap_mb: Annotated[float | None, typer.Option(
         help="Peak MB above the process baseline (of inference; see --cap-scope).", callback=finite)] = None,
     cap_scope: Annotated[str, typer.Option(help="What the cap binds: inference (deployment) or both (the model "
                                                 "also trains on this device).")] = "inference",
-    batch: Annotated[int, typer.Option(min=1, help="Sequences per call when deployed.")] = 1,
+    batch: Annotated[int, typer.Option(help="Sequences per call when deployed.")] = 1,
     streaming: Annotated[bool, typer.Option("--streaming", help="Tokens arrive one by one (decode cost).")] = False,
     threads: Annotated[int | None, typer.Option(
         min=1, help="With --data: the deployment's threads (default: every core).")] = None,
@@ -110,14 +110,6 @@ def _on_data(data, task, column, label, lookback, horizon, period, budget, seq_l
     if seconds is None:
         raise SpecError(f"--budget for --data is wall-clock time (e.g. 10m or 90s), got {budget!r}")
     events = BarEvents(console=err) if as_json else BarEvents()
-    phase = {"open": False}
-
-    def on_phase(name: str, total: int) -> None:
-        if phase["open"]:
-            events.end()
-        events.begin(f"{name}", total)
-        phase["open"] = True
-
     with executor_for(executor, address, device):
         try:
             rec = recommend_on_data(
@@ -125,7 +117,7 @@ def _on_data(data, task, column, label, lookback, horizon, period, budget, seq_l
                 params=parse_count(params, "--params") if params else DATA_PARAMS, budget_s=seconds, batch=batch,
                 latency_budget_ms=latency_budget_ms, memory_cap_mb=memory_cap_mb, cap_scope=cap_scope,
                 threads=threads, column=column, label=label, lookback=lookback, horizon=horizon, period=period,
-                seq_len=seq_len, out=out_dir, on_phase=on_phase, on_start=events.start, on_done=events.done)
+                seq_len=seq_len, out=out_dir, on_phase=events.begin_phase, on_start=events.start, on_done=events.done)
         finally:
             events.end()
     if as_json:

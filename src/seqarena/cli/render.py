@@ -233,6 +233,15 @@ def print_job(result: JobResult) -> None:
         out.print(f"\nrecommendation for {a.title}: [bold]{a.top}[/bold]")
         for line in a.lines:
             out.print(f"  {line}", highlight=False)
+    if isinstance(result.data, str):
+        out.print(f"\nrecommend --data on a bundled series: none — {result.data}", highlight=False)
+    elif result.data is not None:
+        d = result.data
+        out.print(f"\nrecommend --data on a bundled series ({d.data['path']}, {d.budget['per_candidate_s']:.0f} s "
+                  f"per candidate): [bold]{d.pick}[/bold]")
+        for line in d.lines:
+            out.print(f"  {line}", highlight=False)
+        out.print(f"  page: {d.page}; your own: seqarena recommend --data FILE", highlight=False)
     out.print(f"\nreport: {result.report}  (also report.md, results.json, results.csv beside it)", highlight=False)
 
 

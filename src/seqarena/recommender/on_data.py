@@ -47,8 +47,9 @@ PATIENCE = 8  # evaluations without a better validation metric before a run stop
 TRAIN_BATCH = 32
 
 
-def plan(budget_s: float, n_candidates: int, grid: int = len(LR_GRID), runs: int = RUNS) -> dict[str, float]:
+def plan(budget_s: float, n_candidates: int, grid: int | None = None, runs: int = RUNS) -> dict[str, float]:
     """Seconds of training per tuning point and per run, equal for every candidate; one line when too small."""
+    grid = len(LR_GRID) if grid is None else grid
     share = (budget_s - PROBE_RESERVE_S * n_candidates) / n_candidates - (grid + runs) * TRIAL_OVERHEAD_S
     tune_s, run_s = share * TUNE_SHARE / grid, share * (1 - TUNE_SHARE) / runs
     if tune_s < 2:

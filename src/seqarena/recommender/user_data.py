@@ -73,13 +73,17 @@ def infer_kind(path: str, label: str | None) -> Kind:
 
 
 def _has_column(p: Path, name: str) -> bool:
-    if p.suffix.lower() in (".parquet", ".pq"):
-        return False
+    """Whether the table's header names ``name`` (the header only: a large file is not read here)."""
     try:
+        if p.suffix.lower() in (".parquet", ".pq"):
+            import pyarrow.parquet as pq
+
+            return name in pq.read_schema(p).names
         with p.open(encoding="utf-8") as f:
-            return name in [c.strip() for c in f.readline().strip().split("," if p.suffix.lower() != ".tsv" else "\t")]
-    except (OSError, UnicodeDecodeError):
-        return False
+            sep = "\t" if p.suffix.lower() == ".tsv" else ","
+            return name in [c.strip().strip('"') for c in f.readline().strip().split(sep)]
+    except (OSError, UnicodeDecodeError, ImportError, ValueError):
+        return False  # the reader says what is wrong with the file
 
 
 def _series_column(path: str, column: str | None) -> tuple[str, str | None]:

@@ -88,15 +88,28 @@ def read_csv_column(path: str, column: str | None) -> np.ndarray:
         raise SpecError(f"CSV file {path!r}: {e}") from None
 
 
+#: The bundled series that are CSV files of their package (``recommend --data`` takes a file).
+DATASET_FILES = {"sunspots": ("statsmodels", "datasets", "sunspots", "sunspots.csv"),
+                 "co2": ("statsmodels", "datasets", "co2", "co2.csv"),
+                 "seattle_temps": ("vega_datasets", "_data", "seattle-temps.csv")}
+
+
+def dataset_file(name: str) -> Path:
+    """The CSV file of a bundled series (a one-line SpecError when its package is missing)."""
+    if name not in DATASET_FILES:
+        raise SpecError(f"no CSV file for {name!r}; choose from: {', '.join(DATASET_FILES)}")
+    return _package_file(*DATASET_FILES[name])
+
+
 @cache
 def load_series(dataset: str, length: int = 20_000, seed: int = 0) -> np.ndarray:
     """The raw series (float64, time order)."""
     if dataset == "sunspots":
-        return _column(_package_file("statsmodels", "datasets", "sunspots", "sunspots.csv").read_text(), "SUNACTIVITY")
+        return _column(dataset_file("sunspots").read_text(), "SUNACTIVITY")
     if dataset == "co2":
-        return _column(_package_file("statsmodels", "datasets", "co2", "co2.csv").read_text(), "co2")
+        return _column(dataset_file("co2").read_text(), "co2")
     if dataset == "seattle_temps":
-        return _column(_package_file("vega_datasets", "_data", "seattle-temps.csv").read_text(), "temp")
+        return _column(dataset_file("seattle_temps").read_text(), "temp")
     if dataset == "glucose":
         raw = gzip.decompress(_package_file("bokeh_sampledata", "_data", "CGM.csv.gz").read_bytes()).decode()
         return _column(raw, "glucose")
