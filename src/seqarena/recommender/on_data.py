@@ -40,8 +40,8 @@ LR_GRID = (3e-4, 1e-3, 3e-3)  # the middle of the training loop's grid: 3 points
 TUNE_SHARE = 0.4
 #: What a trial costs beyond its training budget (a worker's task build, the final evaluation, storing): planned for,
 #: so the whole recommendation stays within its budget.
-TRIAL_OVERHEAD_S = 2.0
-PROBE_RESERVE_S = 8.0  # per candidate: timing at the user's shape over 3 rounds, and memory
+TRIAL_OVERHEAD_S = 1.5
+PROBE_RESERVE_S = 12.0  # per candidate: timing at the user's shape over 3 rounds, and memory (measured ~11 s)
 EVAL_EVERY = 25
 PATIENCE = 8  # evaluations without a better validation metric before a run stops early
 TRAIN_BATCH = 32
