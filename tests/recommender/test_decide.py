@@ -79,3 +79,14 @@ def test_failed_runs_are_named():
     broken = Entry("transformer", {}, failed=["run 1: diverged (lr 0.003)"])
     d = judge([ok, broken], BASE, "linear", "mse", higher_is_better=False)
     assert d.pick == "lstm" and "transformer failed: run 1: diverged (lr 0.003)" in d.lines[-1]
+
+
+def test_the_accuracy_margin_is_on_the_error_rate():
+    """0.944 against 0.921 is 41% more errors (not 2.4% less accuracy): not a tie; 0.950 against 0.949 is."""
+    base = {0: 0.80, 1: 0.80, 2: 0.80}
+    best = Entry("lstm", {0: 0.944, 1: 0.945, 2: 0.943}, latency_s=3e-3, memory_mb=90)
+    cheap = Entry("linear_attention", {0: 0.921, 1: 0.922, 2: 0.920}, latency_s=2e-3, memory_mb=2)
+    assert judge([best, cheap], base, "lr", "accuracy", higher_is_better=True).pick == "lstm"
+    close = Entry("linear_attention", {0: 0.9435, 1: 0.9445, 2: 0.9425}, latency_s=2e-3, memory_mb=2)
+    d = judge([best, close], base, "lr", "accuracy", higher_is_better=True)
+    assert d.pick == "linear_attention" and "within the 5% margin" in d.lines[0]

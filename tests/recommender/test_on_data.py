@@ -59,3 +59,25 @@ def test_a_budget_too_small_is_one_line_before_anything_runs(tmp_path):
     pd.DataFrame({"v": np.arange(300.0)}).to_csv(tmp_path / "s.csv", index=False)
     r = run_cli("recommend", "--data", str(tmp_path / "s.csv"), "--budget", "20s", "--db", str(tmp_path / "r.db"))
     assert r.returncode == 2 and "too small for 4 candidates" in r.stderr and not (tmp_path / "r.db").exists()
+
+
+def test_ctrl_c_says_what_the_whole_recommendation_keeps(tmp_path, monkeypatch, tiny_plan):
+    """An interrupt in the last phase counts the earlier phases' stored trials too (they are kept and resumed). The
+    fake sweep stores nothing, so tuning finds no learning rate and the runs phase is empty."""
+    from seqarena.errors import Interrupted
+    from seqarena.run.sweep import SweepSummary
+
+    pd.DataFrame({"v": np.cumsum(np.random.default_rng(0).normal(size=600))}).to_csv(tmp_path / "w.csv", index=False)
+    calls = []
+
+    def fake_sweep(trials, store, **kw):
+        calls.append(len(trials))
+        if len(calls) == 3:
+            raise Interrupted(SweepSummary(total=len(trials), ok=1), str(store.path))
+        return SweepSummary(total=len(trials), ok=len(trials))
+
+    monkeypatch.setattr(on_data, "run_sweep", fake_sweep)
+    with pytest.raises(Interrupted) as e:
+        on_data.recommend_data(tmp_path / "w.csv", db=tmp_path / "r.db", candidates=["gru"], params=5_000,
+                               budget_s=12, lookback=16)
+    assert calls == [2, 0, 5] and str(e.value).startswith("interrupted: 3 trial(s) of this run")

@@ -29,8 +29,9 @@ def print_data_recommendation(rec: DataRecommendation) -> None:
     metric = d["metric"] + (" (higher is better)" if d["higher_is_better"] else " (lower is better)")
     s = rec.settings
     table = Table(title=f"recommend --data {d['path']} ({d['kind']}; test {metric}; n = {d['seq_len']}, batch "
-                        f"{s['batch']}, {s['threads']} threads)", title_justify="left")
-    for col in ("model", "status", f"test {d['metric']} [95% CI]", f"gain over {rec.baseline}", "latency ms",
+                        f"{s['batch']}, {s['threads']} threads; the baseline to beat: {rec.baseline})",
+                  title_justify="left")
+    for col in ("model", "status", f"test {d['metric']} [95% CI]", "gain vs baseline", "latency ms",
                 "infer MB", "train MB", "lr", "to best s", "trials"):
         table.add_column(col, justify="left" if col in ("model", "status") else "right")
     for c in rec.candidates:

@@ -2,12 +2,14 @@
 measured on this machine. Pure functions of numbers; every rule is said in the explanation.
 
 1. **Learned.** A candidate counts only when it beats the best baseline (chosen on validation, per fold): the mean
-   of its paired relative gains over the baseline, run by run, has a 95% t-interval wholly above 0. A model that
+   of its paired relative gains over the baseline (the loss it saves, relative to the baseline's), run by run, has a
+   95% t-interval wholly above 0. A model that
    does not beat a closed-form baseline is not recommended, however cheap it is.
 2. **Budgets.** A candidate whose measured latency or memory breaks a budget ranks below every one that meets them.
 3. **Quality.** Among the rest the mean test metric ranks; the interval over runs is shown beside it.
-4. **Tie.** Candidates whose mean is within :data:`MARGIN` (relative) of the best mean are tied with it; the tie goes
-   to the cheaper: lower latency, then lower memory. Whether the best's lead over the next is resolved by the runs
+4. **Tie.** Candidates whose mean is within :data:`MARGIN` (relative, on the metric as a loss: MSE, bits per
+   character, or the error rate 1 - accuracy) of the best mean are tied with it; the tie goes to the cheaper: lower
+   latency, then lower memory. Whether the best's lead over the next is resolved by the runs
    (its paired interval clear of 0) is said, not assumed.
 5. **Baseline.** When no candidate learned (or none that learned meets the budgets), the baseline is recommended.
 """
@@ -20,8 +22,9 @@ from collections.abc import Sequence
 
 from seqarena.analysis.stats import ZONE, t_interval
 
-#: The equivalence margin of quality: two candidates whose mean test metrics differ by less than this fraction of
-#: the best are tied (the timing zone's width: differences of a few percent between seeds are common).
+#: The equivalence margin of quality: two candidates whose mean test losses (MSE, bits per character, error rate)
+#: differ by less than this fraction of the best's are tied (the timing zone's width: differences of a few percent
+#: between seeds are common).
 MARGIN = ZONE
 
 
@@ -67,6 +70,12 @@ def _oriented(value: float, higher_is_better: bool) -> float:
     return value if higher_is_better else -value
 
 
+def _loss(value: float, higher_is_better: bool) -> float:
+    """The metric as a loss, what relative gains and the margin are taken on: MSE and bits per character as they
+    are, accuracy as its error rate (0.95 against 0.94 is 17% fewer errors, not 1% more accuracy)."""
+    return 1.0 - value if higher_is_better else value
+
+
 def judge(entries: Sequence[Entry], baseline: dict[int, float], baseline_name: str, metric: str, *,
           higher_is_better: bool, latency_budget_ms: float | None = None, memory_cap_mb: float | None = None,
           margin: float = MARGIN) -> Decision:
@@ -75,8 +84,8 @@ def judge(entries: Sequence[Entry], baseline: dict[int, float], baseline_name: s
     for e in entries:
         runs = sorted(r for r, v in e.test.items() if v is not None and math.isfinite(v) and r in baseline)
         mean, ci = t_interval([e.test[r] for r in runs])
-        gains = [(_oriented(e.test[r], higher_is_better) - _oriented(baseline[r], higher_is_better))
-                 / max(abs(baseline[r]), 1e-12) for r in runs]
+        gains = [(_loss(baseline[r], higher_is_better) - _loss(e.test[r], higher_is_better))
+                 / max(abs(_loss(baseline[r], higher_is_better)), 1e-12) for r in runs]
         gain, gain_ci = t_interval(gains)
         learned = gain_ci is not None and gain_ci[0] > 0
         judged.append(Judged(e, mean, ci, gain, gain_ci, learned, _fits(e, latency_budget_ms, memory_cap_mb)))
@@ -136,7 +145,8 @@ def _over(e: Entry, latency_budget_ms: float | None, memory_cap_mb: float | None
 
 def _shortfall(j: Judged, best: Judged, higher_is_better: bool) -> float:
     """How much worse ``j``'s mean is than the best's, relative to the best (0 for the best itself)."""
-    return (_oriented(best.mean, higher_is_better) - _oriented(j.mean, higher_is_better)) / max(abs(best.mean), 1e-12)
+    best_loss = _loss(best.mean, higher_is_better)
+    return (_loss(j.mean, higher_is_better) - best_loss) / max(abs(best_loss), 1e-12)
 
 
 def _order(j: Judged, higher_is_better: bool) -> tuple:
@@ -199,5 +209,7 @@ def _no_model_line(judged: list[Judged], baseline_name: str, base_mean: float, m
     if learned_over:
         return (f"the baseline, {baseline_name} ({metric} {base_mean:.4g}): the models that beat it break the budgets "
                 f"({'; '.join(f'{j.entry.label}: {j.why}' for j in learned_over)})")
+    gains = ", ".join(f"{j.entry.label} {_pct(j.gain)}" + (f" [{_pct(j.gain_ci[0])}, {_pct(j.gain_ci[1])}]"
+                                                            if j.gain_ci else "") for j in judged)
     return (f"the baseline, {baseline_name} ({metric} {base_mean:.4g}): no candidate beats it on this data "
-            f"({', '.join(f'{j.entry.label} {_interval(j)}' for j in judged)})")
+            f"(gain over it, paired by run, 95% CI: {gains})")

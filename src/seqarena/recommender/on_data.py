@@ -10,7 +10,8 @@ How the budget is spent (equal wall-clock per candidate, stated in the result): 
 40% of it tunes the learning rate on validation (a fixed log grid, every point one stored trial from the same seed),
 60% trains :data:`RUNS` runs at the chosen rate (seeds 0..2; for a series each run tests on its own fold of a
 rolling-origin backtest), each keeping its best-validation weights (early stopping). Every trial is stored as it
-finishes, so a rerun (after Ctrl-C, or with more candidates) measures only what is missing.
+finishes, so the same command again (after Ctrl-C) measures only what is missing. The budget's split depends on the
+number of candidates, so a rerun with another candidate list trains anew (its trials are other trials).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 from seqarena.analysis.labels import model_label
 from seqarena.bench.scenarios.learning import SAVE_ENV
 from seqarena.bench.spec import TrialSpec, make_trial, target_cores
-from seqarena.errors import SpecError
+from seqarena.errors import Interrupted, SpecError
 from seqarena.recommender.candidates import Candidate, candidate
 from seqarena.recommender.data_result import DataRecommendation
 from seqarena.recommender.decide import MARGIN, Entry, judge
@@ -113,8 +114,13 @@ def recommend_data(
         def sweep(name: str, trials: list[TrialSpec]) -> list[dict[str, Any]]:
             if on_phase is not None:
                 on_phase(name, len(trials))
-            summaries[name] = run_sweep(trials, store, sweep=f"recommend-data:{name}", on_start=on_start,
-                                        on_done=on_done, timeout_s=max(120.0, 4 * budget["run_s"]))
+            try:
+                summaries[name] = run_sweep(trials, store, sweep=f"recommend-data:{name}", on_start=on_start,
+                                            on_done=on_done, timeout_s=max(120.0, 4 * budget["run_s"]))
+            except Interrupted as e:  # Ctrl-C: say what the whole recommendation keeps, not this phase alone
+                phases = [*summaries.values(), e.summary]
+                raise Interrupted(SweepSummary(*(sum(getattr(s, f) for s in phases) for f in
+                                                 ("total", "skipped", "ok", "failed"))), e.db) from None
             by_hash = {r["spec_hash"]: r for r in store.rows(spec_hash=[t.spec_hash() for t in trials])}
             return [by_hash.get(t.spec_hash()) for t in trials]
 

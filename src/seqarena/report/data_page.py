@@ -121,8 +121,9 @@ def section_html(rec: dict[str, Any], heading: str = "h2") -> str:
 <div class="rec"><ul>{lines}</ul></div>
 {model}
 <p class="note">Rule: candidates must beat the best baseline (paired gain over runs, 95% t-interval above 0); those
-breaking a budget rank below those that meet them; the rest rank by mean test {escape(d['metric'])}; candidates within
-{s['margin']:.0%} of the best mean are tied and the tie goes to the lower latency, then memory.</p>
+breaking a budget rank below those that meet them; the rest rank by mean test {escape(d['metric'])}; candidates whose
+mean loss (MSE, bits per character, or error rate) is within {s['margin']:.0%} of the best's are tied, and the tie goes
+to the lower latency, then memory.</p>
 {_rows(rec)}
 {_img(pareto_png(rec), "fig-data-pareto", "quality against latency and memory")}
 {_img(curves_png(rec), "fig-data-curves", "validation curves")}
