@@ -13,6 +13,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from matplotlib.ticker import NullFormatter, ScalarFormatter
+
 from seqarena.report.plotting import colour, legend, new_figure, png
 from seqarena.report.style import CSS
 
@@ -39,7 +41,11 @@ def pareto_png(rec: dict[str, Any]) -> bytes:
             ax.axhline(base, ls=":", color="#555555", label=f"baseline: {rec['baseline']}")
         if budget is not None:
             ax.axvline(budget, ls="--", color="#c62828", label="budget")
-        ax.set_xscale("log")
+        xs = [c[key] for c in rec["candidates"] if c.get(key)]
+        if xs and max(xs) / min(xs) > 10:  # a log axis only where the costs span a decade (else its labels clash)
+            ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(ScalarFormatter())
+            ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(f"{unit} (n = {d['seq_len']}, batch {s['batch']}, {s['threads']} threads)")
         ax.set_ylabel(f"test {d['metric']} ({'higher' if d['higher_is_better'] else 'lower'} is better)")
         ax.grid(alpha=0.3)
