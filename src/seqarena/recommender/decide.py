@@ -96,12 +96,12 @@ def judge(entries: Sequence[Entry], baseline: dict[int, float], baseline_name: s
             j.status, j.why = "failed", "; ".join(j.entry.failed) or "no run finished"
         elif not j.learned:
             j.status = "did not learn"
-            j.why = (f"does not beat {baseline_name}: gain {_pct(j.gain)} "
+            j.why = (f"does not beat {baseline_name}: {_loss_name(metric, higher_is_better)} cut {_pct(j.gain)} "
                      + (f"[{_pct(j.gain_ci[0])}, {_pct(j.gain_ci[1])}]" if j.gain_ci else "(one run: no interval)"))
         elif j.fits == "no":
             j.status, j.why = "over budget", _over(j.entry, latency_budget_ms, memory_cap_mb)
     if not usable:
-        lines = [_no_model_line(judged, baseline_name, base_mean, metric)]
+        lines = [_no_model_line(judged, baseline_name, base_mean, metric, higher_is_better)]
         ranked = sorted(judged, key=lambda j: _order(j, higher_is_better))
         return Decision(f"baseline: {baseline_name}", ranked, lines, baseline_name, base_mean)
     best = max(usable, key=lambda j: _oriented(j.mean, higher_is_better))
@@ -116,8 +116,9 @@ def judge(entries: Sequence[Entry], baseline: dict[int, float], baseline_name: s
     rival = next((j for j in ranked[1:] if j.status in ("tied", "worse")), None)
     if rival is not None:
         lines.append(_lead_line(ranked[0], rival, metric, higher_is_better))
-    lines.append(f"baseline {baseline_name}: {metric} {base_mean:.4g}; {pick.entry.label} gains {_pct(pick.gain)} "
-                 f"[{_pct(pick.gain_ci[0])}, {_pct(pick.gain_ci[1])}] over it, run by run")
+    lines.append(f"baseline {baseline_name}: {metric} {base_mean:.4g}; {pick.entry.label} cuts its "
+                 f"{_loss_name(metric, higher_is_better)} by {_pct(pick.gain)} [{_pct(pick.gain_ci[0])}, "
+                 f"{_pct(pick.gain_ci[1])}], paired by run")
     excluded = [j for j in judged if j.status in ("did not learn", "over budget", "failed")]
     if excluded:
         lines.append("; ".join(f"{j.entry.label} {j.status}: {j.why}" for j in excluded))
@@ -204,7 +205,12 @@ def _lead_line(top: Judged, rival: Judged, metric: str, higher_is_better: bool) 
     return f"next: {rival.entry.label} {_interval(rival)}, {_cost_words(rival)} ({rival.status}); {resolved}"
 
 
-def _no_model_line(judged: list[Judged], baseline_name: str, base_mean: float, metric: str) -> str:
+def _loss_name(metric: str, higher_is_better: bool) -> str:
+    return "error rate" if higher_is_better else metric
+
+
+def _no_model_line(judged: list[Judged], baseline_name: str, base_mean: float, metric: str,
+                   higher_is_better: bool) -> str:
     learned_over = [j for j in judged if j.learned and j.fits == "no"]
     if learned_over:
         return (f"the baseline, {baseline_name} ({metric} {base_mean:.4g}): the models that beat it break the budgets "
@@ -212,4 +218,4 @@ def _no_model_line(judged: list[Judged], baseline_name: str, base_mean: float, m
     gains = ", ".join(f"{j.entry.label} {_pct(j.gain)}" + (f" [{_pct(j.gain_ci[0])}, {_pct(j.gain_ci[1])}]"
                                                             if j.gain_ci else "") for j in judged)
     return (f"the baseline, {baseline_name} ({metric} {base_mean:.4g}): no candidate beats it on this data "
-            f"(gain over it, paired by run, 95% CI: {gains})")
+            f"({_loss_name(metric, higher_is_better)} cut relative to it, paired by run, 95% CI: {gains})")
