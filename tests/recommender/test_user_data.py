@@ -150,3 +150,20 @@ def test_the_season_is_inferred_from_the_autocorrelation():
     assert infer_period(np.sin(2 * np.pi * t / 24) + 0.001 * t + rng.normal(0, 0.2, 2000)) == 24
     assert infer_period(np.sin(2 * np.pi * t / 7) + rng.normal(0, 0.2, 2000)) == 7
     assert infer_period(rng.normal(size=2000)) == 1  # noise: no season
+
+
+def test_the_season_comes_from_the_timestamps_when_they_show_one(tmp_path):
+    """Hourly stamps and a daily cycle: 24 from the calendar, said so; stamps with no calendar season in the series
+    fall back to the autocorrelation."""
+    _series(tmp_path / "daily.csv", n=1200, period=24)
+    d = read_data(tmp_path / "daily.csv")
+    assert d.params["period"] == 24 and "daily: 24 steps of 1 h, from the timestamps" in d.split
+    _series(tmp_path / "odd.csv", n=1200, period=10)  # a 10-hour cycle: no calendar season
+    o = read_data(tmp_path / "odd.csv")
+    assert o.params["period"] == 10 and "autocorrelation" in o.split
+
+
+def test_the_lm_baselines_include_the_context_free_codes(tmp_path):
+    (tmp_path / "t.txt").write_text("abcab cabca bcabc " * 200)
+    base = read_data(tmp_path / "t.txt").baselines[0]
+    assert base["bits_per_char"] < base["unigram_bits"] <= base["uniform_bits"]

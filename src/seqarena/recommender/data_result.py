@@ -66,8 +66,9 @@ class DataRecommendation:
                     if isinstance(v, int | float):
                         baselines.setdefault(name, {}).setdefault(k, 0.0)
                         baselines[name][k] += v / len(ud.baselines)
-        if ud.kind == "lm":  # the trigram's own table has one entry; the uniform code is the floor of "learned"
-            baselines.setdefault("uniform over the vocabulary", {ud.metric: ud.baselines[0].get("uniform_bits")})
+        if ud.kind == "lm":  # the trigram's table has one entry: the context-free codes beside it
+            baselines["unigram (add-one)"] = {ud.metric: ud.baselines[0].get("unigram_bits")}
+            baselines["uniform over the vocabulary"] = {ud.metric: ud.baselines[0].get("uniform_bits")}
         failures = [f"{c['model']}: {f}" for c in candidates for f in c["failed"]]
         for name, s in summaries.items():
             failures += [f"{name}: {label}: {reason}" for label, reason in s.failures

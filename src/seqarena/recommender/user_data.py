@@ -93,9 +93,9 @@ def _series_column(path: str, column: str | None) -> tuple[str, str | None]:
 
     p = Path(path)
     if p.suffix.lower() in (".parquet", ".pq", ".tsv") or column is None:
-        from seqarena.tasks.sequences import _table
+        from seqarena.tasks.sequences import read_table
 
-        df = _table(path)
+        df = read_table(path)
         if column is None:
             numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])]
             if len(numeric) != 1:
@@ -107,6 +107,22 @@ def _series_column(path: str, column: str | None) -> tuple[str, str | None]:
             df.to_csv(out, index=False)
             return str(out), column
     return str(p), column
+
+
+def _calendar(csv_path: str, column: str, train_part) -> tuple[int, str] | None:
+    """The season a timestamp column (the first non-numeric column that parses as dates) suggests, or None."""
+    import pandas as pd
+
+    from seqarena.tasks.sequences import read_table
+    from seqarena.tasks.timeseries import calendar_period
+
+    df = read_table(csv_path)
+    for c in df.columns:
+        if c != column and not pd.api.types.is_numeric_dtype(df[c]):
+            found = calendar_period(df[c].iloc[: len(train_part)], train_part)
+            if found:
+                return found
+    return None
 
 
 def read_data(path: str | Path, task: Kind | None = None, *, column: str | None = None, label: str | None = None,
@@ -128,9 +144,13 @@ def read_data(path: str | Path, task: Kind | None = None, *, column: str | None 
         from seqarena.tasks.timeseries import infer_period, read_csv_column
 
         series = read_csv_column(csv_path, column)
-        inferred = period is None
-        if period is None:
-            period = infer_period(series[: int(len(series) * 0.7)])  # the training part's season: no peeking
+        season = "given"
+        if period is None:  # the training part's season (no peeking): the autocorrelation's, or the calendar's
+            train_part = series[: int(len(series) * 0.7)]
+            period, season = infer_period(train_part), "inferred from the training part's autocorrelation"
+            found = _calendar(csv_path, column, train_part)
+            if found and (period == 1 or found[0] % period or found[0] == period):  # a shorter cycle inside it wins
+                period, season = found
         lookback = lookback or seq_len or min(max(2 * period, 24), 336)
         horizon = horizon or 1
         params = {"file": csv_path, "column": column, "lookback": lookback, "horizon": horizon, "period": period,
@@ -141,7 +161,7 @@ def read_data(path: str | Path, task: Kind | None = None, *, column: str | None 
         split = (f"rolling origin, {folds} folds (chronological; the scaler fitted on each fold's training part "
                  f"only): train {sizes[0]['train']:,}-{sizes[-1]['train']:,} windows, validation "
                  f"{sizes[0]['val']:,}, test {sizes[0]['test']:,} per fold; look-back {lookback}, horizon {horizon}, "
-                 f"season {period}" + (" (inferred from the training part's autocorrelation)" if inferred else ""))
+                 f"season {period} ({season})")
         n, baselines = lookback, [b.baseline("test") for b in built]
     elif kind == "lm":
         length = seq_len or 128

@@ -38,7 +38,7 @@ def _fail(path: str, what: str) -> SpecError:
     return SpecError(f"data file {Path(path).name!r}: {what}")
 
 
-def _table(path: str):
+def read_table(path: str):
     """The file as a pandas DataFrame (CSV or Parquet); every read error one line."""
     import pandas as pd
 
@@ -77,7 +77,7 @@ def read_sequences(path: str, column: str | None, label: str) -> tuple[list[np.n
     """(sequences, labels, tokens?): each sequence (T,) of strings for tokens, or (T, F) float64 for numbers."""
     if Path(path).suffix.lower() == ".npz":
         return _read_npz(path)
-    df = _table(path)
+    df = read_table(path)
     if df.empty:
         raise _fail(path, "no rows below the header")
     _need(df, path, label)

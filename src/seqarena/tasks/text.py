@@ -181,10 +181,13 @@ class Trigram:
 
 def trigram_baseline(train: np.ndarray, val: np.ndarray, test: np.ndarray, V: int) -> dict[str, float]:
     """Bits per character of an interpolated trigram on the same windows the models are scored on (context resets at
-    each window start); interpolation weights chosen on ``val``. ``val`` and ``test`` are (N, L) windows."""
+    each window start); interpolation weights chosen on ``val``. ``val`` and ``test`` are (N, L) windows. Beside it:
+    the uniform code and an add-one unigram (what a model that ignores context achieves)."""
     model = Trigram(train, V)
     grid = [(w3, w2, 0.99 - w3 - w2) for w3 in (0.3, 0.5, 0.6, 0.7, 0.8) for w2 in (0.1, 0.2, 0.3)
             if w3 + w2 < 0.99]
     best = min(grid, key=lambda w: model.bits(val, w))
+    counts = np.bincount(train.astype(np.int64), minlength=V) + 1.0  # add-one: a character unseen in training
+    unigram = float(-np.log2(counts[test.astype(np.int64)] / counts.sum()).mean())
     return {"name": "interpolated trigram", "bits_per_char": model.bits(test, best), "weights": list(best),
-            "uniform_bits": math.log2(V)}
+            "uniform_bits": math.log2(V), "unigram_bits": unigram}

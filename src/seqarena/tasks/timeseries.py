@@ -152,24 +152,63 @@ def _bounds(n: int, folds: int, fold: int) -> tuple[int, int]:
     return end - block - val, end - block
 
 
-def infer_period(series: np.ndarray, max_lag: int | None = None) -> int:
-    """The season of a series: the shortest lag (2 or more) whose autocorrelation peak is above 0.3 and within 90% of
-    the highest peak in the first third of the series less its quadratic trend (1: no season). Removing the trend keeps
-    it from making every lag look seasonal; a peak is a local maximum, so the smooth decay at small lags is not one."""
+def autocorrelation(series: np.ndarray, max_lag: int) -> np.ndarray:
+    """Autocorrelation at lags 0..max_lag of the series less its quadratic trend (a trend would make every lag look
+    seasonal); zeros for a constant series."""
     x = np.asarray(series, dtype=np.float64)
     t = np.arange(len(x))
     x = x - np.polyval(np.polyfit(t, x, 2), t) if len(x) > 3 else x
-    max_lag = min(max_lag or len(x) // 3, len(x) // 3, 2000)
-    if max_lag < 3 or x.std() == 0:
-        return 1
+    if x.std() == 0:
+        return np.zeros(max_lag + 1)
     x = (x - x.mean()) / x.std()
     f = np.fft.rfft(x, 2 * len(x))
-    acf = np.fft.irfft(f * np.conj(f))[: max_lag + 1] / len(x)
+    return np.fft.irfft(f * np.conj(f))[: max_lag + 1] / len(x)
+
+
+def infer_period(series: np.ndarray, max_lag: int | None = None) -> int:
+    """The season of a series: the shortest lag (2 or more) whose autocorrelation peak is above 0.3 and within 90% of
+    the highest peak in the first third of the series (1: no season). A peak is a local maximum, so the smooth decay
+    at small lags is not one."""
+    max_lag = min(max_lag or len(series) // 3, len(series) // 3, 2000)
+    if max_lag < 3:
+        return 1
+    acf = autocorrelation(series, max_lag)
     peaks = [k for k in range(2, max_lag) if acf[k] >= acf[k - 1] and acf[k] >= acf[k + 1] and acf[k] > 0.3]
     if not peaks:
         return 1
     top = max(acf[k] for k in peaks)
     return min(k for k in peaks if acf[k] >= 0.9 * top)  # the season itself, not a multiple of it
+
+
+#: Calendar seasons a timestamp column suggests, tried in this order.
+CALENDAR = (("daily", 86_400.0), ("weekly", 7 * 86_400.0), ("yearly", 365.25 * 86_400.0))
+
+
+def calendar_period(stamps, series: np.ndarray) -> tuple[int, str] | None:
+    """(period, words) from a timestamp column: the calendar season (day, week, year) in steps of the column's median
+    spacing that the series' autocorrelation supports best (above 0.3); None when the column is not regular time or
+    no calendar season shows in the series."""
+    import pandas as pd
+
+    try:
+        t = pd.to_datetime(pd.Series(stamps), errors="raise")
+    except (ValueError, TypeError, OverflowError):
+        return None
+    step = t.diff().dropna().median().total_seconds() if len(t) > 2 else 0.0
+    if not step or step <= 0:
+        return None
+    seasons = []
+    for name, span in CALENDAR:
+        p = round(span / step)
+        if 2 <= p <= len(series) // 3 and abs(p * step - span) <= 0.05 * span:
+            seasons.append((name, p))
+    if not seasons:
+        return None
+    acf = autocorrelation(series, max(p for _, p in seasons))
+    name, p = max(seasons, key=lambda s: acf[s[1]])
+    every = next(f"{step / unit:g} {word}" for unit, word in ((86_400, "days"), (3_600, "h"), (60, "min"), (1, "s"))
+                 if step >= unit or unit == 1)
+    return (p, f"{name}: {p} steps of {every}, from the timestamps") if acf[p] > 0.3 else None
 
 
 @register_task
