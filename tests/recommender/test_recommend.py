@@ -208,3 +208,19 @@ def test_a_failed_probe_trial_is_tried_again_and_named(tmp_path, one_worker):
         assert "RuntimeError: boom" in str(e.value) and "nothing ran" not in str(e.value), (attempt, str(e.value))
     with Store(path) as store:
         assert store.count() == 3 and {r["status"] for r in store.rows()} == {"failed"}  # replaced, not piled up
+
+
+def test_latency_is_read_at_the_deployment_threads(store_path):
+    """--threads: rows timed at another thread count are another machine's speed, never borrowed; the default reads
+    the claims' timing threads (what the stored suites measured)."""
+    from seqarena.bench.spec import target_cores
+    from seqarena.measure.system import timing_threads
+
+    deploy = target_cores()
+    if deploy == timing_threads(deploy):
+        pytest.skip("one usable core: the deployment threads are the timing threads")
+    with pytest.raises(SpecError, match="no forward latency measurements"):
+        recommend({**LATENCY_CRITICAL, "threads": deploy}, store_path, probe=False, candidates=CANDIDATES)
+    assert recommend(LATENCY_CRITICAL, store_path, probe=False, candidates=CANDIDATES).top == "transformer"
+    with pytest.raises(SpecError, match="threads"):
+        recommend({**LATENCY_CRITICAL, "threads": deploy + 64}, store_path, probe=False, candidates=CANDIDATES)

@@ -43,7 +43,8 @@ def recommend_command(
     batch: Annotated[int, typer.Option(help="Sequences per call when deployed.")] = 1,
     streaming: Annotated[bool, typer.Option("--streaming", help="Tokens arrive one by one (decode cost).")] = False,
     threads: Annotated[int | None, typer.Option(
-        min=1, help="With --data: the deployment's threads (default: every core).")] = None,
+        help="The deployment's threads latency is measured at (default: every core with --data; without, the "
+             "claims' timing threads, so the stored suites answer).")] = None,
     device: Device = "cpu",
     params: Annotated[str | None, typer.Option(
         help="Model size in parameters, e.g. 1M or 200k (default 1M; 100k with --data).")] = None,
@@ -71,15 +72,15 @@ def recommend_command(
         return
     if seq_len is None or train_sequences is None:
         raise SpecError("recommend needs --seq-len and --train-sequences, or --data PATH (your data)")
-    if as_json or out_dir is not None or threads is not None:
-        raise SpecError("--json, --out and --threads apply to recommend --data")
+    if as_json or out_dir is not None:
+        raise SpecError("--json and --out apply to recommend --data")
     from seqarena import recommender
     from seqarena.cli.render import BarEvents, print_recommendation, report_contended
 
     profile = recommender.make_profile(
         seq_len=seq_len, train_sequences=train_sequences, latency_budget_ms=latency_budget_ms,
         memory_cap_mb=memory_cap_mb, cap_scope=cap_scope, batch=batch, streaming=streaming, device=device,
-        params=parse_count(params or "1M", "--params"))
+        params=parse_count(params or "1M", "--params"), threads=threads)
     events = BarEvents(warn_busy=probe, prefix="probe: ")
     with executor_for(executor, address, device):
         events.begin("probe", None)

@@ -12,8 +12,7 @@ from typing import Any
 
 from seqarena.analysis.labels import model_label
 from seqarena.analysis.summary import memory_of
-from seqarena.bench.spec import machine_identity, target_cores
-from seqarena.measure.system import timing_threads
+from seqarena.bench.spec import machine_identity
 from seqarena.recommender.estimate import Estimate, Obs, estimate
 from seqarena.recommender.profile import Profile
 from seqarena.run.failures import is_size_failure
@@ -33,7 +32,7 @@ def read_rows(db: Path, profile: Profile) -> list[dict[str, Any]]:
     if not db.exists():
         return []
     ident = machine_identity(profile.device)
-    threads = timing_threads(target_cores())
+    threads = profile.measured_threads()
     with Store(db, readonly=True) as store:
         rows = list(store.rows(device=profile.device, scenario=_SCENARIOS))
     out = []

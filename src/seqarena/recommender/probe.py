@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from seqarena.bench.spec import target_cores
-from seqarena.measure.system import timing_threads
 from seqarena.models import get_class
 from seqarena.recommender.candidates import Candidate
 from seqarena.recommender.estimate import Obs
@@ -51,7 +49,7 @@ def run_probe(profile: Profile, cands: Sequence[Candidate], db: Path, needs: Seq
     """A short targeted sweep over every candidate (fair: the same points for all), stored like any trial."""
     n, b = profile.seq_len, profile.batch
     models = [c.label for c in cands]
-    common = {"params": profile.params, "device": profile.device, "seed": 0, "threads": timing_threads(target_cores())}
+    common = {"params": profile.params, "device": profile.device, "seed": 0, "threads": profile.measured_threads()}
     # aux=False: a probe needs times and peaks, not FLOPs (counting an unfused GRU's costs ~5x its step)
     timing = {**{k: v for k, v in PROBE.items() if k != "rounds"}, "aux": False}
     trials = []

@@ -6,7 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from seqarena.bench.spec import check_device, check_fits, least_bytes
+from seqarena.bench.spec import check_device, check_fits, check_threads, least_bytes, target_cores
+from seqarena.measure.system import timing_threads
 from seqarena.models import SpecError
 
 #: Bytes per float32 parameter that a training step holds at least: weights, gradients and AdamW's two moments, all
@@ -30,6 +31,10 @@ class Profile(BaseModel):
     streaming: bool = False  # tokens arrive one by one: per-token decode cost is what matters
     device: str = "cpu"  # cpu, cuda or cuda:N
     params: int = 1_000_000  # model size (parameters, embeddings included), the store's usual budget
+    #: the deployment's thread count, which latency is measured at (None: the claims' timing threads, so the suites'
+    #: stored rows answer; a model's ranking can change with it: at n = 32 an LSTM is slower than a transformer at 1
+    #: thread and faster at 2 here)
+    threads: int | None = None
 
     @field_validator("seq_len", "train_sequences", "batch", "params")
     @classmethod
@@ -43,6 +48,12 @@ class Profile(BaseModel):
     def _positive_budget(cls, v: float | None, info) -> float | None:
         if v is not None and not v > 0:  # also rejects NaN
             raise ValueError(f"must be > 0, got {v}")
+        return v
+
+    @field_validator("threads")
+    @classmethod
+    def _threads(cls, v: int | None) -> int | None:
+        check_threads(v)  # more than this machine's cores, or below 1: one line
         return v
 
     @field_validator("device")
@@ -66,6 +77,10 @@ class Profile(BaseModel):
         check_fits(need, self.device, f"n={self.seq_len:,} at batch {self.batch:,} with {self.params:,} parameters")
         return self
 
+    def measured_threads(self) -> int:
+        """The thread count every timing the profile reads was measured at."""
+        return self.threads or timing_threads(target_cores())
+
     @property
     def latency_critical(self) -> bool:
         """Latency ranks first when a budget is given, or when tokens stream one at a time at batch 1."""
@@ -80,7 +95,7 @@ class Profile(BaseModel):
             parts.append(f"memory <= {self.memory_cap_mb:g} MB above baseline ({scope})")
         if self.streaming:
             parts.append("streaming")
-        parts.append(f"{self.device}, {self.params:,} params")
+        parts.append(f"{self.device}, {self.params:,} params" + (f", {self.threads} threads" if self.threads else ""))
         return ", ".join(parts)
 
 
