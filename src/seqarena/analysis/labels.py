@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import pandas as pd
@@ -111,6 +111,20 @@ def fmt_compact(v: float) -> str:
     if v >= 1:
         return f"{v:,.0f}"
     return f"{v:g}"
+
+
+def fmt_mean_ci(mean: float | None, ci: Sequence[float] | None, spec: str = ".4g") -> str:
+    """A mean over runs with its interval: '0.9437 [0.9322, 0.9552]'; the mean alone without one; '—' for none."""
+    if mean is None or mean != mean:
+        return MISSING
+    return f"{mean:{spec}} [{ci[0]:{spec}}, {ci[1]:{spec}}]" if ci else f"{mean:{spec}}"
+
+
+def fmt_gain(gain: float | None, ci: Sequence[float] | None = None) -> str:
+    """A relative gain with its interval: '+39.7% [+27.4%, +52.0%]'; '—' for none."""
+    if gain is None or gain != gain:
+        return MISSING
+    return f"{gain:+.1%}" + (f" [{ci[0]:+.1%}, {ci[1]:+.1%}]" if ci else "")
 
 
 def fmt_range(low: float, high: float) -> str:

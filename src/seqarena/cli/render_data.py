@@ -5,22 +5,9 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from seqarena.analysis.labels import MISSING, fmt_number
+from seqarena.analysis.labels import MISSING, fmt_gain, fmt_mean_ci, fmt_number
 from seqarena.cli.app import out
 from seqarena.recommender import DataRecommendation
-
-
-def _interval(mean: float | None, ci: list[float] | None) -> str:
-    if mean is None:
-        return MISSING
-    return f"{mean:.4g} [{ci[0]:.4g}, {ci[1]:.4g}]" if ci else f"{mean:.4g}"
-
-
-def _gain(c: dict) -> str:
-    if c["gain"] is None:
-        return MISSING
-    ci = c["gain_ci"]
-    return f"{c['gain']:+.1%}" + (f" [{ci[0]:+.1%}, {ci[1]:+.1%}]" if ci else "")
 
 
 def print_data_recommendation(rec: DataRecommendation) -> None:
@@ -36,7 +23,7 @@ def print_data_recommendation(rec: DataRecommendation) -> None:
         table.add_column(col, justify="left" if col in ("model", "status") else "right")
     for c in rec.candidates:
         trials = c["trials"]
-        table.add_row(c["model"], c["status"], _interval(c["mean"], c["ci"]), _gain(c),
+        table.add_row(c["model"], c["status"], fmt_mean_ci(c["mean"], c["ci"]), fmt_gain(c["gain"], c["gain_ci"]),
                       fmt_number(c["latency_ms"], ".3g"), fmt_number(c["memory_mb"], ".3g"),
                       fmt_number(c["train_memory_mb"], ".3g"), fmt_number(c["lr"], "g"),
                       fmt_number(c["time_to_best_s"], ".3g"),

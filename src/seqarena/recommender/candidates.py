@@ -32,3 +32,9 @@ def family(name: str) -> str | None:
     """"rnn", "attention" or None (neither): the essay's two families, for its data-size prior, from the model's own
     ``family`` (so a newly registered recurrent model gets the prior too)."""
     return _PRIOR_FAMILY.get(family_of(name) or "")
+
+
+def owns(c: Candidate, model: str, options: dict[str, Any], fields: dict[str, Any] | None = None) -> bool:
+    """Whether a trial of ``model`` with ``options`` is candidate ``c``'s (``fields``: what the trial added to the
+    candidate's own options, e.g. the task's inputs and head for a cost trial)."""
+    return model == c.name and options == {**(fields or {}), **c.options}

@@ -10,7 +10,9 @@ import platform
 from pathlib import Path
 from typing import Any
 
+from seqarena.analysis.labels import model_label
 from seqarena.errors import StoreError
+from seqarena.recommender.candidates import owns
 
 
 @dataclasses.dataclass
@@ -56,7 +58,7 @@ class DataRecommendation:
                 "time_to_best_s": _time_to_best(c, run_trials, run_rows)})
         curves: dict[str, list[dict[str, Any]]] = {}
         for t, row in zip(run_trials, run_rows, strict=True):
-            label = next((c.label for c in cands if c.name == t.model and c.options == t.options), t.model)
+            label = model_label(t.model, t.options)  # a training trial carries its candidate's own options
             if row is not None and row["status"] == "ok" and t.seed == 0:
                 curves[label] = row["metrics"].get("curve") or []
         baselines: dict[str, dict[str, float]] = {}
@@ -116,6 +118,6 @@ def _num(x: float) -> float | None:
 
 def _time_to_best(c, run_trials, run_rows) -> float | None:
     times = [row["metrics"].get("time_to_best_s") for t, row in zip(run_trials, run_rows, strict=True)
-             if row is not None and row["status"] == "ok" and t.model == c.name and t.options == c.options]
+             if row is not None and row["status"] == "ok" and owns(c, t.model, t.options)]
     times = [t for t in times if t is not None]
     return sorted(times)[len(times) // 2] if times else None

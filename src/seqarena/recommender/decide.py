@@ -20,6 +20,7 @@ import dataclasses
 import math
 from collections.abc import Sequence
 
+from seqarena.analysis.labels import fmt_mean_ci
 from seqarena.analysis.stats import ZONE, t_interval
 
 #: The equivalence margin of quality: two candidates whose mean test losses (MSE, bits per character, error rate)
@@ -164,7 +165,7 @@ def _pct(x: float) -> str:
 
 
 def _interval(j: Judged) -> str:
-    return f"{j.mean:.4g} [{j.ci[0]:.4g}, {j.ci[1]:.4g}]" if j.ci else f"{j.mean:.4g} (one run)"
+    return fmt_mean_ci(j.mean, j.ci) + ("" if j.ci else " (one run)")
 
 
 def _cost_words(j: Judged) -> str:

@@ -26,7 +26,7 @@ from seqarena.analysis.labels import model_label
 from seqarena.bench.scenarios.learning import SAVE_ENV
 from seqarena.bench.spec import TrialSpec, make_trial, target_cores
 from seqarena.errors import Interrupted, SpecError
-from seqarena.recommender.candidates import Candidate, candidate
+from seqarena.recommender.candidates import Candidate, candidate, owns
 from seqarena.recommender.data_result import DataRecommendation
 from seqarena.recommender.decide import MARGIN, Entry, judge
 from seqarena.recommender.user_data import UserData, read_data
@@ -165,7 +165,7 @@ def _best_lr(cands: list[Candidate], trials: list[TrialSpec], rows: list[dict | 
     for c in cands:
         tried = []
         for t, row in zip(trials, rows, strict=True):
-            if t.model != c.name or t.options != c.options:
+            if not owns(c, t.model, t.options):
                 continue
             ok = row is not None and row["status"] == "ok"
             tried.append({"lr": t.lr, "status": row["status"] if row else "missing",
@@ -198,13 +198,12 @@ def _entries(cands, ud, run_trials, run_rows, cost_trials, cost_rows, cap_scope,
 
     entries = []
     for c in cands:
-        mine = lambda t, c=c: t.model == c.name and t.options == c.options  # noqa: E731
         e = Entry(c.label, {})
         if tuned[c.label]["lr"] is None:
             e.failed.append("every learning rate failed: " + "; ".join(
                 f"lr {p['lr']:g}: {p['reason'] or p['status']}" for p in tuned[c.label]["tried"]))
         for t, row in zip(run_trials, run_rows, strict=True):
-            if not mine(t):
+            if not owns(c, t.model, t.options):
                 continue
             if row is not None and row["status"] == "ok" and row["metrics"].get("test_metric") is not None:
                 e.test[t.seed] = float(row["metrics"]["test_metric"])
@@ -213,9 +212,7 @@ def _entries(cands, ud, run_trials, run_rows, cost_trials, cost_rows, cap_scope,
                 e.failed.append(f"run {t.seed + 1}: " + (row.get("reason") or row["status"] if row else "missing"))
         lat, mem = [], {}
         for t, row in zip(cost_trials, cost_rows, strict=True):
-            if t.model != c.name or row is None or row["status"] != "ok":
-                continue
-            if t.options != {**ud.model_fields, **c.options}:
+            if row is None or row["status"] != "ok" or not owns(c, t.model, t.options, ud.model_fields):
                 continue
             e.trials.append(row["id"])
             if t.scenario == "forward_latency":

@@ -15,6 +15,7 @@ from typing import Any
 
 from matplotlib.ticker import NullFormatter, ScalarFormatter
 
+from seqarena.analysis.labels import fmt_gain, fmt_mean_ci
 from seqarena.report.plotting import colour, legend, new_figure, png
 from seqarena.report.style import CSS
 
@@ -89,11 +90,9 @@ def _rows(rec: dict[str, Any]) -> str:
             "infer MB", "train MB", "lr", "to best s", "trials", "why")
     out = ["<tr>" + "".join(f"<th>{escape(h)}</th>" for h in head) + "</tr>"]
     for c in rec["candidates"]:
-        ci = f" [{c['ci'][0]:.4g}, {c['ci'][1]:.4g}]" if c.get("ci") else ""
-        gci = f" [{c['gain_ci'][0]:+.1%}, {c['gain_ci'][1]:+.1%}]" if c.get("gain_ci") else ""
-        gain = "—" if c.get("gain") is None else f"{c['gain']:+.1%}{gci}"
         trials = ", ".join(f"#{t}" for t in c["trials"])
-        cells = (c["model"], c["status"], f"{_fmt(c['mean'])}{ci}", gain, _fmt(c["latency_ms"], ".3g"),
+        cells = (c["model"], c["status"], fmt_mean_ci(c["mean"], c.get("ci")),
+                 fmt_gain(c.get("gain"), c.get("gain_ci")), _fmt(c["latency_ms"], ".3g"),
                  _fmt(c["memory_mb"], ".3g"), _fmt(c.get("train_memory_mb"), ".3g"), _fmt(c["lr"], "g"),
                  _fmt(c.get("time_to_best_s"), ".3g"), trials, c.get("why") or "")
         out.append("<tr>" + "".join(f"<td>{escape(str(x))}</td>" for x in cells) + "</tr>")
