@@ -127,6 +127,26 @@ def test_the_series_scaler_never_sees_the_later_parts(tmp_path):
     assert float(task.splits["test"].y.abs().max()) > 100  # the last fold's test windows are in the large part
 
 
+def test_the_relative_frame_scores_the_baselines_as_the_absolute_one_and_brings_a_trend_into_range(tmp_path):
+    """NLinear's frame: each window minus its last value, in units of the training part's one-step change. A baseline
+    is the same forecast in either frame (its error in the series' units is unchanged); a trending series' test
+    windows, far beyond the training levels in the absolute frame, are ordinary in the relative one."""
+    t = np.arange(1000)
+    y = 0.05 * t + np.sin(2 * np.pi * t / 12) + np.random.default_rng(0).normal(0, 0.1, 1000)
+    pd.DataFrame({"load": y}).to_csv(tmp_path / "trend.csv", index=False)
+    frames = {rel: make_task("forecast", file=str(tmp_path / "trend.csv"), column="load", lookback=24, period=12,
+                             folds=3, fold=2, relative=rel) for rel in (False, True)}
+    absolute, relative = (frames[r].baseline("test")["all"] for r in (False, True))
+    for name in absolute:
+        assert relative[name]["rmse_units"] == pytest.approx(absolute[name]["rmse_units"], rel=2e-3)  # float32 windows
+    a, _ = _bounds(1000, 3, 2)
+    assert frames[True].std == pytest.approx(np.sqrt((np.diff(y[:a]) ** 2).mean()))  # the training part's only
+    assert float(frames[False].splits["test"].y.mean()) > 1.5  # beyond every training level (standardised)
+    rel_test, rel_train = frames[True].splits["test"], frames[True].splits["train"]
+    assert float(rel_test.y.abs().mean()) < 2 * float(rel_train.y.abs().mean())
+    assert torch.all(rel_test.x[:, -1] == 0)  # each window seen from its last value
+
+
 def test_rolling_origins_move_the_test_block_forward_and_one_fold_is_the_old_split():
     assert _bounds(1000, 1, 0) == (700, 800)
     ends = [_bounds(1000, 3, f) for f in range(3)]

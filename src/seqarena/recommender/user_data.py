@@ -154,14 +154,14 @@ def read_data(path: str | Path, task: Kind | None = None, *, column: str | None 
         lookback = lookback or seq_len or min(max(2 * period, 24), 336)
         horizon = horizon or 1
         params = {"file": csv_path, "column": column, "lookback": lookback, "horizon": horizon, "period": period,
-                  "folds": folds, "n_val": EVAL_WINDOWS, "n_test": EVAL_WINDOWS}
+                  "relative": True, "folds": folds, "n_val": EVAL_WINDOWS, "n_test": EVAL_WINDOWS}
         built = [make_task("forecast", **{**params, "fold": f}) for f in range(folds)]
         t = built[0]
         sizes = [b.describe()["sizes"] for b in built]
         split = (f"rolling origin, {folds} folds (chronological; the scaler fitted on each fold's training part "
                  f"only): train {sizes[0]['train']:,}-{sizes[-1]['train']:,} windows, validation "
                  f"{sizes[0]['val']:,}, test {sizes[0]['test']:,} per fold; look-back {lookback}, horizon {horizon}, "
-                 f"season {period} ({season})")
+                 f"season {period} ({season}); each window seen from its last value (NLinear)")
         n, baselines = lookback, [b.baseline("test") for b in built]
     elif kind == "lm":
         length = seq_len or 128

@@ -136,6 +136,8 @@ class ForecastParams(TaskParams):
     period: int | None = Field(None, ge=1, description="season for the seasonal-naive baseline (default per series)")
     folds: int = Field(1, ge=1, le=20, description="rolling origins: the test block moves forward fold by fold")
     fold: int = Field(0, ge=0, description="which origin (0: the earliest); the last one tests on the series' end")
+    relative: bool = Field(False, description="each window's inputs and targets minus its last observed value "
+                           "(NLinear): a level the training part never reached is no harder than one it did")
     n_train: int = Field(100_000, ge=1, description="at most this many training windows (evenly thinned)")
     n_val: int = 100_000
     n_test: int = 100_000
@@ -219,7 +221,10 @@ class Forecast(Task):
     targets lie inside its split; its look-back may reach into the preceding one, which is observed history). With
     ``folds`` > 1 the split is a rolling origin (see :func:`_bounds`). The series is standardised with the training
     part's mean and standard deviation (never the later parts'); MSE and MAE are on that scale, RMSE and MAE also in
-    the series' own units.
+    the series' own units. With ``relative`` each window is seen from its last observed value (inputs and targets minus
+    it, NLinear, Zeng et al. 2023): a trending series' test level, beyond anything the training part reached, is then
+    no harder than the training levels; the unit is then the training part's root-mean-square one-step change. The
+    baselines forecast from the absolute look-back and are scored in the same frame, so MSE stays comparable.
     Baselines: last value, seasonal naive (the value one period earlier) and a linear map from the look-back window
     to the horizon fitted by least squares on the training windows (DLinear-style, without decomposition).
 
@@ -245,10 +250,13 @@ class Forecast(Task):
         if a - L - H < 10 or (b - a) < H or (n - b) < H:
             raise SpecError(f"task forecast: the series ({n} steps) is too short for lookback {L} + horizon {H}")
         self.mean, self.std = float(series[:a].mean()), float(series[:a].std() or 1.0)
+        if p.relative:  # the frame's unit: the training part's root-mean-square step, so a fresh model's loss is ~1
+            self.std = float(np.sqrt((np.diff(series[:a]) ** 2).mean()) or 1.0)
         z = torch.tensor((series - self.mean) / self.std, dtype=torch.float32)
         self.series = z
 
         self.starts: dict[str, torch.Tensor] = {}
+        self.offsets: dict[str, torch.Tensor] = {}  # what each window's frame subtracted (zeros unless relative)
 
         def windows(name: str, lo: int, hi: int, cap: int) -> Split:
             # targets z[t : t + H] within [lo, hi); look-back z[t - L : t]
@@ -258,7 +266,9 @@ class Forecast(Task):
             self.starts[name] = starts
             x = z[starts[:, None] + torch.arange(-L, 0)][..., None]  # (N, L, 1)
             y = z[starts[:, None] + torch.arange(H)]  # (N, H)
-            return Split(x, y)
+            offset = x[:, -1] if p.relative else torch.zeros(len(x), 1)  # (N, 1)
+            self.offsets[name] = offset
+            return Split(x - offset[:, :, None], y - offset)
 
         return {"train": windows("train", 0, a, p.n_train), "val": windows("val", a, b, p.n_val),
                 "test": windows("test", b, n, p.n_test)}
@@ -272,9 +282,11 @@ class Forecast(Task):
         return {**out, "rmse_units": math.sqrt(out["mse"]) * self.std, "mae_units": out["mae"] * self.std}
 
     def baseline_predictions(self, split: str) -> dict[str, torch.Tensor]:
-        """Each baseline's forecasts (N, H) for a split."""
+        """Each baseline's forecasts (N, H) for a split, in the split's frame (see ``relative``); each forecasts from
+        the absolute look-back, so a baseline is the same forecast whatever the frame."""
         p: ForecastParams = self.params
-        x = self.splits[split].x[..., 0]  # (N, L)
+        offset = self.offsets[split]  # (N, 1)
+        x = self.splits[split].x[..., 0] + offset  # (N, L) absolute
         H = p.horizon
         period = p.period or (1 if p.file else PERIODS[p.dataset])
         preds = {"last value": x[:, -1:].expand(-1, H)}
@@ -285,12 +297,12 @@ class Forecast(Task):
         t = self.starts[split][:, None] + h  # (N, H) target times
         if int(self.starts[split].min()) - period >= 0:
             preds[f"seasonal naive (period {period})"] = self.series[t - back]
-        train = self.splits["train"]
-        X = torch.cat([train.x[..., 0], torch.ones(len(train), 1)], dim=1).double()
+        train, train_offset = self.splits["train"], self.offsets["train"]
+        X = torch.cat([train.x[..., 0] + train_offset, torch.ones(len(train), 1)], dim=1).double()
         ridge = 1e-3 * torch.eye(X.shape[1], dtype=torch.float64)
-        W = torch.linalg.solve(X.T @ X + ridge, X.T @ train.y.double())  # (L + 1, H)
+        W = torch.linalg.solve(X.T @ X + ridge, X.T @ (train.y + train_offset).double())  # (L + 1, H)
         preds["linear on the look-back"] = (torch.cat([x, torch.ones(len(x), 1)], 1).double() @ W).float()
-        return preds
+        return {name: pred - offset for name, pred in preds.items()}
 
     def _scores(self, split: str) -> dict[str, dict[str, float]]:
         y = self.splits[split].y
