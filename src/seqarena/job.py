@@ -169,9 +169,9 @@ def run_job(suite: SuiteLike = "quick", device: str = "cpu", db: Path = DEFAULT_
 
 
 #: The main job's own ``recommend --data``: a real series carried by statsmodels (weekly Mauna Loa CO2, 2,284
-#: steps), two candidates, 75 s in all. It shows the feature on data, not a verdict on CO2: with 3-5 s of training
+#: steps), two candidates, 60 s in all. It shows the feature on data, not a verdict on CO2: with 3-5 s of training
 #: per run the linear baseline is hard to beat, and the answer says so when it is not beaten.
-DATA_DEMO = {"column": "co2", "candidates": ("lstm", "transformer"), "budget_s": 75.0}
+DATA_DEMO = {"column": "co2", "candidates": ("lstm", "transformer"), "budget_s": 60.0}
 
 
 def _data_demo(db: Path, device: str, events: Events) -> recommender.DataRecommendation | str:
