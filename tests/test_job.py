@@ -76,5 +76,5 @@ def test_the_main_job_runs_recommend_data_on_the_bundled_series_before_the_repor
 
     monkeypatch.setattr(job, "recommend_on_data", fake)
     result = run_job("quick", "cpu", tmp_path / "r.db", tmp_path / "report", probe=False)
-    assert order == ["claims", "profile", "profile", ("data", "co2.csv", "forecast", 60.0, "co2"), "report"]
+    assert order == ["claims", "profile", "profile", ("data", "co2.csv", "forecast", 45.0, "co2"), "report"]
     assert result.data == "sentinel"
