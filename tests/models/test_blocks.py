@@ -41,8 +41,9 @@ def test_hybrid_attention_layers_use_the_shared_block():
     assert len(mlps) == 2  # one per attention layer, none for the LSTM
 
 
-def test_attention_families_are_the_expected_ones():
-    assert set(ATTENTION) == {"transformer", "transformer_xl", "local", "linformer", "performer", "linear_attention"}
+def test_the_parametrised_attention_families_are_read_from_the_registry():
+    # not a closed set (a new attention model needs no edit here); the list must not come out empty
+    assert "transformer" in ATTENTION and "lstm" not in ATTENTION
 
 
 def test_mlp_is_fc1_gelu_fc2():

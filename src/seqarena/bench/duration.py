@@ -4,6 +4,10 @@ timeout a training trial gets from it. Not a measurement: calibrated once on a 2
 from __future__ import annotations
 
 from seqarena.bench.spec import TrialSpec
+from seqarena.errors import SpecError
+from seqarena.models.hf_families import BY_NAME
+from seqarena.models.hf_families import PREFIX as HF_PREFIX
+from seqarena.models.registry import get_class
 
 #: Rough seconds per trial, by scenario (worker start, model build, data).
 _OVERHEAD_S = {"forward_latency": 0.3, "throughput": 0.3, "train_step": 0.5, "generation": 0.5, "memory": 0.3,
@@ -13,15 +17,21 @@ _OVERHEAD_S = {"forward_latency": 0.3, "throughput": 0.3, "train_step": 0.5, "ge
 #: full store once workers stopped walking torch's objects in every gc.collect(): quick 510 s estimated for 341 s of
 #: trials, full's training trials 2,519 s for 2,197 s.
 _SECONDS_PER_TOKEN_PARAM = {"forward_latency": 6e-11, "throughput": 4e-11, "train_step": 1.5e-10}
-#: Models whose cost grows faster than linearly in n (attention over the whole sequence, or part of it).
-_ATTENTION = ("hybrid", "local", "linformer", "performer")
 #: The slowest step a training trial's timeout allows for, as a multiple of the estimate, and the floor of that
 #: timeout: a timeout catches a hung worker, so it errs long (a trial stopped by it is a failure, never evidence).
 _TIMEOUT_FACTOR, _TIMEOUT_FLOOR_S = 4.0, 2100.0
 
 
 def _attention(model: str) -> bool:
-    return "transformer" in model or model in _ATTENTION or model == "hf:gpt2"
+    """Whether ``model`` declares attention's cost (``SequenceModel.cost_in_n``); an ``hf:`` family by its kind
+    (without importing transformers); a name that does not resolve counts as linear (its trial fails on its own)."""
+    if model.startswith(HF_PREFIX):
+        fam = BY_NAME.get(model.removeprefix(HF_PREFIX))
+        return fam is not None and fam.family != "recurrent"
+    try:
+        return get_class(model).cost_in_n == "attention"
+    except SpecError:
+        return False
 
 
 def _train_step_s(trial: TrialSpec) -> float:

@@ -234,6 +234,7 @@ class Transformer(SequenceModel):
 
     Spec = TransformerSpec
     family = "attention"
+    cost_in_n = "attention"
     generation_modes = ("recompute", "cache")
     supports_checkpointing = True
     #: 2: the one init of every attention family (blocks.gpt2_init, issue 14): residual projections now depth-scaled

@@ -175,6 +175,10 @@ class SequenceModel(nn.Module):
     causal: bool = True
     generation_modes: ClassVar[tuple[str, ...]] = ("state",)
     impl_version: ClassVar[int] = 1
+    #: How a call's cost grows with the sequence, for the duration estimate and training timeouts
+    #: (``seqarena.bench.duration``): "linear" (a recurrence, a kernel feature map) or "attention" (scores over the
+    #: whole sequence or a window of it, or random features of it: heavier per token, ~n^2 in full).
+    cost_in_n: ClassVar[Literal["linear", "attention"]] = "linear"
     #: Spec variants the generic model tests must cover (e.g. every position scheme), beside the defaults.
     test_variants: ClassVar[tuple[dict[str, Any], ...]] = ()
     #: Recompute activations in backward instead of storing them (models that support it; see Transformer.mix).

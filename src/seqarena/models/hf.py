@@ -261,7 +261,9 @@ def hf_class(name: str) -> type[HFModel]:
     modes = ("recompute", "cache") if fam.family == "attention" else ("recompute", "state")
     doc = f"transformers' {fam.model} (random init, {fam.config})" + (f"; {fam.note}" if fam.note else "")
     return type(f"HF{camel}", (HFModel,), {"Spec": spec, "hf_family": fam, "family": fam.family, "name": name,
-                                           "generation_modes": modes, "__doc__": doc, "__module__": __name__})
+                                           "generation_modes": modes,
+                                           "cost_in_n": "linear" if fam.family == "recurrent" else "attention",
+                                           "__doc__": doc, "__module__": __name__})
 
 
 def hf_catalogue() -> dict[str, dict[str, Any]]:

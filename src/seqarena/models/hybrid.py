@@ -89,6 +89,7 @@ class Hybrid(SequenceModel):
 
     Spec = HybridSpec
     family = "hybrid"
+    cost_in_n = "attention"
     generation_modes = ("state",)
     test_variants = ({"stack": "gru,transformer,lstm"}, {"stack": "min_gru,local,linear_attention"})
     #: 2: attention layers take the one attention init scaled by the stack's depth (blocks.gpt2_init, issue 14);

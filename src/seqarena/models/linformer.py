@@ -44,6 +44,7 @@ class Linformer(SequenceModel):
 
     Spec = LinformerSpec
     family = "attention"
+    cost_in_n = "attention"
     causal = False
     generation_modes = ()
     #: 2: the one init of every attention family (blocks.gpt2_init, issue 14)

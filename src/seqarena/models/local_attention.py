@@ -65,6 +65,7 @@ class LocalAttention(SequenceModel):
 
     Spec = LocalSpec
     family = "attention"
+    cost_in_n = "attention"
     generation_modes = ("cache",)
     test_variants = ({"window": 4}, {"window": 5, "naive": True})
     #: 2: the one init of every attention family (blocks.gpt2_init, issue 14)

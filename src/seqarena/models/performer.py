@@ -67,3 +67,4 @@ class Performer(LinearAttention):
     Spec = PerformerSpec
     test_variants = ({"form": "recurrent", "features": 8},)
     mixer_class = PerformerMixer
+    cost_in_n = "attention"  # O(n), but its random features per token weigh like attention's scores here

@@ -94,6 +94,7 @@ class TransformerXL(SequenceModel):
 
     Spec = XLSpec
     family = "attention"
+    cost_in_n = "attention"
     generation_modes = ("state",)
     test_variants = ({"segment": 5, "mem_len": 3}, {"segment": 4, "mem_len": 0})
     #: 2: the one init of every attention family (blocks.gpt2_init, issue 14)
