@@ -206,7 +206,7 @@ def test_task_settings_refuse_two_data_sources_and_a_file_that_is_not_one(tmp_pa
     import os
 
     from seqarena.cli.parsing import task_settings
-    from seqarena.models import SpecError
+    from seqarena.errors import SpecError
 
     csv = tmp_path / "x.csv"
     csv.write_text("y\n1\n2\n")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from seqarena.demo import DemoSettings, run_demo
-from seqarena.models import SpecError, available, get_class
+from seqarena.errors import SpecError
+from seqarena.models import available, get_class
 
 TINY = DemoSettings(params=20_000, batch=2, seq_len=32, tokens=70, repeats=1)
 

@@ -17,9 +17,10 @@ from collections.abc import Callable
 import torch
 
 from seqarena.bench.spec import DTYPES, MAX_COUNT, check_threads
+from seqarena.errors import SpecError
 from seqarena.measure.system import cpu_model
 from seqarena.measure.timer import time_callable
-from seqarena.models import SequenceModel, SpecError, available, build, generate, parse_model_string
+from seqarena.models import SequenceModel, available, build, generate, parse_model_string
 from seqarena.models.compiled import check_compile, compile_model
 from seqarena.run import check_model
 

@@ -6,6 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 
+def first_line(e: BaseException) -> str:
+    """An exception's message as one line (errors are reported on one line); its type's name when it has none."""
+    lines = str(e).strip().splitlines()
+    return lines[0] if lines else type(e).__name__
+
+
 class SpecError(ValueError):
     """An invalid model name or spec, or a bad option value. The message is one line, fit to show a user as is."""
 

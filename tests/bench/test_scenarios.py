@@ -5,7 +5,7 @@ import torch
 
 from seqarena.bench import NonFiniteError, make_trial, run_trial
 from seqarena.bench.scenarios import generation_positions
-from seqarena.models import SpecError
+from seqarena.errors import SpecError
 
 TINY = {"params": None, "vocab_size": 32, "repeats": 2, "min_seconds": 0.0, "warmup": 1, "threads": 1}
 

@@ -9,8 +9,8 @@ from seqarena.claims import budget_table, engine, judge_claims, resolve_suite, r
 from seqarena.claims import plan as plan_module
 from seqarena.claims.plan import ClaimsPlan, describe_trials, plan, schedule, select, with_roles
 from seqarena.claims.verdict import Why
+from seqarena.errors import SpecError
 from seqarena.measure.system import usable_cores
-from seqarena.models import SpecError
 
 TINY = {"params": 50_000, "repeats": 3, "min_seconds": 0.0, "rounds": 1, "max_rounds": 3, "short": (16,),
         "medium": (128,)}

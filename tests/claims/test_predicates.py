@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from seqarena.claims import claim_by_id, select
+from seqarena.errors import SpecError
 from seqarena.essay import ATTN, RNN
-from seqarena.models import SpecError
 
 
 def test_claim_selection():

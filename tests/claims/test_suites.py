@@ -6,7 +6,7 @@ import pydantic
 import pytest
 
 from seqarena.claims import FULL, QUICK, SUITES, Suite, resolve_suite
-from seqarena.models import SpecError
+from seqarena.errors import SpecError
 
 
 def test_named_suites_resolve_to_the_frozen_instances():

@@ -12,7 +12,8 @@ import copy
 import pytest
 import torch
 
-from seqarena.models import SpecError, available, generate, get_class
+from seqarena.errors import SpecError
+from seqarena.models import available, generate, get_class
 from seqarena.models.compiled import check_compile, compile_model, cpp_compiler
 from tests.conftest import VOCAB, small_model
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from seqarena.errors import SpecError
 from seqarena.models import build, generate
-from seqarena.models.base import SpecError
 from seqarena.models.gpt2_layout import GPT2_FIELDS, load_gpt2_state_dict, to_gpt2_state_dict
 
 transformers = pytest.importorskip("transformers", reason="the hf extra is not installed (pip install -e '.[hf]')")

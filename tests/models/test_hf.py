@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from seqarena.models import SpecError, build, family_of, get_class, parse_model_string
+from seqarena.errors import SpecError
+from seqarena.models import build, family_of, get_class, parse_model_string
 from seqarena.models import hf as hf_module
 from seqarena.models.checks import run_checks, small_model
 from seqarena.models.hf_families import FAMILIES, hf_note

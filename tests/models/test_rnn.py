@@ -63,7 +63,7 @@ def test_step_does_not_modify_the_given_state():
 
 
 def test_mean_pooling_cannot_step():
-    from seqarena.models import SpecError
+    from seqarena.errors import SpecError
 
     model = small_model("gru", head="classify", output_dim=3, pool="mean")
     with pytest.raises(SpecError, match="mean pooling"):

@@ -10,8 +10,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seqarena.errors import SpecError
 from seqarena.measure.memory import release_free_memory
-from seqarena.models import SpecError, build, generate
+from seqarena.models import build, generate
 from seqarena.models.attention import attention_mask
 from seqarena.models.positions import POSITION_SCHEMES
 from tests.conftest import VOCAB, small_model

@@ -8,7 +8,7 @@ import re
 import pytest
 
 import seqarena
-from seqarena.models import SpecError
+from seqarena.errors import SpecError
 from seqarena.recommender import Obs, Profile, estimate, recommend
 from seqarena.store import Store
 from tests.synthetic_store import add_recommender_row as _add

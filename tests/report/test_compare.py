@@ -13,7 +13,7 @@ import pytest
 from seqarena.analysis.stats import welch_ratio
 from seqarena.bench.spec import judged_as
 from seqarena.claims.plan import plan, select, with_roles
-from seqarena.models import SpecError
+from seqarena.errors import SpecError
 from seqarena.report.compare import compare_stores
 from tests.claims.test_injected_delay import CLAIMS, TINY_SUITE
 from tests.conftest import run_cli

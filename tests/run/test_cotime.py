@@ -10,11 +10,10 @@ import pytest
 
 from seqarena.bench.spec import make_trial
 from seqarena.measure.cotimer import MAX_TURNS, CoTimer
-from seqarena.run import failures
 from seqarena.run.executors import _groups
 from seqarena.run.sweep import run_sweep
 from seqarena.run.worker import MAX_GROUP, cotimable
-from seqarena.store import Store
+from seqarena.store import Store, failures
 
 FAST = {"params": None, "vocab_size": 32, "seq_len": 8, "batch": 1, "repeats": 3, "min_seconds": 0.0, "warmup": 1,
         "threads": 1}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from seqarena.bench.spec import make_trial, target_cores
-from seqarena.models import SpecError
+from seqarena.errors import SpecError
 from seqarena.run import executors
 from seqarena.run.ray_executor import Node, RayExecutor, _check_reachable
 

@@ -1,6 +1,6 @@
 import pytest
 
-from seqarena.models import SpecError
+from seqarena.errors import SpecError
 from seqarena.run import expand, parse_models
 
 SMALL = {"params": 50_000, "vocab_size": 32}

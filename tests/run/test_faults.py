@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from seqarena.bench.spec import make_trial
-from seqarena.run import expand, failures, run_sweep
-from seqarena.store import Store, StoreError
+from seqarena.run import deaths, expand, run_sweep
+from seqarena.store import Store, StoreError, failures
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
@@ -220,11 +220,11 @@ def test_a_worker_killed_mid_trial_is_a_failure_named_by_its_signal_and_the_swee
 
 
 def test_a_death_is_oom_only_with_evidence():
-    assert failures.parse(failures.death(-9, 3, 4))[0] == failures.OOM
-    assert failures.parse(failures.death(-9, 3, 3)) == (failures.SIGNAL, "SIGKILL")
-    assert failures.parse(failures.death(-9, None, None)) == (failures.SIGNAL, "SIGKILL")
-    assert failures.parse(failures.death(1, 0, 0)) == (failures.EXIT, "exit code 1")
-    assert failures.death_failure(-9, 3, 4).kind == failures.OOM
+    assert failures.parse(deaths.death(-9, 3, 4))[0] == failures.OOM
+    assert failures.parse(deaths.death(-9, 3, 3)) == (failures.SIGNAL, "SIGKILL")
+    assert failures.parse(deaths.death(-9, None, None)) == (failures.SIGNAL, "SIGKILL")
+    assert failures.parse(deaths.death(1, 0, 0)) == (failures.EXIT, "exit code 1")
+    assert deaths.death_failure(-9, 3, 4).kind == failures.OOM
     for kind in failures.KINDS:  # every kind round-trips through its stored text
         assert failures.parse(failures.reason(kind, "detail"))[0] == kind
         assert failures.parse(str(failures.Failure(kind, "detail"))) == (kind, "detail")

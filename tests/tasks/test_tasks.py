@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from seqarena.models import SpecError
+from seqarena.errors import SpecError
 from seqarena.tasks import IGNORE, available_tasks, make_task
 from seqarena.tasks.base import row_hashes
 from seqarena.tasks.listops import IDS, TOKENS, evaluate_expression, tokens_of

@@ -66,7 +66,7 @@ def test_activation_checkpointing_gives_the_same_gradients_and_saves_less(causal
 
 
 def test_checkpointing_with_tbptt_or_unsupported_models_is_refused():
-    from seqarena.models import SpecError
+    from seqarena.errors import SpecError
 
     task = make_task("copy", distance=5, pattern=3, **SMALL)
     with pytest.raises(SpecError, match="truncated BPTT"):
@@ -137,7 +137,7 @@ def test_float64_training_on_real_valued_inputs():
 
 
 def test_a_budget_is_required():
-    from seqarena.models import SpecError
+    from seqarena.errors import SpecError
 
     with pytest.raises(SpecError, match="budget"):
         train(build("lstm", d_model=8, vocab_size=8), make_task("copy", **SMALL), TrainConfig())

@@ -14,8 +14,9 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from seqarena.bench.names import SCENARIOS, Scenario
+from seqarena.errors import SpecError
 from seqarena.measure.system import cpu_model, ram_bytes, usable_cores
-from seqarena.models import SpecError, get_class
+from seqarena.models import get_class
 from seqarena.models.compiled import check_compile
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64, "bfloat16": torch.bfloat16, "float16": torch.float16}

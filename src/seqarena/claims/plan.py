@@ -16,9 +16,10 @@ from seqarena.bench.spec import TrialSpec, check_threads, target_cores
 from seqarena.claims.base import Claim
 from seqarena.claims.registry import CLAIMS
 from seqarena.claims.suites import Suite, resolve_suite
+from seqarena.errors import SpecError
 from seqarena.essay import ATTN, RNN
 from seqarena.measure.system import timing_threads
-from seqarena.models import SpecError, get_class
+from seqarena.models import get_class
 
 
 def select(only: Sequence[str] | None = None) -> list[Claim]:

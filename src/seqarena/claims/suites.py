@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from seqarena.models import SpecError
+from seqarena.errors import SpecError
 
 Lengths = tuple[int, ...]
 

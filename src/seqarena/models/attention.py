@@ -20,7 +20,8 @@ from pydantic import Field
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
-from seqarena.models.base import HeadsSpec, SequenceModel, SpecError, State
+from seqarena.errors import SpecError
+from seqarena.models.base import HeadsSpec, SequenceModel, State
 from seqarena.models.blocks import HeadsProjection, PreNormBlock, gpt2_init
 from seqarena.models.positions import (
     POSITION_SCHEMES,

@@ -11,7 +11,8 @@ import functools
 
 import torch
 
-from seqarena.models.base import SequenceModel, SpecError
+from seqarena.errors import SpecError
+from seqarena.models.base import SequenceModel
 
 #: The compute dtypes autocast may use.
 AUTOCAST_DTYPES = ("bfloat16", "float16")

@@ -20,9 +20,10 @@ from typing import Any
 
 import torch
 
-from seqarena.models.base import SequenceModel, SpecError
+from seqarena.errors import SpecError, first_line
+from seqarena.models.base import SequenceModel
 from seqarena.models.generate import generate
-from seqarena.models.registry import _first_line, build, get_class
+from seqarena.models.registry import build, get_class
 
 VOCAB = 50
 SMALL = {"d_model": 32, "layers": 2}
@@ -240,7 +241,7 @@ def validate_model(name: str, fields: dict | None = None) -> None:
     except SpecError:
         raise
     except Exception as e:
-        raise SpecError(f"{name} fails on a (2, 5) batch of tokens: {type(e).__name__}: {_first_line(e)}") from None
+        raise SpecError(f"{name} fails on a (2, 5) batch of tokens: {type(e).__name__}: {first_line(e)}") from None
     if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[0], torch.Tensor)):
         raise SpecError(f"{name}.forward must return (y, state); it returned {type(out).__name__}")
     if tuple(out[0].shape) != (2, 5, VOCAB):
@@ -262,5 +263,5 @@ def run_checks(name: str, fields: dict | None = None) -> list[CheckResult]:
         except CheckFailed as e:
             results.append(CheckResult(label, "failed", str(e)))
         except Exception as e:  # the model itself raised
-            results.append(CheckResult(label, "failed", f"{type(e).__name__}: {_first_line(e)}"))
+            results.append(CheckResult(label, "failed", f"{type(e).__name__}: {first_line(e)}"))
     return results

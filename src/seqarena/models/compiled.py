@@ -19,7 +19,8 @@ import time
 
 import torch
 
-from seqarena.models.base import SequenceModel, SpecError
+from seqarena.errors import SpecError
+from seqarena.models.base import SequenceModel
 from seqarena.models.ops import prepare_compile
 
 #: The backends a trial may name.

@@ -16,7 +16,8 @@ import time
 import torch
 from torch import Tensor
 
-from seqarena.models.base import SequenceModel, SpecError, State
+from seqarena.errors import SpecError
+from seqarena.models.base import SequenceModel, State
 
 
 @dataclasses.dataclass

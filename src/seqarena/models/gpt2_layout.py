@@ -11,7 +11,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from seqarena.models.base import SequenceModel, SpecError
+from seqarena.errors import SpecError
+from seqarena.models.base import SequenceModel
 
 #: The spec fields that make our transformer a GPT-2.
 GPT2_FIELDS = {"positions": "learned", "tie_embeddings": True, "gelu": "tanh"}

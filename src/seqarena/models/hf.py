@@ -29,9 +29,9 @@ import torch
 from pydantic import ConfigDict, Field, model_validator
 from torch import Tensor, nn
 
-from seqarena.models.base import ModelSpec, SequenceModel, SpecError, State
+from seqarena.errors import SpecError, first_line
+from seqarena.models.base import ModelSpec, SequenceModel, State
 from seqarena.models.hf_families import BY_NAME, FAMILIES, PREFIX, TESTED, HFFamily
-from seqarena.models.registry import _first_line
 
 #: The name of the cache keyword and output field in the tested transformers releases.
 CACHE = "cache"
@@ -186,7 +186,7 @@ class HFModel(SequenceModel):
             config = getattr(lib, fam.config)(**spec.config_kwargs())
             self.backbone = getattr(lib, fam.model)(config)
         except Exception as e:
-            raise SpecError(f"cannot build {fam.label}: {type(e).__name__}: {_first_line(e)}") from None
+            raise SpecError(f"cannot build {fam.label}: {type(e).__name__}: {first_line(e)}") from None
         if CACHE not in inspect.signature(self.backbone.forward).parameters:
             raise SpecError(f"{fam.label}: transformers {transformers_version()} takes no {CACHE}= argument; "
                             f"seqarena's adapter is tested with transformers{TESTED}")

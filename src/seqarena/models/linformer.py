@@ -13,7 +13,8 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor, nn
 
-from seqarena.models.base import HeadsSpec, SequenceModel, SpecError
+from seqarena.errors import SpecError
+from seqarena.models.base import HeadsSpec, SequenceModel
 from seqarena.models.blocks import HeadsProjection, PreNormBlock, gpt2_init
 from seqarena.models.registry import register
 

@@ -12,7 +12,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from seqarena.models.base import SpecError
+from seqarena.errors import SpecError
 
 PositionScheme = Literal["none", "sinusoidal", "learned", "rope", "alibi"]
 POSITION_SCHEMES: tuple[str, ...] = ("none", "sinusoidal", "learned", "rope", "alibi")

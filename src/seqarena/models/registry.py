@@ -16,7 +16,8 @@ from typing import Any
 import torch
 from pydantic import ValidationError
 
-from seqarena.models.base import FAMILIES, ModelSpec, SequenceModel, SpecError
+from seqarena.errors import SpecError, first_line
+from seqarena.models.base import FAMILIES, ModelSpec, SequenceModel
 from seqarena.models.hf_families import PREFIX as HF_PREFIX
 
 _REGISTRY: dict[str, type[SequenceModel]] = {}
@@ -78,20 +79,14 @@ def get_class(name: str) -> type[SequenceModel]:
         try:
             cls = getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as e:
-            raise SpecError(f"cannot import model class {name!r}: {_first_line(e)}") from None
+            raise SpecError(f"cannot import model class {name!r}: {first_line(e)}") from None
         except Exception as e:  # the user's module itself is broken (SyntaxError, an error raised at import ...)
             raise SpecError(f"cannot import model class {name!r}: module {module!r} raised "
-                            f"{type(e).__name__}: {_first_line(e)}") from None
+                            f"{type(e).__name__}: {first_line(e)}") from None
         if not (isinstance(cls, type) and issubclass(cls, SequenceModel)):
             raise SpecError(f"{name!r} is not a seqarena.models.SequenceModel subclass")
         return cls
     raise SpecError(f"unknown model {name!r}; choose from: {', '.join(available())}")
-
-
-def _first_line(e: BaseException) -> str:
-    """An exception's message as one line (errors are reported on one line)."""
-    lines = str(e).strip().splitlines()
-    return lines[0] if lines else type(e).__name__
 
 
 def make_spec(name: str, **fields: Any) -> ModelSpec:
@@ -130,7 +125,7 @@ def count_params(name: str, spec: ModelSpec) -> int:
         except SpecError:
             raise
         except Exception as e:  # e.g. a width so large that even a meta tensor's size overflows
-            raise SpecError(f"cannot build model {name!r} with {_changed_fields(spec)}: {_first_line(e)}") from None
+            raise SpecError(f"cannot build model {name!r} with {_changed_fields(spec)}: {first_line(e)}") from None
     return _COUNTS[key]
 
 

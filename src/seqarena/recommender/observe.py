@@ -15,8 +15,8 @@ from seqarena.analysis.summary import memory_of
 from seqarena.bench.spec import machine_identity
 from seqarena.recommender.estimate import Estimate, Obs, estimate
 from seqarena.recommender.profile import Profile
-from seqarena.run.failures import is_size_failure
 from seqarena.store import Store
+from seqarena.store.failures import is_size_failure
 
 #: Settings every row used must share (the store's usual ones; the profile sets device and params; timed rows also
 #: share the timing threads, :func:`seqarena.measure.system.timing_threads`, as the claims suites' rows do).

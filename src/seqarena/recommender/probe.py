@@ -11,9 +11,9 @@ from seqarena.recommender.candidates import Candidate
 from seqarena.recommender.estimate import Obs
 from seqarena.recommender.observe import PROMPT_LEN, Observations, memory_estimate
 from seqarena.recommender.profile import Profile
-from seqarena.run.failures import is_size_failure
 from seqarena.run.sweep import SweepSummary, expand, run_sweep
 from seqarena.store import Store
+from seqarena.store.failures import is_size_failure
 
 # probe sizes: tokens per call (n x batch) beyond which a point is extrapolated instead of measured
 LATENCY_MAX_TOKENS = 4096

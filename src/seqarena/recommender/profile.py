@@ -7,8 +7,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from seqarena.bench.spec import check_device, check_fits, check_threads, least_bytes, target_cores
+from seqarena.errors import SpecError
 from seqarena.measure.system import timing_threads
-from seqarena.models import SpecError
 
 #: Bytes per float32 parameter that a training step holds at least: weights, gradients and AdamW's two moments, all
 #: allocated above the process baseline (the profile trains: it states a training-set size).

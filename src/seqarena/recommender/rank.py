@@ -49,8 +49,8 @@ from pathlib import Path
 from typing import Any
 
 from seqarena.bench.spec import machine_identity
+from seqarena.errors import SpecError
 from seqarena.essay import DEFAULT_CANDIDATES
-from seqarena.models import SpecError
 from seqarena.recommender.candidates import Candidate, candidate
 from seqarena.recommender.compare import Comparison, compare
 from seqarena.recommender.data_size import data_evidence

@@ -22,7 +22,7 @@ from typing import Any
 from seqarena.analysis.stats import round_interval, welch_ratio
 from seqarena.bench.spec import TrialSpec, judged_as, machine_identity
 from seqarena.claims import ClaimsPlan, judge_claims
-from seqarena.models import SpecError
+from seqarena.errors import SpecError
 from seqarena.store import Store
 
 #: What each timed or memory scenario is compared on: (metric path in the trial's metrics, unit label).

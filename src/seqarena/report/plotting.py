@@ -16,8 +16,9 @@ from matplotlib.ticker import LogFormatter
 
 from seqarena.analysis.labels import fmt_compact
 from seqarena.analysis.scaling import fit_loglog
+from seqarena.errors import SpecError
 from seqarena.essay import ATTN, RNN
-from seqarena.models import SpecError, families, family_of
+from seqarena.models import families, family_of
 from seqarena.models.hf_families import FAMILIES as HF_FAMILIES
 from seqarena.models.hf_families import PREFIX as HF_PREFIX
 from seqarena.report.data import medians, numeric

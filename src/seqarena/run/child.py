@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from seqarena.bench.spec import TrialSpec
-from seqarena.run import failures
+from seqarena.store import failures
 
 PR_SET_PDEATHSIG = 1
 
@@ -127,7 +127,7 @@ def _outcome(spec: TrialSpec, cap_note: str = "") -> tuple[str, Any]:
     import torch
 
     from seqarena.bench.scenarios import DivergedError, NonFiniteError, run_trial
-    from seqarena.models import SpecError
+    from seqarena.errors import SpecError
 
     try:
         return "ok", run_trial(spec)

@@ -20,12 +20,12 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Protocol
 
 from seqarena.bench.spec import TrialSpec, judged_as, measured_with_memory
+from seqarena.errors import SpecError
 from seqarena.measure.system import beside_cores
-from seqarena.models import SpecError
 from seqarena.run.worker import MAX_GROUP, Runner, cotimable
 
 if TYPE_CHECKING:
-    from seqarena.run.sweep import SweepRun
+    from seqarena.run.bookkeeping import SweepRun
 
 EXECUTORS = ("local", "ray")
 

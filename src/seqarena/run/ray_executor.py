@@ -26,10 +26,10 @@ import socket
 from typing import Any
 
 from seqarena.bench.spec import TrialSpec
-from seqarena.models import SpecError
-from seqarena.run import failures
-from seqarena.run.sweep import SweepRun
+from seqarena.errors import SpecError
+from seqarena.run.bookkeeping import SweepRun
 from seqarena.run.worker import Runner, TrialResult
+from seqarena.store import failures
 
 TIMING_RESOURCE = "seqarena_timing"
 _PROBE_TIMEOUT_S = 300.0  # a node that has not said what it is by then (e.g. still installing) is left out

@@ -24,8 +24,9 @@ from typing import Any
 from seqarena.bench.duration import training_timeout_s
 from seqarena.bench.spec import TrialSpec
 from seqarena.measure.load import LoadProbe, load_ignored
-from seqarena.run import failures
+from seqarena.run import deaths
 from seqarena.run.child import worker_main
+from seqarena.store import failures
 
 _STARTUP_TIMEOUT_S = 180.0
 
@@ -105,7 +106,7 @@ class TrialResult:
     @classmethod
     def failed(cls, failure: failures.Failure, env: dict[str, Any], duration_s: float,
                metrics: dict[str, Any] | None = None, contended: bool = False) -> TrialResult:
-        """A failed trial: its reason text and its kind, from one :class:`~seqarena.run.failures.Failure`."""
+        """A failed trial: its reason text and its kind, from one :class:`~seqarena.store.failures.Failure`."""
         return cls("failed", metrics or {}, str(failure), env, duration_s, contended, failure.kind)
 
 
@@ -160,7 +161,7 @@ class Worker:
 
     def _death(self, oom_before: int | None) -> failures.Failure:
         self.process.join(timeout=5)
-        return failures.death_failure(self.process.exitcode, oom_before, failures.oom_kills())
+        return deaths.death_failure(self.process.exitcode, oom_before, deaths.oom_kills())
 
     def _await(self, spec: TrialSpec | None, timeout_s: float | None, poll_s: float, baseline: int | None,
                oom_before: int | None) -> Any:
@@ -198,7 +199,7 @@ class Worker:
         Failure that took the whole worker (death, timeout): the caller then runs each trial alone, so that a
         failure is the trial's own. One load probe covers the group; no memory cap (risky trials run alone)."""
         self.trials += len(specs)
-        oom_before = failures.oom_kills()
+        oom_before = deaths.oom_kills()
         try:
             self.conn.send({"_group": [s.model_dump(mode="json") for s in specs]})
             if not self.conn.poll(_STARTUP_TIMEOUT_S):
@@ -234,7 +235,7 @@ class Worker:
         any failure the worker is left dead: the caller replaces it."""
         self.trials += 1
         t0 = time.perf_counter()
-        oom_before = failures.oom_kills()
+        oom_before = deaths.oom_kills()
 
         def failed(failure: failures.Failure, env: dict | None = None) -> TrialResult:
             return TrialResult.failed(failure, env or {}, time.perf_counter() - t0)

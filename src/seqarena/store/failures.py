@@ -1,7 +1,7 @@
 """Why a trial failed: the fixed vocabulary of failure kinds, and the reason text ``"<kind>: <detail>"``.
 
 The kind lives here, in the store's layer, because the store keeps it as a typed column (``failure``, schema
-version 3) beside the reason text and back-fills it for older stores with :func:`parse`; :mod:`seqarena.run.failures`
+version 3) beside the reason text and back-fills it for older stores with :func:`parse`; :mod:`seqarena.run.deaths`
 (which names deaths by signal and reads the cgroup's OOM counter) builds on it. ``oom`` is said only with evidence:
 our own memory cap fired, torch raised an out-of-memory error, or the kernel's OOM killer was seen ending the worker.
 """

@@ -22,8 +22,8 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, ValidationError
 from torch import Tensor
 
+from seqarena.errors import SpecError
 from seqarena.measure.system import ram_bytes
-from seqarena.models import SpecError
 
 IGNORE = -100
 

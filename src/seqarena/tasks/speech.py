@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from pydantic import Field
 
-from seqarena.models import SpecError
+from seqarena.errors import SpecError
 from seqarena.tasks.base import Split, Task, TaskParams, register_task
 
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from pydantic import Field
 
-from seqarena.models import SpecError
+from seqarena.errors import SpecError
 from seqarena.tasks.base import IGNORE, Split, Task, TaskParams, fixed_splits, register_task
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from pydantic import Field
 
-from seqarena.models import SpecError
+from seqarena.errors import SpecError
 from seqarena.tasks.base import Split, Task, TaskParams, register_task
 
 DATASETS = ("sunspots", "co2", "seattle_temps", "glucose", "synthetic")

@@ -16,7 +16,8 @@ from typing import Any
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from seqarena.models import SequenceModel, SpecError
+from seqarena.errors import SpecError
+from seqarena.models import SequenceModel
 from seqarena.tasks.base import Task
 
 

@@ -19,9 +19,10 @@ from seqarena.bench.scenarios.common import (
     make_inputs,
 )
 from seqarena.bench.spec import TrialSpec
+from seqarena.errors import SpecError
 from seqarena.measure.memory import PeakMemory, SavedTensors, release_free_memory, rss_bytes
 from seqarena.measure.timer import num_threads, time_callable
-from seqarena.models import SequenceModel, SpecError
+from seqarena.models import SequenceModel
 
 
 class Accounted(TypedDict, total=False):

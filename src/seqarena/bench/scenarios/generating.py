@@ -17,8 +17,9 @@ from seqarena.bench.scenarios.common import (
     peak_memory,
 )
 from seqarena.bench.spec import TrialSpec
+from seqarena.errors import SpecError
 from seqarena.measure.timer import num_threads
-from seqarena.models import SpecError, generate
+from seqarena.models import generate
 
 
 class GenerationMetrics(CommonMetrics):

@@ -18,8 +18,9 @@ from seqarena.bench.scenarios.common import (
     common_metrics,
 )
 from seqarena.bench.spec import TrialSpec
+from seqarena.errors import SpecError
 from seqarena.measure.timer import num_threads
-from seqarena.models import SequenceModel, SpecError
+from seqarena.models import SequenceModel
 
 #: Environment variable naming a directory: a ``train`` trial run with it set saves its trained model there as
 #: ``<spec hash>.pt`` (:func:`seqarena.models.save`). It changes no measurement, so it is not part of the spec.

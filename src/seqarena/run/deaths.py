@@ -1,9 +1,6 @@
-"""Why a trial failed, as the driver finds out: deaths named by signal or exit code, OOM only with the cgroup's word.
-
-The vocabulary (the kinds, :func:`reason`, :func:`parse`, :func:`is_size_failure`) lives in
-:mod:`seqarena.store.failures`, because the store keeps the kind as a typed column; it is re-exported here so that
-``seqarena.run.failures`` stays the one import for code that runs trials.
-"""
+"""Why a worker died mid-trial, as the driver finds out: by signal or exit code, OOM only with the cgroup's word.
+The failure kinds themselves have one home, :mod:`seqarena.store.failures` (the store keeps the kind as a typed
+column)."""
 
 from __future__ import annotations
 
@@ -11,33 +8,7 @@ import contextlib
 import signal
 from pathlib import Path
 
-from seqarena.store.failures import (
-    CAP,
-    DIVERGED,
-    EXIT,
-    INTERRUPTED,
-    INVALID,
-    KINDS,
-    LOST,
-    NONFINITE,
-    OOM,
-    RAISED,
-    SIGNAL,
-    SIZE_KINDS,
-    STARTUP,
-    TIMEOUT,
-    Failure,
-    FailureKind,
-    check_kind,
-    is_size_failure,
-    kind_of,
-    parse,
-    reason,
-)
-
-__all__ = ["CAP", "DIVERGED", "EXIT", "INTERRUPTED", "INVALID", "KINDS", "LOST", "NONFINITE", "OOM", "RAISED", "SIGNAL",
-           "SIZE_KINDS", "STARTUP", "TIMEOUT", "Failure", "FailureKind", "check_kind", "death", "death_failure",
-           "is_size_failure", "kind_of", "oom_kills", "parse", "reason"]
+from seqarena.store.failures import EXIT, OOM, SIGNAL, Failure
 
 
 def oom_kills() -> int | None:
