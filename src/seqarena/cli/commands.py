@@ -26,7 +26,7 @@ from seqarena.cli.app import (
     out,
     results_app,
 )
-from seqarena.cli.parsing import parse_count
+from seqarena.cli.parsing import compile_setting, parse_count
 from seqarena.errors import SpecError
 from seqarena.store.outputs import EXPORT_FORMATS
 
@@ -140,7 +140,7 @@ def demo(
     settings = DemoSettings(params=parse_count(params, "--params"), vocab_size=vocab_size, layers=layers, batch=batch,
                             seq_len=seq_len,
                             tokens=tokens, repeats=repeats, device=device, dtype=dtype, threads=threads, seed=seed,
-                            compile=compile_backend if compile_ else None)
+                            compile=compile_setting(compile_, compile_backend))
     with err.status("") as status:
         rows = run_demo(model, settings, on_model=lambda m: status.update(f"demo: {m}"))
     print_demo(rows, environment(settings), settings.device)

@@ -26,7 +26,16 @@ from seqarena.cli.app import (
     err,
     out,
 )
-from seqarena.cli.parsing import claim_ids, finite, int_list, parse_budget, parse_count, parse_counts, task_settings
+from seqarena.cli.parsing import (
+    claim_ids,
+    compile_setting,
+    finite,
+    int_list,
+    parse_budget,
+    parse_count,
+    parse_counts,
+    task_settings,
+)
 from seqarena.errors import SpecError
 from seqarena.essay import ATTN, RNN
 
@@ -102,7 +111,7 @@ def bench(
             batch=batch, batches=int_list(batches, "--batches") if batches is not None else None, seed=seed,
             tokens=tokens, prompt_len=prompt_len, params=budgets, layers=layers, vocab_size=vocab_size, device=device,
             dtype=dtype, threads=threads, repeats=repeats, min_seconds=min_seconds, memory_cap_mb=memory_cap_mb,
-            sample_every=sample_every, compile=compile_backend if compile_ else None, autocast=autocast)
+            sample_every=sample_every, compile=compile_setting(compile_, compile_backend), autocast=autocast)
     df, s = result.rows, result.summary
     print_sweep(scenario, df)
     env = df["env.cpu"].dropna().iloc[0] if "env.cpu" in df and df["env.cpu"].notna().any() else device
@@ -145,7 +154,7 @@ def claims_command(
     from seqarena.job import plan_claims, run_claims_job, suite_with
 
 
-    suite = suite_with(suite, compile=compile_backend if compile_ else None, dtype=dtype, autocast=autocast,
+    suite = suite_with(suite, compile=compile_setting(compile_, compile_backend), dtype=dtype, autocast=autocast,
                        params=parse_count(params, "--params") if params is not None else None)
     with executor_for(executor, address, device):  # the plan too: what is left to measure depends on the machine kind
         if plan_only:
@@ -184,7 +193,7 @@ def run_command(
     from seqarena.job import run_job, suite_with
 
 
-    suite = suite_with(suite, compile=compile_backend if compile_ else None, dtype=dtype, autocast=autocast)
+    suite = suite_with(suite, compile=compile_setting(compile_, compile_backend), dtype=dtype, autocast=autocast)
     with executor_for(executor, address, device):
         done = run_job(suite, device, db, out_dir, events=BarEvents())
     print_job(done)
@@ -242,6 +251,6 @@ def train_command(
                            layers=layers, db=db, events=BarEvents(spinner=True), budget_s=budget_s, steps=steps,
                            batch=batch, lr=lr, tune_lr=tune_lr, tbptt=tbptt, checkpointing=checkpointing,
                            eval_every=eval_every, target=target, device=device, threads=threads, seed=seed,
-                           compile=compile_backend if compile_ else None, autocast=autocast)
+                           compile=compile_setting(compile_, compile_backend), autocast=autocast)
     print_training(result.spec, result.metrics, result.reused)
     report_training_load(result.spec, result.load)

@@ -18,6 +18,11 @@ def finite(param: typer.CallbackParam, value: float | None) -> float | None:
     return value
 
 
+def compile_setting(compile_: bool, backend: str) -> str | None:
+    """``--compile`` and ``--compile-backend`` as the one setting the API takes: the backend's name, None for eager."""
+    return backend if compile_ else None
+
+
 def int_list(text: str, what: str) -> list[int]:
     """'64,128,1_024' -> [64, 128, 1024]; every value >= 1."""
     try:
