@@ -84,8 +84,37 @@ def test_a_huge_learning_rate_ends_as_diverged_without_a_crash():
     task = make_task("adding", distance=10, **SMALL)
     model = build("lstm", d_model=16, **task.model_fields())
     r = train(model, task, TrainConfig(lr=1e4, steps=50, eval_every=10, clip=None, warmup=0.0))
-    assert r.status == "diverged" and "loss" in r.reason
+    assert r.status == "diverged" and ("loss" in r.reason or "gradient norm" in r.reason)
     assert math.isnan(r.val["mse"])
+
+
+def _scripted_losses(monkeypatch, losses):
+    """The loop sees these per-step training losses (the model is not stepped: no gradients)."""
+    it = iter(losses)
+    monkeypatch.setattr("seqarena.train.loop.train_step_loss", lambda *a, **k: next(it))
+
+
+@pytest.mark.parametrize("spikes", [[20], [3, 11, 19, 27, 35]])
+def test_one_heavy_batch_is_not_a_divergence(monkeypatch, spikes):
+    """A batch 50x the first loss (a jump in a series seen from its last value) is not a divergence, nor are
+    spikes one batch in eight: the median of the last EXPLODE_WINDOW steps decides."""
+    _scripted_losses(monkeypatch, [50.0 if i in spikes else 1.0 for i in range(40)])
+    task = make_task("adding", distance=10, **SMALL)
+    r = train(build("lstm", d_model=8, **task.model_fields()), task, TrainConfig(steps=40, eval_every=20))
+    assert r.status == "ok"
+
+
+def test_a_loss_that_stays_high_is_a_divergence_named_by_its_steps(monkeypatch):
+    from seqarena.train.loop import EXPLODE_WINDOW
+
+    _scripted_losses(monkeypatch, [1.0] + [20.0] * 60)
+    task = make_task("adding", distance=10, **SMALL)
+    r = train(build("lstm", d_model=8, **task.model_fields()), task, TrainConfig(steps=60, eval_every=20))
+    assert r.status == "diverged" and r.steps == EXPLODE_WINDOW
+    assert r.reason.startswith(f"median loss 20 over steps 1-{EXPLODE_WINDOW} (first loss 1)")
+    _scripted_losses(monkeypatch, [1.0, 2.0, float("nan")] + [1.0] * 60)  # non-finite: at once
+    r = train(build("lstm", d_model=8, **task.model_fields()), task, TrainConfig(steps=60, eval_every=20))
+    assert r.status == "diverged" and r.steps == 3
 
 
 def test_a_tiny_model_overfits_a_tiny_task():

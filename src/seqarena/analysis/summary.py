@@ -13,6 +13,17 @@ import pandas as pd
 
 from seqarena.analysis.labels import row_label
 from seqarena.analysis.scaling import Crossover, SlopeFit, find_crossovers, fit_loglog
+from seqarena.store.columns import (
+    ENV_CPU,
+    ENV_THREADS,
+    SPEC_COMPILE,
+    SPEC_DEVICE,
+    SPEC_DTYPE,
+    SPEC_KIND,
+    SPEC_PARAMS,
+    SPEC_SCENARIO,
+    SPEC_TOKENS,
+)
 
 #: The headline metric of each scenario (lower is better), the column it lives in and its display name.
 HEADLINE = {
@@ -32,13 +43,13 @@ def with_labels(df: pd.DataFrame) -> pd.DataFrame:
 
 
 #: Settings that make two measurements of the same model incomparable: never fitted or compared across them.
-SETTINGS = ("spec.device", "spec.dtype", "spec.params", "spec.compile", "env.threads", "env.cpu")
+SETTINGS = (SPEC_DEVICE, SPEC_DTYPE, SPEC_PARAMS, SPEC_COMPILE, ENV_THREADS, ENV_CPU)
 
 
 def _groups(df: pd.DataFrame) -> list[str]:
     keys = ["batch"]
-    if "spec.kind" in df and df["spec.scenario"].eq("memory").any():
-        keys.append("spec.kind")
+    if SPEC_KIND in df and df[SPEC_SCENARIO].eq("memory").any():
+        keys.append(SPEC_KIND)
     return keys + [k for k in SETTINGS if k in df]
 
 
@@ -108,7 +119,7 @@ def slopes(df: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
         return pd.DataFrame()
     rows = []
     for key, fit in fit_groups(df, ["label", *keys], metric):
-        kind = key[1 + keys.index("spec.kind")] if "spec.kind" in keys else None
+        kind = key[1 + keys.index(SPEC_KIND)] if SPEC_KIND in keys else None
         rows.append({"label": key[0], "batch": key[1], "kind": kind,
                      "slope": fit.slope, "ci_low": fit.ci_low, "ci_high": fit.ci_high, "r2": fit.r2,
                      "n_from": fit.n_range[0], "n_to": fit.n_range[1], "points": fit.points})
@@ -125,7 +136,7 @@ def crossovers(df: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
     for key, g in df.groupby(keys, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
         per = {label: s.groupby("seq_len")[metric].median() for label, s in g.groupby("label")}
-        kind = key[keys.index("spec.kind")] if "spec.kind" in keys else None
+        kind = key[keys.index(SPEC_KIND)] if SPEC_KIND in keys else None
         for pair in pair_crossovers(per):
             base = {"a": pair.a, "b": pair.b, "batch": key[0], "kind": kind,
                     "n_from": float(pair.n.min()), "n_to": float(pair.n.max())}
@@ -144,7 +155,7 @@ def generation_table(df: pd.DataFrame, positions: tuple[int, ...] = (64, 512, 10
     rows = []
     for _, r in df.iterrows():
         decode = r.get("decode_ms_by_position") or {}
-        row = {"label": r["label"], "mode": r.get("mode"), "batch": r["batch"], "tokens": r.get("spec.tokens"),
+        row = {"label": r["label"], "mode": r.get("mode"), "batch": r["batch"], "tokens": r.get(SPEC_TOKENS),
                "prefill_ms": 1e3 * r["prefill_s"], "decode_ms_median": r.get("decode_ms_median")}
         for p in positions:
             row[f"decode_ms@{p}"] = decode.get(str(p), math.nan)
@@ -166,7 +177,7 @@ def pooled_points(df: pd.DataFrame) -> pd.DataFrame:
     samples (needs ``load(..., include_samples=True)``), other metrics as medians over rounds; ``rounds`` counts them,
     ``contended`` those flagged as measured under load, and ``failed`` lists the reasons of failed rounds."""
     df = with_labels(df)
-    keys = ["label", "seq_len", "batch"] + [k for k in ("spec.kind", "spec.compile") if k in df]
+    keys = ["label", "seq_len", "batch"] + [k for k in (SPEC_KIND, SPEC_COMPILE) if k in df]
     rows = []
     for key, g in df.groupby(keys, dropna=False):
         row = dict(zip(keys, key))

@@ -27,9 +27,10 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64, "bfloat16": torch.
 #: family's ``impl_version``).
 SCENARIO_VERSIONS = {scenario: 1 for scenario in SCENARIOS} | {
     "generation": 2,  # 2: detrended single-step jitter (claim 23b); the first timed run is the memory run
-    "train": 3,  # 2: the final model's eval-mode metrics on the training split (train_eval, claim 9b); 3: a
-    # diverged run is a failed trial (kind "diverged", the step in its reason), no longer an ok row with NaN metrics
-    "gradients": 2,  # 2: training before the probe that diverges fails the trial (kind "diverged")
+    "train": 4,  # 2: the final model's eval-mode metrics on the training split (train_eval, claim 9b); 3: a
+    # diverged run is a failed trial (kind "diverged", the step in its reason), no longer an ok row with NaN metrics;
+    # 4: divergence judged on the median loss of 10 steps, not one batch (seqarena.train.loop.EXPLODE_WINDOW)
+    "gradients": 3,  # 2: training before the probe that diverges fails the trial (kind "diverged"); 3: as train 4
     "memory": 4,  # 2: time from the timer, outside the tracker; the peak with the weights; 3: kind=optimizer warms
     # AdamW up first (a fresh process's first step counted its lazy imports: 2.66x the parameter bytes, not 2);
     # 4: measured in a worker with glibc's mmap threshold fixed (seqarena.run.worker.MEMORY_ENV)

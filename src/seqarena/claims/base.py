@@ -21,6 +21,7 @@ from seqarena.claims.suites import Suite
 from seqarena.claims.verdict import FAILED, MISSING, UNTESTED, Verdict, decide, zone_bounds
 from seqarena.essay import ATTN, RNN
 from seqarena.run.sweep import interleave
+from seqarena.store.columns import ENV_CPU, SPEC_DEVICE
 from seqarena.store.failures import SIZE_KINDS, is_size_failure, kind_of
 
 GPU_CAVEAT = "the essay speaks of GPUs; measured here on {device}"
@@ -194,7 +195,7 @@ def _failure(row: pd.Series) -> str | None:
 
 def caveats(df: pd.DataFrame) -> list[str]:
     """The GPU caveat when the measurements come from a CPU (the essay speaks of GPUs)."""
-    devices = sorted(set(df["spec.device"].dropna())) if "spec.device" in df else []
-    cpu = df["env.cpu"].dropna().iloc[0] if "env.cpu" in df and df["env.cpu"].notna().any() else "this CPU"
+    devices = sorted(set(df[SPEC_DEVICE].dropna())) if SPEC_DEVICE in df else []
+    cpu = df[ENV_CPU].dropna().iloc[0] if ENV_CPU in df and df[ENV_CPU].notna().any() else "this CPU"
     where = ", ".join(devices) if devices else "cpu"
     return [GPU_CAVEAT.format(device=f"{where} ({cpu})")] if "cuda" not in where else []

@@ -19,6 +19,7 @@ from seqarena.claims.base import Claim, caveats, first_missing, grid, ok_rows, s
 from seqarena.claims.rounds import medians_by_round
 from seqarena.claims.suites import Suite
 from seqarena.claims.verdict import UNTESTED, Verdict
+from seqarena.store.columns import SPEC_MEMORY_CAP_MB
 
 
 def _edge_trials(s: Suite, claim: Claim) -> list[TrialSpec]:
@@ -66,7 +67,7 @@ def judge_24(df: pd.DataFrame, claim: Claim) -> Verdict:
     then rests on the largest n where it was measured fitting (a lower bound). Supported when the transformer's max
     n is measurably under a tenth of it; otherwise not tested in this range (a lower bound cannot refute)."""
     why = first_missing(df, [claim.rnn, claim.attn], size_ok=True)
-    caps = df["spec.memory_cap_mb"].dropna() if "spec.memory_cap_mb" in df else pd.Series(dtype=float)
+    caps = df[SPEC_MEMORY_CAP_MB].dropna() if SPEC_MEMORY_CAP_MB in df else pd.Series(dtype=float)
     if why or not len(caps) or "peak_with_weights_bytes" not in df:
         return claim.no_data(df, why or "missing data: no cap, or no peak with the weights (older rows)")
     cap = float(caps.iloc[0]) * MB

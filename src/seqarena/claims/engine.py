@@ -26,6 +26,19 @@ from seqarena.claims.verdict import FAILED, MISSING, UNTESTED, Verdict, Why
 from seqarena.models.hf_families import hf_note
 from seqarena.run.sweep import SweepSummary, run_sweep
 from seqarena.store import MAX_ATTEMPTS, Store, load
+from seqarena.store.columns import (
+    ENV_CORES,
+    ENV_CPU,
+    ENV_GIT_COMMIT,
+    ENV_GIT_DIRTY,
+    ENV_GPU,
+    ENV_NODE,
+    ENV_THREADS,
+    ENV_TORCH,
+    ENV_TRANSFORMERS,
+    SPEC_DEVICE,
+    SPEC_DTYPE,
+)
 from seqarena.store.failures import is_size_failure, kind_of
 
 
@@ -119,7 +132,7 @@ def _judge(claim: Claim, df: pd.DataFrame, trials: Sequence[TrialSpec], sched: S
     if len(verdict.provenance.get("commits", [])) > 1:
         verdict.caveats.append(f"judged from rows measured by {len(verdict.provenance['commits'])} different "
                                "commits of seqarena")
-    kinds = {tuple(r) for r in _records(rows, ["env.cpu", "env.cores", "env.gpu", "env.torch"])}
+    kinds = {tuple(r) for r in _records(rows, [ENV_CPU, ENV_CORES, ENV_GPU, ENV_TORCH])}
     if len(kinds) > 1:  # the spec hash names one machine kind, so this is a store whose rows were relabelled
         verdict.caveats.append(f"judged over rows from {len(kinds)} kinds of machine: "
                                + "; ".join(sorted(", ".join(str(x) for x in k) for k in kinds)))
@@ -176,25 +189,25 @@ def provenance(rows: pd.DataFrame) -> dict[str, Any]:
         return sorted({str(v) for v in rows[col].dropna()}) if col in rows else []
 
     ids = sorted(int(x) for x in rows["id"].dropna()) if "id" in rows else []
-    return {"trial_ids": ids, "commits": values("env.git_commit"), "dirty": values("env.git_dirty"),
-            "torch": values("env.torch"), "transformers": values("env.transformers"),
-            "devices": values("spec.device"), "dtypes": values("spec.dtype"),
-            "threads": values("env.threads"), "cpu": values("env.cpu"), "gpu": values("env.gpu"),
-            "nodes": values("env.node")}
+    return {"trial_ids": ids, "commits": values(ENV_GIT_COMMIT), "dirty": values(ENV_GIT_DIRTY),
+            "torch": values(ENV_TORCH), "transformers": values(ENV_TRANSFORMERS),
+            "devices": values(SPEC_DEVICE), "dtypes": values(SPEC_DTYPE),
+            "threads": values(ENV_THREADS), "cpu": values(ENV_CPU), "gpu": values(ENV_GPU),
+            "nodes": values(ENV_NODE)}
 
 
 def scope(rows: pd.DataFrame) -> str:
     """Where the rows were measured, for the verdict's row: "cpu, 1 thread of 2 cores, pinned (AMD EPYC ...)" ("pinned"
     when every row ran pinned to its cores) or "cuda, NVIDIA H100 ..."; several values joined by " / " (empty without
     rows)."""
-    if not len(rows) or "spec.device" not in rows:
+    if not len(rows) or SPEC_DEVICE not in rows:
         return ""
     out = []
-    for device, g in rows.groupby(rows["spec.device"].fillna("cpu")):
-        gpu = sorted({str(x) for x in g["env.gpu"].dropna()}) if "env.gpu" in g else []
-        cpu = sorted({str(x) for x in g["env.cpu"].dropna()}) if "env.cpu" in g else []
-        threads = sorted({int(x) for x in g["env.threads"].dropna()}) if "env.threads" in g else []
-        cores = sorted({str(x) for x in g["env.cores"].dropna()}) if "env.cores" in g else []
+    for device, g in rows.groupby(rows[SPEC_DEVICE].fillna("cpu")):
+        gpu = sorted({str(x) for x in g[ENV_GPU].dropna()}) if ENV_GPU in g else []
+        cpu = sorted({str(x) for x in g[ENV_CPU].dropna()}) if ENV_CPU in g else []
+        threads = sorted({int(x) for x in g[ENV_THREADS].dropna()}) if ENV_THREADS in g else []
+        cores = sorted({str(x) for x in g[ENV_CORES].dropna()}) if ENV_CORES in g else []
         if device == "cuda":
             out.append(f"cuda, {', '.join(gpu) or 'GPU'}")
             continue

@@ -28,6 +28,7 @@ import pandas as pd
 from seqarena.bench.spec import TrialSpec
 from seqarena.claims.base import SMOKE_CAVEAT, caveats, grid, ok_rows
 from seqarena.claims.suites import SUITES, Suite
+from seqarena.store.columns import SPEC_SEED, SPEC_TUNE_LR
 
 #: A model "learned" when it beats the task's baseline by this much (accuracy points; relative for losses).
 LEARN_MARGIN = {"accuracy": 0.10, "bits_per_char": 0.05, "mse": 0.05, "loss": 0.05}
@@ -63,7 +64,7 @@ def _is_smoke(df: pd.DataFrame) -> bool:
         names = {str(s).removeprefix("claims-").removesuffix("-adaptive") for s in df["sweep"].dropna()}
         if names and names <= set(SUITES):
             return any(SUITES[n].smoke for n in names)
-    return "spec.tune_lr" in df and not bool(df["spec.tune_lr"].fillna(False).any())
+    return SPEC_TUNE_LR in df and not bool(df[SPEC_TUNE_LR].fillna(False).any())
 
 
 def metric_of(rows: pd.DataFrame) -> str:
@@ -106,7 +107,7 @@ def by_seed(rows: pd.DataFrame, column: str = "test_metric") -> dict[int, float]
     """``column`` of each seed's row (NaN where the row has none: a diverged run)."""
     if not len(rows) or column not in rows:
         return {}
-    seeds = rows["spec.seed"] if "spec.seed" in rows else pd.Series([0] * len(rows), index=rows.index)
+    seeds = rows[SPEC_SEED] if SPEC_SEED in rows else pd.Series([0] * len(rows), index=rows.index)
     return {int(seed): float(v) if v is not None else math.nan for seed, v in zip(seeds, rows[column])}
 
 

@@ -26,6 +26,7 @@ from seqarena.claims.rounds import paired
 from seqarena.claims.suites import Suite
 from seqarena.claims.training import ratios_by_n, train_step_trials
 from seqarena.claims.verdict import FAILED, Verdict
+from seqarena.store.columns import SPEC_BATCH, SPEC_ROUND, SPEC_SEED
 
 NOT_LEARNED = "did not learn: a model does not beat the trigram"
 
@@ -159,7 +160,7 @@ def _val_at(curve: object, wall_s: float, key: str) -> float:
 
 def _equal_wall_clock(df: pd.DataFrame, rnn: str, attn: str) -> dict[int, float]:
     """Per seed: RNN minus transformer validation bits/char at the wall-clock time the faster of the two finished."""
-    rows = {m: {int(r["spec.seed"]): r for _, r in model_rows(df, m).iterrows()} for m in (rnn, attn)}
+    rows = {m: {int(r[SPEC_SEED]): r for _, r in model_rows(df, m).iterrows()} for m in (rnn, attn)}
     out = {}
     for seed in sorted(set(rows[rnn]) & set(rows[attn])):
         a, b = rows[rnn][seed], rows[attn][seed]
@@ -171,9 +172,9 @@ def _equal_wall_clock(df: pd.DataFrame, rnn: str, attn: str) -> dict[int, float]
 def _data_seen(df: pd.DataFrame) -> str:
     """What "sufficient data" means in this run: characters seen in training, from the rows' own settings."""
     rows = ok_rows(df)
-    if not len(rows) or not {"steps", "spec.batch", "spec.task_params.length"} <= set(rows):
+    if not len(rows) or not {"steps", SPEC_BATCH, "spec.task_params.length"} <= set(rows):
         return "sufficient data: not recorded"
-    seen = int(rows["steps"].max() * rows["spec.batch"].max() * rows["spec.task_params.length"].max())
+    seen = int(rows["steps"].max() * rows[SPEC_BATCH].max() * rows["spec.task_params.length"].max())
     split = f" of a {int(rows['task.sizes.train'].max()):,}-sequence training split" if "task.sizes.train" in rows \
         else ""
     return f"'sufficient data' here: {seen:,} training characters seen (steps x batch x context){split}"
@@ -224,7 +225,7 @@ def _pareto_trials(s: Suite, claim: Claim) -> list[TrialSpec]:
 def _decode_by_round(gen: pd.DataFrame, model: str) -> dict[int, list[float]]:
     """Median decode ms per token of ``model``'s generation trials, per round (the unit of replication)."""
     rows = gen[gen["model"] == model] if "decode_ms_median" in gen else gen.iloc[0:0]
-    rounds = rows["spec.round"] if "spec.round" in rows else pd.Series([0] * len(rows), index=rows.index)
+    rounds = rows[SPEC_ROUND] if SPEC_ROUND in rows else pd.Series([0] * len(rows), index=rows.index)
     ms = pd.to_numeric(rows.get("decode_ms_median", pd.Series(dtype=float)), errors="coerce")
     return {int(r): [float(v)] for r, v in zip(rounds, ms) if math.isfinite(v)}
 

@@ -16,6 +16,7 @@ from seqarena.claims.base import Claim, first_missing, ok_rows
 from seqarena.claims.quality import LEARN_MARGIN, baseline_of, learned, quality_caveats, train_trials
 from seqarena.claims.suites import Suite
 from seqarena.claims.verdict import MISSING, Verdict
+from seqarena.store.columns import SPEC_LR, SPEC_SEED
 from seqarena.store.failures import DIVERGED
 
 # -- 8 / 8b: learning-rate robustness ------------------------------------------------------------------------------
@@ -42,16 +43,16 @@ def _lr_tables(df: pd.DataFrame, claim: Claim) -> tuple[dict[int, dict[str, pd.S
     loss", without the noise of the last minibatches."""
     why = first_missing(df, [claim.rnn, claim.attn], ns=(), strict=True, results=(DIVERGED,))
     ok = ok_rows(df)
-    if why or not len(ok) or "spec.lr" not in ok:
+    if why or not len(ok) or SPEC_LR not in ok:
         return {}, math.nan, why or "missing data: no learning-rate grid"
     if "train_eval.loss" not in ok:
         return {}, math.nan, f"{MISSING}: rows without the final training loss (measured by an older version)"
     rows = df[df["status"].isin(["ok", "failed"])]  # the failed ones all diverged (checked above)
-    seeds = rows["spec.seed"] if "spec.seed" in rows else pd.Series([0] * len(rows), index=rows.index)
+    seeds = rows[SPEC_SEED] if SPEC_SEED in rows else pd.Series([0] * len(rows), index=rows.index)
     tables: dict[int, dict[str, pd.Series]] = {}
     for seed in sorted(set(seeds)):
         mine = rows[seeds == seed]
-        tables[int(seed)] = {m: mine[mine["model"] == m].groupby("spec.lr")["train_eval.loss"]
+        tables[int(seed)] = {m: mine[mine["model"] == m].groupby(SPEC_LR)["train_eval.loss"]
                              .agg(lambda v: v.mean() if v.notna().all() else math.nan).sort_index()
                              for m in (claim.rnn, claim.attn)}
     return tables, baseline_of(ok, "loss"), None

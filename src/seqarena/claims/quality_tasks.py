@@ -26,6 +26,7 @@ from seqarena.claims.quality import (
 from seqarena.claims.rounds import paired
 from seqarena.claims.suites import Suite
 from seqarena.claims.verdict import FAILED, Verdict
+from seqarena.store.columns import SPEC_SEED
 
 # -- 3: order ------------------------------------------------------------------------------------------------------
 
@@ -164,8 +165,8 @@ def judge_4(df: pd.DataFrame, claim: Claim) -> Verdict:
         return claim.no_data(df)
     rnn, attn = model_rows(ok, claim.rnn), model_rows(ok, claim.attn)
     seeds = paired(by_seed(rnn), by_seed(attn))
-    per_seed = {seed: (d90(rnn[rnn["spec.seed"] == seed] if "spec.seed" in rnn else rnn),
-                       d90(attn[attn["spec.seed"] == seed] if "spec.seed" in attn else attn)) for seed in seeds}
+    per_seed = {seed: (d90(rnn[rnn[SPEC_SEED] == seed] if SPEC_SEED in rnn else rnn),
+                       d90(attn[attn[SPEC_SEED] == seed] if SPEC_SEED in attn else attn)) for seed in seeds}
     ev = [{"model": m, "accuracy by distance (mean over seeds)": _accuracy_by_distance(rows),
            "D90 by seed": {seed: {"D90": d[i][0], "censored": d[i][1]} for seed, d in per_seed.items()}}
           for i, (m, rows) in enumerate(((claim.rnn, rnn), (claim.attn, attn)))]
@@ -259,7 +260,7 @@ def _judge_gradient(role: str) -> Callable[[pd.DataFrame, Claim], Verdict]:
                 return claim.no_data(df, f"{FAILED}: {model}'s probe has no norm at distance {PROBE_DISTANCE} "
                                          "(sequence too short)")
             ratio = max(c["8"], FLOOR) / max(c[str(PROBE_DISTANCE)], FLOOR)
-            ev.append({"model": model, "seed": row.get("spec.seed"), "trained": bool(trained), "norm at 8": c["8"],
+            ev.append({"model": model, "seed": row.get(SPEC_SEED), "trained": bool(trained), "norm at 8": c["8"],
                        f"norm at {PROBE_DISTANCE}": c[str(PROBE_DISTANCE)], "ratio": ratio,
                        "steps trained": row.get("steps"), "val accuracy": row.get("val.accuracy")})
             if trained:

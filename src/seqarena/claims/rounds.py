@@ -19,13 +19,14 @@ import pandas as pd
 from seqarena.analysis.stats import round_interval
 from seqarena.claims.base import Claim, caveats, missing, ok_rows
 from seqarena.claims.verdict import MISSING, UNREPLICATED, Verdict
+from seqarena.store.columns import SPEC_ROUND
 
 Timing = tuple[str, int, int]  # (model, n, batch)
 
 
 def round_of(row: Mapping[str, Any]) -> int:
     """A row's round: 0 when it has none (None or NaN, e.g. a frame mixing rows with and without rounds)."""
-    r = row.get("spec.round")
+    r = row.get(SPEC_ROUND)
     return 0 if r is None or (isinstance(r, float) and math.isnan(r)) else int(r)
 
 
@@ -46,7 +47,7 @@ def medians_by_round(df: pd.DataFrame, model: str, column: str, **match: Any) ->
     out: dict[int, dict[int, float]] = {}
     if not len(rows) or column not in rows:
         return out
-    rnd = rows["spec.round"].fillna(0).astype(int) if "spec.round" in rows else pd.Series(0, index=rows.index)
+    rnd = rows[SPEC_ROUND].fillna(0).astype(int) if SPEC_ROUND in rows else pd.Series(0, index=rows.index)
     for (r, n), g in rows.groupby([rnd, rows["seq_len"]]):  # keys, not a new column: the frame is wide
         vals = pd.to_numeric(g[column], errors="coerce").dropna()
         if len(vals):

@@ -31,11 +31,6 @@ from seqarena.errors import SpecError
 from seqarena.store.outputs import EXPORT_FORMATS
 
 
-def summary(cls: type) -> str:
-    """The first line of a class's docstring ('' without one: a user's model need not have it)."""
-    return next(iter((cls.__doc__ or "").strip().splitlines()), "")
-
-
 def show(catalogue: dict[str, dict[str, Any]], as_json: bool, render: Callable[[dict[str, dict[str, Any]]], None]
          ) -> None:
     """A catalogue (models, tasks) as JSON or as rich tables."""
@@ -49,27 +44,9 @@ def show(catalogue: dict[str, dict[str, Any]], as_json: bool, render: Callable[[
 def list_models(as_json: AsJson = False) -> None:
     """List the registered models with their spec fields and defaults."""
     from seqarena.cli.render import print_registry
-    from seqarena.models import available, get_class
-    from seqarena.models.hf import hf_catalogue
+    from seqarena.models import catalogue
 
-    registry = {}
-    for name in available():
-        cls = get_class(name)
-        registry[name] = {
-            "summary": summary(cls),
-            "family": cls.family,
-            "causal": "varies (spec field causal)" if "causal" in cls.Spec.model_fields else cls.causal,
-            "generation_modes": list(cls.generation_modes),
-            "fields": cls.describe(),
-        }
-    for label, info in hf_catalogue().items():  # the HF architectures: which the installed transformers can build
-        registry[label] = {"summary": f"transformers' {info['config'].removesuffix('Config')} by config, random init",
-                           **info}
-        if info["status"] == "available":
-            cls = get_class(label)
-            registry[label] |= {"causal": True, "generation_modes": list(cls.generation_modes),
-                                "fields": cls.describe()}
-    show(registry, as_json, print_registry)
+    show(catalogue(), as_json, print_registry)
 
 
 @app.command("check")
@@ -100,18 +77,9 @@ def check_command(
 def list_tasks(as_json: AsJson = False) -> None:
     """List the tasks, their parameters and defaults."""
     from seqarena.cli.render import print_tasks
-    from seqarena.tasks import available_tasks, task_class
+    from seqarena.tasks import catalogue
 
-    info = {}
-    for name in available_tasks():
-        cls = task_class(name)
-        info[name] = {
-            "summary": summary(cls),
-            "metric": cls.metric,
-            "params": {k: {"default": f.default, "description": f.description or ""}
-                       for k, f in cls.Params.model_fields.items()},
-        }
-    show(info, as_json, print_tasks)
+    show(catalogue(), as_json, print_tasks)
 
 
 @app.command()
@@ -124,7 +92,7 @@ def demo(
     vocab_size: Annotated[int, typer.Option(help="Token vocabulary.")] = 256,
     batch: Annotated[int, typer.Option(help="Training batch size.")] = 8,
     seq_len: Annotated[int, typer.Option(help="Training sequence length.")] = 256,
-    tokens: Annotated[int, typer.Option(help="Tokens to generate per mode (batch 1).")] = 64,
+    tokens: Annotated[str, typer.Option(help="Tokens to generate per mode (batch 1), e.g. 64 or 1k.")] = "64",
     repeats: Annotated[int, typer.Option(help="Timed forward+backward repeats (median).")] = 5,
     device: Device = "cpu",
     dtype: Annotated[str, typer.Option(help="float32, float64, bfloat16 or float16.")] = "float32",
@@ -138,9 +106,8 @@ def demo(
     from seqarena.demo import DemoSettings, environment, run_demo
 
     settings = DemoSettings(params=parse_count(params, "--params"), vocab_size=vocab_size, layers=layers, batch=batch,
-                            seq_len=seq_len,
-                            tokens=tokens, repeats=repeats, device=device, dtype=dtype, threads=threads, seed=seed,
-                            compile=compile_setting(compile_, compile_backend))
+                            seq_len=seq_len, tokens=parse_count(tokens, "--tokens"), repeats=repeats, device=device,
+                            dtype=dtype, threads=threads, seed=seed, compile=compile_setting(compile_, compile_backend))
     with err.status("") as status:
         rows = run_demo(model, settings, on_model=lambda m: status.update(f"demo: {m}"))
     print_demo(rows, environment(settings), settings.device)

@@ -30,7 +30,6 @@ from seqarena.cli.parsing import (
     claim_ids,
     compile_setting,
     finite,
-    int_list,
     parse_budget,
     parse_count,
     parse_counts,
@@ -38,6 +37,7 @@ from seqarena.cli.parsing import (
 )
 from seqarena.errors import SpecError
 from seqarena.essay import ATTN, RNN
+from seqarena.store.columns import ENV_CPU, ENV_THREADS
 
 Float = Annotated[float, typer.Option(callback=finite)]
 
@@ -64,7 +64,7 @@ def bench(
     batch: Annotated[int | None, typer.Option(
         help="Batch (forward_latency runs batch 1 and this; default 8, or 1 for generation/memory).")] = None,
     batches: Annotated[str | None, typer.Option(help="throughput: comma-separated batches (default 1..64).")] = None,
-    tokens: Annotated[int, typer.Option(help="generation: tokens to generate.")] = 256,
+    tokens: Annotated[str, typer.Option(help="generation: tokens to generate, e.g. 256 or 2k.")] = "256",
     prompt_len: Annotated[int, typer.Option(help="generation: prompt length.")] = 16,
     params: Annotated[
         str, typer.Option(help="Parameter budget per model (embeddings included); comma-separated to sweep width.")
@@ -106,16 +106,17 @@ def bench(
     budgets = parse_counts(params, "--params")
     with executor_for(executor, address, device):
         result = bench_job(
-            scenario, models, seq_lens=int_list(seq_lens, "--seq-lens") if seq_lens is not None else None,
+            scenario, models, seq_lens=parse_counts(seq_lens, "--seq-lens") if seq_lens is not None else None,
             rounds=rounds, timeout_s=timeout, db=db, retry_failed=retry_failed, events=BarEvents(show_failures=True),
-            batch=batch, batches=int_list(batches, "--batches") if batches is not None else None, seed=seed,
-            tokens=tokens, prompt_len=prompt_len, params=budgets, layers=layers, vocab_size=vocab_size, device=device,
-            dtype=dtype, threads=threads, repeats=repeats, min_seconds=min_seconds, memory_cap_mb=memory_cap_mb,
-            sample_every=sample_every, compile=compile_setting(compile_, compile_backend), autocast=autocast)
+            batch=batch, batches=parse_counts(batches, "--batches") if batches is not None else None, seed=seed,
+            tokens=parse_count(tokens, "--tokens"), prompt_len=prompt_len, params=budgets, layers=layers,
+            vocab_size=vocab_size, device=device, dtype=dtype, threads=threads, repeats=repeats,
+            min_seconds=min_seconds, memory_cap_mb=memory_cap_mb, sample_every=sample_every,
+            compile=compile_setting(compile_, compile_backend), autocast=autocast)
     df, s = result.rows, result.summary
     print_sweep(scenario, df)
-    env = df["env.cpu"].dropna().iloc[0] if "env.cpu" in df and df["env.cpu"].notna().any() else device
-    used = int(df["env.threads"].dropna().iloc[0]) if "env.threads" in df and df["env.threads"].notna().any() else "?"
+    env = df[ENV_CPU].dropna().iloc[0] if ENV_CPU in df and df[ENV_CPU].notna().any() else device
+    used = int(df[ENV_THREADS].dropna().iloc[0]) if ENV_THREADS in df and df[ENV_THREADS].notna().any() else "?"
     compiled = (f", autocast {autocast}" if autocast else "") + (f", compiled ({compile_backend})" if compile_
                                                                  else ", eager")
     out.print(f"  {device} ({env}), {used} threads, {dtype}{compiled}, torch {torch.__version__}, "

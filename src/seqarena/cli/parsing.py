@@ -23,19 +23,6 @@ def compile_setting(compile_: bool, backend: str) -> str | None:
     return backend if compile_ else None
 
 
-def int_list(text: str, what: str) -> list[int]:
-    """'64,128,1_024' -> [64, 128, 1024]; every value >= 1."""
-    try:
-        values = [int(v.replace("_", "")) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise SpecError(f"{what} must be comma-separated integers, got {text!r}") from None
-    if any(v < 1 for v in values):
-        raise SpecError(f"{what} must be >= 1, got {text!r}")
-    if not values:  # an empty list is never "the defaults": it was a mistake (e.g. an unset shell variable)
-        raise SpecError(f"{what} needs at least one value, got {text!r}")
-    return values
-
-
 def parse_count(text: str, what: str) -> int:
     """'200k' -> 200000, '1.5M' -> 1500000, '1e6' -> 1000000."""
     t = text.strip().lower().replace("_", "").replace(",", "")

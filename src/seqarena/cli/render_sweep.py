@@ -10,6 +10,7 @@ from rich.table import Table
 from seqarena.analysis.labels import fmt_mb_cell, fmt_number
 from seqarena.analysis.summary import HEADLINE, crossovers, generation_table, pooled_points, slopes, with_labels
 from seqarena.cli.app import out
+from seqarena.store.columns import SPEC_KIND
 
 
 def print_sweep(scenario: str, df: pd.DataFrame) -> None:
@@ -100,7 +101,7 @@ def _print_points(scenario: str, df: pd.DataFrame) -> None:
     for _, r in points.iterrows():
         cells = [r["label"], f"{r['seq_len']:,}", str(r["batch"])]
         if memory:
-            kind = r.get("spec.kind")
+            kind = r.get(SPEC_KIND)
             acc = r.get("saved_bytes") if kind == "train" else r.get("state_bytes")
             cells += [str(kind), fmt_mb_cell(r.get("peak_bytes")), fmt_mb_cell(acc)]
         else:

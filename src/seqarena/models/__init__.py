@@ -32,6 +32,7 @@ from seqarena.models.base import (
     allocated_nbytes,
     logical_nbytes,
 )
+from seqarena.models.catalogue import catalogue
 from seqarena.models.generate import Generation, generate
 from seqarena.models.registry import (
     available,
@@ -68,6 +69,7 @@ __all__ = [
     "allocated_nbytes",
     "available",
     "build",
+    "catalogue",
     "count_params",
     "families",
     "family_of",

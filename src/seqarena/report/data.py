@@ -17,23 +17,39 @@ import pandas as pd
 
 from seqarena.analysis.labels import fmt_count, present, row_label
 from seqarena.store import load
+from seqarena.store.columns import (
+    ENV_CPU,
+    ENV_GPU,
+    ENV_THREADS,
+    ENV_TORCH,
+    SPEC_CHECKPOINTING,
+    SPEC_CHUNK,
+    SPEC_DEVICE,
+    SPEC_DTYPE,
+    SPEC_KIND,
+    SPEC_MODE,
+    SPEC_PARAMS,
+    SPEC_ROUND,
+    SPEC_SCENARIO,
+    SPEC_TBPTT,
+)
 
 #: Settings that make two measurements of one model different contenders (never pooled, never compared as one).
 #: (column, how a value is written in a label)
 SETTING_COLUMNS: tuple[tuple[str, Callable[[Any], str]], ...] = (
-    ("spec.params", lambda v: f"{fmt_count(v)} params"),
-    ("spec.dtype", str),
-    ("spec.device", str),
-    ("env.threads", lambda v: f"{int(v)} threads"),
-    ("env.cpu", str),
+    (SPEC_PARAMS, lambda v: f"{fmt_count(v)} params"),
+    (SPEC_DTYPE, str),
+    (SPEC_DEVICE, str),
+    (ENV_THREADS, lambda v: f"{int(v)} threads"),
+    (ENV_CPU, str),
 )
 
 
 #: Spec fields that change what a trial measures: always named in a label when set.
 TAGS: tuple[tuple[str, Callable[[Any], str]], ...] = (
-    ("spec.chunk", lambda v: f"chunked prefill {int(v)}"),
-    ("spec.tbptt", lambda v: f"TBPTT {int(v)}"),
-    ("spec.checkpointing", lambda v: "checkpointing" if bool(v) else ""),
+    (SPEC_CHUNK, lambda v: f"chunked prefill {int(v)}"),
+    (SPEC_TBPTT, lambda v: f"TBPTT {int(v)}"),
+    (SPEC_CHECKPOINTING, lambda v: "checkpointing" if bool(v) else ""),
 )
 
 
@@ -134,22 +150,22 @@ def settings_line(df: pd.DataFrame) -> str:
     if not len(df):
         return ""
     bits = []
-    params = _values(df, "spec.params")
+    params = _values(df, SPEC_PARAMS)
     if params:
         bits.append(" / ".join(fmt_count(p) for p in params) + " params")
-    for col in ("spec.dtype", "spec.device"):
+    for col in (SPEC_DTYPE, SPEC_DEVICE):
         vals = _values(df, col)
         if vals:
             bits.append(" / ".join(map(str, vals)))
-    threads = _values(df, "env.threads")
+    threads = _values(df, ENV_THREADS)
     if threads:
         bits.append(" / ".join(str(int(t)) for t in threads) + " threads")
-    for col, prefix in (("env.cpu", ""), ("env.gpu", "GPU "), ("env.torch", "torch ")):
+    for col, prefix in ((ENV_CPU, ""), (ENV_GPU, "GPU "), (ENV_TORCH, "torch ")):
         vals = _values(df, col)
         if vals:
             bits.append(" / ".join(f"{prefix}{v}" for v in vals))
-    if "spec.round" in df and "seq_len" in df and "spec.scenario" in df and df["spec.scenario"].ne("train").any():
-        point = ("model", "seq_len", "batch", "spec.params", "spec.mode", "spec.kind", "spec.chunk", "spec.tbptt")
+    if SPEC_ROUND in df and "seq_len" in df and SPEC_SCENARIO in df and df[SPEC_SCENARIO].ne("train").any():
+        point = ("model", "seq_len", "batch", SPEC_PARAMS, SPEC_MODE, SPEC_KIND, SPEC_CHUNK, SPEC_TBPTT)
         keys = [c for c in point if c in df] + [c for c in df if c.startswith("spec.options.")]
         per_point = df[keys].map(_key).groupby(keys).size()
         lo, hi = int(per_point.min()), int(per_point.max())

@@ -13,6 +13,19 @@ import pandas as pd
 from seqarena.analysis.labels import MB, plain, present
 from seqarena.essay import ESSAY_CONTENDERS
 from seqarena.report.data import label_contenders, medians, numeric
+from seqarena.store.columns import (
+    SPEC_BATCH,
+    SPEC_BUDGET_S,
+    SPEC_KIND,
+    SPEC_LAYERS,
+    SPEC_LR,
+    SPEC_MEMORY_CAP_MB,
+    SPEC_MODE,
+    SPEC_STEPS,
+    SPEC_TASK,
+    SPEC_TBPTT,
+    SPEC_TUNE_LR,
+)
 
 #: Contenders told apart by batch size too.
 BATCH = (("batch", lambda b: f"B={int(b)}"),)
@@ -27,7 +40,7 @@ def common_point(df: pd.DataFrame) -> tuple[int, int]:
 
 
 #: What identifies a training run besides its x variable and its seed.
-_RUN_KEYS = ("spec.steps", "spec.budget_s", "spec.batch", "spec.tbptt", "spec.tune_lr", "spec.lr", "spec.layers")
+_RUN_KEYS = (SPEC_STEPS, SPEC_BUDGET_S, SPEC_BATCH, SPEC_TBPTT, SPEC_TUNE_LR, SPEC_LR, SPEC_LAYERS)
 _IGNORED_TASK_PARAMS = ("task.params.data_seed", "task.params.n_val", "task.params.n_test")
 
 
@@ -59,8 +72,8 @@ def with_diverged(train: pd.DataFrame, failed: pd.DataFrame) -> pd.DataFrame:
         return train
     for col in [c for c in div.columns if c.startswith("spec.task_params.")]:
         div["task.params." + col.removeprefix("spec.task_params.")] = div[col]
-    div["task.task"] = div.get("spec.task")
-    div["lr"] = div.get("spec.lr")
+    div["task.task"] = div.get(SPEC_TASK)
+    div["lr"] = div.get(SPEC_LR)
     div["test_metric"] = math.nan
     return pd.concat([train, div], ignore_index=True) if len(train) else div
 
@@ -74,9 +87,9 @@ def quality_series(train: pd.DataFrame, x_col: str, *, min_points: int = 2) -> l
     df = df[numeric(df, x_col).notna()]
     if not len(df):
         return []
-    task_col = "task.task" if "task.task" in df else "spec.task"
+    task_col = "task.task" if "task.task" in df else SPEC_TASK
     keys = [c for c in df.columns if c.startswith("task.params.") and c != x_col and c not in _IGNORED_TASK_PARAMS]
-    keys += [c for c in _RUN_KEYS if c in df and c != x_col and not (x_col == "lr" and c == "spec.lr")]
+    keys += [c for c in _RUN_KEYS if c in df and c != x_col and not (x_col == "lr" and c == SPEC_LR)]
     ident = df[keys].map(lambda v: plain(v) if present(v) else "") if keys else pd.DataFrame(index=df.index)
     df = df.assign(_ident=ident.apply(lambda r: "|".join(r), axis=1) if keys else "")
     out = []
@@ -124,7 +137,7 @@ def _series(task: str, label: str, ident: str, varying: list[int], keys: list[st
 def grid_series(train: pd.DataFrame) -> list[Series]:
     df = label_contenders(train[train["lr_grid"].map(lambda v: isinstance(v, list) and len(v) > 1)])
     out = []
-    task_col = "task.task" if "task.task" in df else "spec.task"
+    task_col = "task.task" if "task.task" in df else SPEC_TASK
     for (task, label), g in df.groupby([task_col, "contender"], sort=True):
         points = [p for cell in g["lr_grid"] for p in cell if isinstance(p, dict)]
         table = pd.DataFrame(points)
@@ -153,7 +166,7 @@ def decode_per_position(gen: pd.DataFrame) -> dict[tuple[str, str], pd.Series]:
     if not len(gen) or "decode_ms_by_position" not in gen:
         return {}
     df = label_contenders(gen, extra=BATCH)
-    mode_col = "mode" if "mode" in df else "spec.mode"
+    mode_col = "mode" if "mode" in df else SPEC_MODE
     out = {}
     for (label, mode), g in df.groupby(["contender", mode_col], sort=True):
         cells = [c for c in g["decode_ms_by_position"] if isinstance(c, dict) and c]
@@ -184,14 +197,14 @@ def memory_panels(mem: pd.DataFrame, failed: pd.DataFrame | None = None, *,
     panels = []
     for kind, fallback, name in (("train", train_step, "training (fwd + bwd + AdamW)"),
                                  ("infer", forward, "inference (forward)")):
-        rows = mem[mem["spec.kind"] == kind] if len(mem) and "spec.kind" in mem else pd.DataFrame()
-        fails = failed[failed["spec.kind"] == kind] if len(failed) and "spec.kind" in failed else pd.DataFrame()
+        rows = mem[mem[SPEC_KIND] == kind] if len(mem) and SPEC_KIND in mem else pd.DataFrame()
+        fails = failed[failed[SPEC_KIND] == kind] if len(failed) and SPEC_KIND in failed else pd.DataFrame()
         source = "memory scenario"
         if not len(rows) and fallback is not None and len(fallback) and "peak_bytes" in fallback:
             rows = fallback[fallback["batch"] == fallback["batch"].min()] if kind == "infer" else fallback
             source = "train_step trials" if kind == "train" else "forward_latency trials"
         if len(rows) and numeric(rows, "peak_bytes").gt(0).any():
-            caps = sorted({float(c) for c in rows.get("spec.memory_cap_mb", pd.Series(dtype=float)) if present(c)})
+            caps = sorted({float(c) for c in rows.get(SPEC_MEMORY_CAP_MB, pd.Series(dtype=float)) if present(c)})
             panels.append(MemoryPanel(name, source, rows, fails, caps))
     return panels
 
@@ -204,7 +217,7 @@ def failed_points(panel: MemoryPanel) -> dict[str, tuple[pd.Series, pd.Series]]:
         return {}
     top = numeric(panel.rows, "peak_bytes").max() / MB if len(panel.rows) else 1.0
     failed = label_contenders(failed, extra=BATCH)
-    failed = failed.assign(_y=numeric(failed, "spec.memory_cap_mb").fillna(top))
+    failed = failed.assign(_y=numeric(failed, SPEC_MEMORY_CAP_MB).fillna(top))
     return {str(label): (g["seq_len"], g["_y"]) for label, g in failed.groupby("contender")}
 
 

@@ -20,6 +20,7 @@ from seqarena.analysis.summary import MEMORY_DEFINITION, fit_groups, memory_byte
 from seqarena.essay import BANDS, ESSAY_CONTENDERS, ESSAY_WINNERS
 from seqarena.report.data import ReportData, label_contenders, medians
 from seqarena.report.tables import Table
+from seqarena.store.columns import ENV_CPU, ENV_THREADS, SPEC_DEVICE, SPEC_DTYPE, SPEC_KIND, SPEC_PARAMS
 
 TIE = ZONE  # a winner must be ahead by more than the equivalence zone (5%); closer is a tie
 
@@ -49,8 +50,8 @@ def _latency(d: ReportData) -> tuple[pd.DataFrame, str]:
 def _memory(kind: str) -> Callable[[ReportData], tuple[pd.DataFrame, str]]:
     def select(d: ReportData) -> tuple[pd.DataFrame, str]:
         mem = d.get("memory")
-        if len(mem) and "spec.kind" in mem and (mem["spec.kind"] == kind).any():
-            rows, where = mem[mem["spec.kind"] == kind], f"memory scenario ({kind})"
+        if len(mem) and SPEC_KIND in mem and (mem[SPEC_KIND] == kind).any():
+            rows, where = mem[mem[SPEC_KIND] == kind], f"memory scenario ({kind})"
         elif kind == "train":
             rows, where = d.get("train_step"), "train_step trials (no memory-scenario rows)"
         else:
@@ -73,7 +74,7 @@ MEASURES: tuple[Measure, ...] = (
 )
 
 #: What must be equal for two rows to be compared (the batch too: tokens/s at B=8 is not tokens/s at B=1).
-GROUP_KEYS = ("spec.params", "spec.dtype", "spec.device", "env.threads", "env.cpu", "batch")
+GROUP_KEYS = (SPEC_PARAMS, SPEC_DTYPE, SPEC_DEVICE, ENV_THREADS, ENV_CPU, "batch")
 
 
 def essay_rows(df: pd.DataFrame) -> pd.DataFrame:
@@ -108,17 +109,17 @@ def main_group(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
 
 def group_settings(settings: dict[str, Any]) -> str:
     bits = []
-    if present(settings.get("spec.params")):
+    if present(settings.get(SPEC_PARAMS)):
         bits.append(f"{fmt_count(settings['spec.params'])} params")
-    for k in ("spec.dtype", "spec.device"):
+    for k in (SPEC_DTYPE, SPEC_DEVICE):
         if present(settings.get(k)):
             bits.append(str(settings[k]))
-    if present(settings.get("env.threads")):
+    if present(settings.get(ENV_THREADS)):
         bits.append(f"{int(settings['env.threads'])} threads")
     if present(settings.get("batch")):
         bits.append(f"batch {int(settings['batch'])}")
-    if present(settings.get("env.cpu")):
-        bits.append(str(settings["env.cpu"]))
+    if present(settings.get(ENV_CPU)):
+        bits.append(str(settings[ENV_CPU]))
     return ", ".join(bits)
 
 

@@ -14,6 +14,7 @@ from seqarena.report.data import label_contenders, medians, numeric
 from seqarena.report.figure_commands import COMMANDS
 from seqarena.report.figure_data import Series, grid_series, quality_series
 from seqarena.report.plotting import Styler, colour, fit_legends, int_axis, legend, new_figure, placeholder
+from seqarena.store.columns import SPEC_TUNE_LR
 
 
 def _quality_figure(series: list[Series], title: str, xlabel: str, *, band: bool, command: str,
@@ -73,7 +74,7 @@ def sample_efficiency(train: pd.DataFrame) -> Figure:
 def lr_robustness(train: pd.DataFrame) -> Figure:
     """Test metric vs a fixed learning rate (runs without LR tuning); diverged runs marked with x. Without such
     sweeps, the validation grids stored by ``--tune-lr`` runs are shown instead."""
-    fixed = train[~train["spec.tune_lr"].astype(bool)] if len(train) and "spec.tune_lr" in train else train
+    fixed = train[~train[SPEC_TUNE_LR].astype(bool)] if len(train) and SPEC_TUNE_LR in train else train
     series = quality_series(fixed, "lr", min_points=3)
     title = "Learning-rate robustness (fixed learning rates, no tuning; x: diverged)"
     if not series and len(train) and "lr_grid" in train:

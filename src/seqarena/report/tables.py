@@ -15,6 +15,23 @@ from seqarena.analysis.labels import fmt_count, fmt_number, present
 from seqarena.claims.verdict import zone_bounds
 from seqarena.report.data import ReportData, settings_line
 from seqarena.report.verdicts import fmt_provenance, fmt_threshold, fmt_zone, is_check
+from seqarena.store.columns import (
+    ENV_CORES,
+    ENV_CPU,
+    ENV_GIT_COMMIT,
+    ENV_GIT_DIRTY,
+    ENV_GPU,
+    ENV_PLATFORM,
+    ENV_PYTHON,
+    ENV_RAM_BYTES,
+    ENV_THREADS,
+    ENV_TORCH,
+    SPEC_DEVICE,
+    SPEC_DTYPE,
+    SPEC_KIND,
+    SPEC_PARAMS,
+    SPEC_TASK,
+)
 
 
 @dataclasses.dataclass
@@ -47,8 +64,8 @@ def settings_table(data: ReportData) -> Table:
     n_ok = int((df["status"] == "ok").sum()) if len(df) else 0
     rows = [["results store", str(data.db)], ["trials", f"{data.total} ({n_ok} ok, {data.total - n_ok} failed)"]]
     if len(df):
-        commit = df.get("env.git_commit")
-        dirty = df.get("env.git_dirty")
+        commit = df.get(ENV_GIT_COMMIT)
+        dirty = df.get(ENV_GIT_DIRTY)
         if commit is not None:
             tags = [f"{str(c)[:10]}{' (uncommitted changes)' if d is True else ''}"
                     for c, d in zip(commit, dirty if dirty is not None else [None] * len(df)) if present(c)]
@@ -58,17 +75,17 @@ def settings_table(data: ReportData) -> Table:
         else:
             commit_text = "—"
         rows += [
-            ["CPU", _distinct(df, "env.cpu")],
-            ["usable cores", _distinct(df, "env.cores", lambda v: str(int(v)))],
-            ["torch threads", _distinct(df, "env.threads", lambda v: str(int(v)))],
-            ["RAM", _distinct(df, "env.ram_bytes", lambda v: f"{float(v) / 2**30:.1f} GiB")],
-            ["GPU", _distinct(df, "env.gpu") if "env.gpu" in df and df["env.gpu"].map(present).any() else "none"],
-            ["device", _distinct(df, "spec.device")],
-            ["dtype", _distinct(df, "spec.dtype")],
-            ["parameter budget", _distinct(df, "spec.params", lambda v: f"{fmt_count(v)} (embeddings included)")],
-            ["torch", _distinct(df, "env.torch")],
-            ["python", _distinct(df, "env.python")],
-            ["platform", _distinct(df, "env.platform")],
+            ["CPU", _distinct(df, ENV_CPU)],
+            ["usable cores", _distinct(df, ENV_CORES, lambda v: str(int(v)))],
+            ["torch threads", _distinct(df, ENV_THREADS, lambda v: str(int(v)))],
+            ["RAM", _distinct(df, ENV_RAM_BYTES, lambda v: f"{float(v) / 2**30:.1f} GiB")],
+            ["GPU", _distinct(df, ENV_GPU) if ENV_GPU in df and df[ENV_GPU].map(present).any() else "none"],
+            ["device", _distinct(df, SPEC_DEVICE)],
+            ["dtype", _distinct(df, SPEC_DTYPE)],
+            ["parameter budget", _distinct(df, SPEC_PARAMS, lambda v: f"{fmt_count(v)} (embeddings included)")],
+            ["torch", _distinct(df, ENV_TORCH)],
+            ["python", _distinct(df, ENV_PYTHON)],
+            ["platform", _distinct(df, ENV_PLATFORM)],
             ["git commit", commit_text],
             ["measured", _span(df)],
         ]
@@ -93,7 +110,7 @@ def trials_table(data: ReportData) -> Table:
         both = pd.concat([f for f in (ok, failed) if len(f)], ignore_index=True)
         models = ", ".join(sorted({str(m) for m in both["model"]}))
         if s == "train":
-            col = "task.task" if "task.task" in both else "spec.task"
+            col = "task.task" if "task.task" in both else SPEC_TASK
             span = ", ".join(sorted({str(t) for t in both[col] if present(t)})) if col in both else "—"
         elif "seq_len" in both and len(both):
             span = f"n {int(both['seq_len'].min()):,}–{int(both['seq_len'].max()):,}"
@@ -112,7 +129,7 @@ def failures_table(data: ReportData, limit: int = 30) -> Table:
         for _, r in f.head(limit).iterrows():
             n = r.get("seq_len")
             point = f"n={int(n)}" if present(n) else ""
-            kind = r.get("spec.kind") if r.get("scenario") == "memory" else None
+            kind = r.get(SPEC_KIND) if r.get("scenario") == "memory" else None
             rows.append([str(r["scenario"]), str(r["model"]), " ".join(x for x in (point, kind) if x),
                          str(r.get("reason") or "")])
     note = f"First {limit} of {len(f)}." if len(f) > limit else ""

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from seqarena.store.columns import SPEC_SEQ_LEN
 from seqarena.store.outputs import EXPORT_FORMATS, atomic_file, check_output_file
 from seqarena.store.sqlite import DEFAULT_DB, Store
 
@@ -52,7 +53,7 @@ def load(
             task_n = (row["metrics"].get("task") or {}).get("seq_len") if row.get("scenario") == "train" else None
             if task_n is not None:  # a training's length is its task's: the spec's seq_len is unused (a default)
                 flat["seq_len"] = task_n
-                flat.pop("spec.seq_len", None)
+                flat.pop(SPEC_SEQ_LEN, None)
             records.append(flat)
     return pd.DataFrame.from_records(records)
 

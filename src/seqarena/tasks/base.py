@@ -204,6 +204,15 @@ def task_class(name: str) -> type[Task]:
     return _TASKS[name]
 
 
+def catalogue() -> dict[str, dict[str, Any]]:
+    """Each task by name, for a listing (``seqarena tasks``): ``summary`` (its docstring's first line), ``metric``
+    and ``params`` (each parameter's default and description)."""
+    return {name: {"summary": next(iter((cls.__doc__ or "").strip().splitlines()), ""), "metric": cls.metric,
+                   "params": {k: {"default": f.default, "description": f.description or ""}
+                              for k, f in cls.Params.model_fields.items()}}
+            for name, cls in ((name, task_class(name)) for name in available_tasks())}
+
+
 def make_task(name: str, **params: Any) -> Task:
     """Build a task; unknown or invalid parameters become one :class:`SpecError` line."""
     cls = task_class(name)

@@ -7,8 +7,10 @@ With a step budget and a fixed seed a run is deterministic on CPU (same batches,
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
+import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -40,7 +42,8 @@ class TrainConfig(BaseModel):
     target: float | None = Field(None, description="stop when the validation metric reaches this")
     early_stop: int | None = Field(None, ge=1, description="early stopping: keep the weights of the best validation "
                                    "metric, and stop after this many evaluations without a better one")
-    explode: float = Field(10.0, gt=1, description="diverged when the loss exceeds this multiple of the first loss")
+    explode: float = Field(10.0, gt=1, description="diverged when the median loss of the last EXPLODE_WINDOW steps "
+                           "exceeds this multiple of the first loss")
     seed: int = 0
     device: str = "cpu"
 
@@ -49,6 +52,12 @@ class TrainConfig(BaseModel):
             raise SpecError("give a training budget: steps or seconds")
         if self.tbptt is not None and self.checkpointing:
             raise SpecError("truncated BPTT carries a state; activation checkpointing keeps none: use one of them")
+
+
+#: Steps whose median loss decides divergence: one heavy-tailed batch (a jump in a series, seen from its last value)
+#: or a transient overshoot of Adam's first steps is not a divergence; a loss that stays high, or any non-finite one,
+#: is. A run judged on single batches failed every model and learning rate at the same step of a glucose series.
+EXPLODE_WINDOW = 10
 
 
 @dataclasses.dataclass
@@ -149,6 +158,7 @@ def train(model: SequenceModel, task: Task, config: TrainConfig) -> TrainResult:
     t0 = reported = time.perf_counter()
     step = 0
     window: list[float] = []  # training losses since the last evaluation (the curve shows their mean)
+    recent: collections.deque[float] = collections.deque(maxlen=EXPLODE_WINDOW)  # divergence is judged on these
     best: dict[str, Any] = {}  # early stopping: value, step, wall_s and the weights of the best validation metric
     stale = 0  # evaluations since the best one
 
@@ -169,10 +179,16 @@ def train(model: SequenceModel, task: Task, config: TrainConfig) -> TrainResult:
         loss = train_step_loss(model, task, x, y, config.tbptt)
         step += 1
         window.append(loss)
+        recent.append(loss)
         if first_loss is None:
             first_loss = loss
-        if not math.isfinite(loss) or (first_loss > 0 and loss > config.explode * first_loss):
+        if not math.isfinite(loss):
             status, reason = "diverged", f"loss {loss:.4g} at step {step} (first loss {first_loss:.4g})"
+            break
+        if first_loss > 0 and len(recent) == EXPLODE_WINDOW and (typical := statistics.median(recent)) > (
+                config.explode * first_loss):
+            status, reason = "diverged", (f"median loss {typical:.4g} over steps {step - EXPLODE_WINDOW + 1}-{step} "
+                                          f"(first loss {first_loss:.4g})")
             break
         norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip if config.clip else math.inf)
         if not torch.isfinite(norm):
