@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from seqarena.recommender.decide import MARGIN, Entry, judge
 
 BASE = {0: 1.0, 1: 1.1, 2: 0.9}  # the baseline's MSE per fold
@@ -90,3 +92,16 @@ def test_the_accuracy_margin_is_on_the_error_rate():
     close = Entry("linear_attention", {0: 0.9435, 1: 0.9445, 2: 0.9425}, latency_s=2e-3, memory_mb=2)
     d = judge([best, close], base, "lr", "accuracy", higher_is_better=True)
     assert d.pick == "linear_attention" and "within the 5% margin" in d.lines[0]
+
+
+def test_a_loss_over_folds_of_different_scale_has_a_positive_interval_around_its_geometric_mean():
+    """Runs of a series test on different folds: MSEs 0.2, 0.9, 1.6 gave the arithmetic t-interval [-0.80, 2.56];
+    on the log scale the mean is geometric and the interval stays positive. Accuracy stays arithmetic."""
+    folds = {0: 0.25, 1: 1.0, 2: 2.0}
+    d = judge([_e("gru", [0.2, 0.9, 1.6], 1.0)], folds, "linear", "mse", higher_is_better=False)
+    (j,) = d.ranking
+    assert j.mean == pytest.approx((0.2 * 0.9 * 1.6) ** (1 / 3)) and 0 < j.ci[0] < j.mean < j.ci[1]
+    assert d.baseline_mean == pytest.approx((0.25 * 1.0 * 2.0) ** (1 / 3))
+    acc = judge([_e("gru", [0.90, 0.92, 0.94], 1.0)], {0: 0.8, 1: 0.8, 2: 0.8}, "majority", "accuracy",
+                higher_is_better=True)
+    assert acc.ranking[0].mean == pytest.approx(0.92)

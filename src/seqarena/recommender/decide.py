@@ -6,7 +6,10 @@ measured on this machine. Pure functions of numbers; every rule is said in the e
    95% t-interval wholly above 0. A model that
    does not beat a closed-form baseline is not recommended, however cheap it is.
 2. **Budgets.** A candidate whose measured latency or memory breaks a budget ranks below every one that meets them.
-3. **Quality.** Among the rest the mean test metric ranks; the interval over runs is shown beside it.
+3. **Quality.** Among the rest the mean test metric ranks; the interval over runs is shown beside it. For a loss
+   (MSE, bits per character) the mean is geometric and the interval comes from the log scale: a series' runs test
+   on different folds, whose losses differ in scale (an arithmetic t-interval spanned [-0.80, 2.56] for MSEs near
+   0.9), and the margin below is relative anyway. Accuracy keeps the arithmetic mean.
 4. **Tie.** Candidates whose mean is within :data:`MARGIN` (relative, on the metric as a loss: MSE, bits per
    character, or the error rate 1 - accuracy) of the best mean are tied with it; the tie goes to the cheaper: lower
    latency, then lower memory. Whether the best's lead over the next is resolved by the runs
@@ -21,7 +24,7 @@ import math
 from collections.abc import Sequence
 
 from seqarena.analysis.labels import fmt_mean_ci
-from seqarena.analysis.stats import ZONE, t_interval
+from seqarena.analysis.stats import ZONE, round_interval, t_interval
 
 #: The equivalence margin of quality: two candidates whose mean test losses (MSE, bits per character, error rate)
 #: differ by less than this fraction of the best's are tied (the timing zone's width: differences of a few percent
@@ -84,13 +87,13 @@ def judge(entries: Sequence[Entry], baseline: dict[int, float], baseline_name: s
     judged = []
     for e in entries:
         runs = sorted(r for r, v in e.test.items() if v is not None and math.isfinite(v) and r in baseline)
-        mean, ci = t_interval([e.test[r] for r in runs])
+        mean, ci = _summary([e.test[r] for r in runs], higher_is_better)
         gains = [(_loss(baseline[r], higher_is_better) - _loss(e.test[r], higher_is_better))
                  / max(abs(_loss(baseline[r], higher_is_better)), 1e-12) for r in runs]
         gain, gain_ci = t_interval(gains)
         learned = gain_ci is not None and gain_ci[0] > 0
         judged.append(Judged(e, mean, ci, gain, gain_ci, learned, _fits(e, latency_budget_ms, memory_cap_mb)))
-    base_mean = sum(baseline.values()) / max(len(baseline), 1)
+    base_mean = _summary(list(baseline.values()), higher_is_better)[0] if baseline else math.nan
     usable = [j for j in judged if j.learned and j.fits != "no"]
     for j in judged:
         if not j.entry.test or not math.isfinite(j.mean):
@@ -162,6 +165,14 @@ def _cost(v: float | None) -> float:
 
 def _pct(x: float) -> str:
     return f"{x:+.1%}" if math.isfinite(x) else "n/a"
+
+
+def _summary(values: Sequence[float], higher_is_better: bool) -> tuple[float, tuple[float, float] | None]:
+    """Mean and 95% interval over runs: for a positive loss the geometric mean with the interval from the log scale
+    (positive, fair to folds of different scale), else the arithmetic mean and its t-interval."""
+    if not higher_is_better and values and all(v > 0 for v in values):
+        return round_interval(values, log=True, confidence=0.95)
+    return t_interval(values)
 
 
 def _interval(j: Judged) -> str:
