@@ -59,17 +59,17 @@ def _ops_at(n: int, g: torch.Generator, seconds: float, threads: int) -> None:
     lq, lk, lv = (torch.randn(8, 4, n, 32, generator=g) for _ in range(3))
     with torch.no_grad():
         for title, contenders, base in [
-            (f"minGRU scan, n={n}", {"log-space chunked (128)": lambda: scan_log(la, lb),
-                                     "log-space chunked (512)": lambda: scan_log(la, lb, chunk=512),
-                                     "naive loop": lambda: scan_naive(a, b)}, "naive loop"),
-            (f"linear attention, n={n}", {"chunked (64)": lambda: linear_attention_chunked(q, k, v, chunk=64),
-                                          "chunked (256)": lambda: linear_attention_chunked(q, k, v, chunk=256),
-                                          "naive loop": lambda: linear_attention_naive(q, k, v)}, "naive loop"),
-            (f"selective scan (SSD), n={n}", {"chunked (32)": lambda: ssd_chunked(x, dt, A, Bm, Cm, chunk=32),
-                                              "chunked (64)": lambda: ssd_chunked(x, dt, A, Bm, Cm, chunk=64),
-                                              "naive loop": lambda: ssm_naive(x, dt, A, Bm, Cm)}, "naive loop"),
-            (f"local attention w=64, n={n}", {"blockwise": lambda: local_attention_blockwise(lq, lk, lv, 64),
-                                              "naive loop": lambda: local_attention_naive(lq, lk, lv, 64)},
+            (f"minGRU scan, n={n}", {"log-space chunked (128)": lambda: scan_log(la, lb)[0],
+                                     "log-space chunked (512)": lambda: scan_log(la, lb, chunk=512)[0],
+                                     "naive loop": lambda: scan_naive(a, b)[0]}, "naive loop"),
+            (f"linear attention, n={n}", {"chunked (64)": lambda: linear_attention_chunked(q, k, v, chunk=64)[0],
+                                          "chunked (256)": lambda: linear_attention_chunked(q, k, v, chunk=256)[0],
+                                          "naive loop": lambda: linear_attention_naive(q, k, v)[0]}, "naive loop"),
+            (f"selective scan (SSD), n={n}", {"chunked (32)": lambda: ssd_chunked(x, dt, A, Bm, Cm, chunk=32)[0],
+                                              "chunked (64)": lambda: ssd_chunked(x, dt, A, Bm, Cm, chunk=64)[0],
+                                              "naive loop": lambda: ssm_naive(x, dt, A, Bm, Cm)[0]}, "naive loop"),
+            (f"local attention w=64, n={n}", {"blockwise": lambda: local_attention_blockwise(lq, lk, lv, 64)[0],
+                                              "naive loop": lambda: local_attention_naive(lq, lk, lv, 64)[0]},
              "naive loop"),
         ]:
             _report(title, time_interleaved(contenders, threads=threads, min_seconds=seconds, rounds=3,
@@ -106,7 +106,7 @@ def local(seconds: float, threads: int) -> None:
         q, k, v = (torch.randn(1, 4, n, 32, generator=g) for _ in range(3))
         with torch.no_grad():
             _report(f"attention n={n}", time_interleaved(
-                {"local w=128 (blockwise)": lambda q=q, k=k, v=v: local_attention_blockwise(q, k, v, 128),
+                {"local w=128 (blockwise)": lambda q=q, k=k, v=v: local_attention_blockwise(q, k, v, 128)[0],
                  "full causal (SDPA)": lambda q=q, k=k, v=v: F.scaled_dot_product_attention(q, k, v, is_causal=True)},
                 threads=threads, min_seconds=seconds, rounds=3, warmup=1), "full causal (SDPA)")
 

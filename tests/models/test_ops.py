@@ -28,9 +28,11 @@ def test_log_space_scan_equals_the_loop(B, T, D, chunk, with_h0):
     log_a = (-F.softplus(torch.randn(B, T, D, generator=g, dtype=torch.float64))).requires_grad_()
     log_b = torch.randn(B, T, D, generator=g, dtype=torch.float64).requires_grad_()
     h0 = torch.rand(B, D, generator=g, dtype=torch.float64) + 0.1 if with_h0 else None
-    fast = scan_log(log_a, log_b, h0, chunk)
-    naive = scan_naive(log_a.exp(), log_b.exp(), h0)
+    fast, final = scan_log(log_a, log_b, initial_state=h0, output_final_state=True, chunk=chunk)
+    naive, final_ref = scan_naive(log_a.exp(), log_b.exp(), initial_state=h0, output_final_state=True)
     torch.testing.assert_close(fast, naive, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(final, final_ref, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(final, naive[:, -1])
     for a, b in zip(_grads(fast, [log_a, log_b]), _grads(naive, [log_a, log_b])):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
 
@@ -39,7 +41,7 @@ def test_log_space_scan_stays_accurate_on_long_float32_sequences():
     g = torch.Generator().manual_seed(0)
     log_a = -F.softplus(torch.randn(1, 4096, 8, generator=g))
     log_b = torch.randn(1, 4096, 8, generator=g)
-    torch.testing.assert_close(scan_log(log_a, log_b), scan_naive(log_a.exp(), log_b.exp()), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(scan_log(log_a, log_b)[0], scan_naive(log_a.exp(), log_b.exp())[0], rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("B, H, T, D, chunk", [(1, 1, 1, 2, 4), (2, 2, 9, 3, 4), (1, 3, 40, 4, 16), (2, 1, 17, 8, 64)])
@@ -51,9 +53,11 @@ def test_linear_attention_forms_agree(B, H, T, D, chunk, with_state):
     q, k, v = (t.requires_grad_() for t in (q, k, v))
     S = torch.rand(B, H, D, D + 1, generator=g, dtype=torch.float64) if with_state else None
     z = torch.rand(B, H, D, generator=g, dtype=torch.float64) + 1 if with_state else None
-    ref, S_ref, z_ref = linear_attention_naive(q, k, v, S, z)
-    for form in (linear_attention_parallel, lambda *a: linear_attention_chunked(*a, chunk=chunk)):
-        out, S_out, z_out = form(q, k, v, S, z)
+    state = (S, z) if with_state else None
+    ref, (S_ref, z_ref) = linear_attention_naive(q, k, v, initial_state=state, output_final_state=True)
+    for form in (linear_attention_parallel, lambda *a, **kw: linear_attention_chunked(*a, **kw, chunk=chunk)):
+        assert form(q, k, v, initial_state=state)[1] is None  # the final state only when asked
+        out, (S_out, z_out) = form(q, k, v, initial_state=state, output_final_state=True)
         torch.testing.assert_close(out, ref)
         torch.testing.assert_close(S_out, S_ref)
         torch.testing.assert_close(z_out, z_ref)
@@ -70,9 +74,13 @@ def test_blockwise_local_attention_equals_the_loop(B, H, T, D, w, m):
     q, k, v = (torch.randn(B, H, T, D, generator=g, dtype=torch.float64).requires_grad_() for _ in range(3))
     kp = torch.randn(B, H, m, D, generator=g, dtype=torch.float64) if m else None
     vp = torch.randn(B, H, m, D, generator=g, dtype=torch.float64) if m else None
-    fast = local_attention_blockwise(q, k, v, w, kp, vp)
-    ref = local_attention_naive(q, k, v, w, kp, vp)
+    state = (kp, vp) if m else None
+    fast, (fk, fv) = local_attention_blockwise(q, k, v, w, initial_state=state, output_final_state=True)
+    ref, (rk, rv) = local_attention_naive(q, k, v, w, initial_state=state, output_final_state=True)
     torch.testing.assert_close(fast, ref)
+    all_k = k if kp is None else torch.cat([kp, k], dim=2)
+    assert fk.shape[2] == min(w, all_k.shape[2]) and torch.equal(fk, all_k[:, :, -w:]) and torch.equal(fk, rk)
+    assert torch.equal(fv, rv)
     for a, b in zip(_grads(fast, [q, k, v]), _grads(ref, [q, k, v])):
         torch.testing.assert_close(a, b)
 
@@ -83,7 +91,7 @@ def test_local_attention_with_a_window_covering_everything_is_causal_attention()
     g = torch.Generator().manual_seed(0)
     q, k, v = (torch.randn(2, 2, 10, 4, generator=g, dtype=torch.float64) for _ in range(3))
     full = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-    torch.testing.assert_close(local_attention_blockwise(q, k, v, 10), full)
+    torch.testing.assert_close(local_attention_blockwise(q, k, v, 10)[0], full)
 
 
 @pytest.mark.parametrize("b, T, H, P, N, chunk", [(1, 1, 1, 1, 1, 4), (2, 9, 2, 3, 4, 4), (1, 40, 3, 2, 5, 16),
@@ -99,8 +107,8 @@ def test_chunked_ssm_scan_equals_the_sequential_recurrence(b, T, H, P, N, chunk,
     B_, C_ = (torch.randn(b, T, N, generator=g, dtype=torch.float64).requires_grad_() for _ in range(2))
     h0 = torch.randn(b, H, P, N, generator=g, dtype=torch.float64) if with_state else None
     inputs = [x, dt, A, B_, C_]
-    y, h = ssd_chunked(x, dt, A, B_, C_, h0, chunk)
-    y_ref, h_ref = ssm_naive(x, dt, A, B_, C_, h0)
+    y, h = ssd_chunked(x, dt, A, B_, C_, initial_state=h0, output_final_state=True, chunk=chunk)
+    y_ref, h_ref = ssm_naive(x, dt, A, B_, C_, initial_state=h0, output_final_state=True)
     torch.testing.assert_close(y, y_ref)
     torch.testing.assert_close(h, h_ref)
     for a, b_ in zip(_grads(y, inputs), _grads(y_ref, inputs)):
@@ -119,8 +127,8 @@ def test_chunked_ssm_scan_stays_finite_and_exact_where_a_chunk_decays_past_the_d
     dt = (torch.rand(b, T, H, generator=g, dtype=dtype) * scale).requires_grad_()
     A = -torch.ones(H, dtype=dtype)
     B_, C_ = (torch.randn(b, T, N, generator=g, dtype=dtype).requires_grad_() for _ in range(2))
-    y, h = ssd_chunked(x, dt, A, B_, C_, None, 64)
-    y_ref, h_ref = ssm_naive(x, dt, A, B_, C_, None)
+    y, h = ssd_chunked(x, dt, A, B_, C_, output_final_state=True, chunk=64)
+    y_ref, h_ref = ssm_naive(x, dt, A, B_, C_, output_final_state=True)
     # float32: exponents of ~80 carry ~5e-6 absolute rounding each, in either form
     tol = {"rtol": 1e-4, "atol": 1e-4} if dtype == torch.float32 else {}
     torch.testing.assert_close(y, y_ref, **tol)
@@ -141,6 +149,6 @@ def test_ssm_reference_matches_the_papers_recurrence_written_out_for_one_step():
     B_ = torch.tensor([[[3.0]]])
     C_ = torch.tensor([[[4.0]]])
     h0 = torch.tensor([[[[1.0]]]])
-    y, h = ssm_naive(x, dt, A, B_, C_, h0)
+    y, h = ssm_naive(x, dt, A, B_, C_, initial_state=h0, output_final_state=True)
     expected_h = math.exp(-0.5) * 1.0 + 0.5 * 2.0 * 3.0
     assert h.item() == pytest.approx(expected_h) and y.item() == pytest.approx(4.0 * expected_h)

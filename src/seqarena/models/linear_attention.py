@@ -57,12 +57,14 @@ class LinearAttentionMixer(HeadsProjection):
     def forward(self, x: Tensor, S: Tensor | None, z: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
         q, k, v = self.heads(x)
         q, k = self.features(q, k)  # (B, H, T, Dh or m)
+        state = (S, z) if S is not None else None
         if self.form == "parallel":
-            y, S, z = linear_attention_parallel(q, k, v, S, z)
+            y, (S, z) = linear_attention_parallel(q, k, v, initial_state=state, output_final_state=True)
         elif self.form == "chunked":
-            y, S, z = linear_attention_chunked(q, k, v, S, z, self.chunk)
+            y, (S, z) = linear_attention_chunked(q, k, v, initial_state=state, output_final_state=True,
+                                                 chunk=self.chunk)
         else:
-            y, S, z = linear_attention_naive(q, k, v, S, z)
+            y, (S, z) = linear_attention_naive(q, k, v, initial_state=state, output_final_state=True)
         return self.merge(y), S, z  # (B, T, D), (B, H, Dk, Dh), (B, H, Dk)
 
 

@@ -53,10 +53,9 @@ class SlidingWindowAttention(HeadsProjection):
         q, k, v = self.heads(x)
         q, k = self.rotary(q, offset), self.rotary(k, offset)  # (B, H, T, Dh)
         attend = local_attention_naive if self.naive else local_attention_blockwise
-        y = attend(q, k, v, self.window, k_prev, v_prev)
-        keep_k = k if k_prev is None else torch.cat([k_prev, k], dim=2)
-        keep_v = v if v_prev is None else torch.cat([v_prev, v], dim=2)
-        return self.merge(y), keep_k[:, :, -self.window :], keep_v[:, :, -self.window :]
+        state = (k_prev, v_prev) if k_prev is not None else None
+        y, (keep_k, keep_v) = attend(q, k, v, self.window, initial_state=state, output_final_state=True)
+        return self.merge(y), keep_k, keep_v
 
 
 @register("local")

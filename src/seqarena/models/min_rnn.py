@@ -92,11 +92,12 @@ class _MinRNN(SequenceModel):
             h0 = state.h[i] if state is not None else None
             if naive:
                 a, b = layer.coefficients(h, log=False)
-                hs = scan_naive(a, b, h0)
+                hs, final = scan_naive(a, b, initial_state=h0, output_final_state=True)
             else:
                 log_a, log_b = layer.coefficients(h, log=True)
-                hs = scan_log(log_a, log_b, h0, self.spec.chunk)  # (B, T, D)
-            finals.append(hs[:, -1])
+                hs, final = scan_log(log_a, log_b, initial_state=h0, output_final_state=True,
+                                     chunk=self.spec.chunk)  # (B, T, D), (B, D)
+            finals.append(final)
             h = h + self.drop(layer.out(hs))
         return h, MinRNNState(torch.stack(finals))
 

@@ -82,8 +82,11 @@ class _Block(nn.Module):
         dt = F.softplus(dt + self.dt_bias)  # (b, T, H) > 0
         A = -torch.exp(self.A_log.float()).to(x.dtype)
         # one position (generation): the recurrence itself is the cheapest form
-        scan = ssm_naive if self.naive or T == 1 else (lambda *a: ssd_chunked(*a, chunk=self.chunk))
-        y, ssm_state = scan(u, dt, A, B, C, ssm_state)
+        if self.naive or T == 1:
+            y, ssm_state = ssm_naive(u, dt, A, B, C, initial_state=ssm_state, output_final_state=True)
+        else:
+            y, ssm_state = ssd_chunked(u, dt, A, B, C, initial_state=ssm_state, output_final_state=True,
+                                       chunk=self.chunk)
         y = (y + self.D[:, None] * u).reshape(b, T, self.inner) * F.silu(z)
         return x + self.drop(self.out(y)), seq[:, -(self.K - 1) :] if self.K > 1 else seq[:, :0], ssm_state
 

@@ -22,9 +22,10 @@ from torch import Tensor
 from seqarena.models.ops import run_eagerly
 
 
-def ssd_chunked(x: Tensor, dt: Tensor, A: Tensor, B: Tensor, C: Tensor, h0: Tensor | None = None,
-                chunk: int = 64) -> tuple[Tensor, Tensor]:
-    """(y (b, T, H, P), final state (b, H, P, N)).
+def ssd_chunked(x: Tensor, dt: Tensor, A: Tensor, B: Tensor, C: Tensor, *, initial_state: Tensor | None = None,
+                output_final_state: bool = False, chunk: int = 64) -> tuple[Tensor, Tensor | None]:
+    """(y (b, T, H, P), the final state (b, H, P, N) when ``output_final_state``) from ``initial_state`` (b, H, P, N;
+    None: zeros), fla's convention.
 
     Every chunk at once: inside a chunk the decay exp(cum_t - cum_s) factors as exp(cum_t - m) exp(m - cum_s), with
     m the chunk's mid-decay, so one masked C B^T per chunk serves every head as a plain (l x l) @ (l x H*P) matmul
@@ -55,12 +56,12 @@ def ssd_chunked(x: Tensor, dt: Tensor, A: Tensor, B: Tensor, C: Tensor, h0: Tens
     half = mid[:, :, 0].exp()  # (b, c, H): exp(m), from the chunk's start to its middle and from there to its end
     states = (u.transpose(-1, -2) @ Bc).view(b, c, H, P, N) * half[..., None, None]  # each chunk's own input
     decay = (2 * mid[:, :, 0]).exp()[..., None, None]  # (b, c, H, 1, 1): the whole chunk
-    h_in, h = _pass_states(states, decay, x.new_zeros(b, H, P, N) if h0 is None else h0)
+    h_in, h = _pass_states(states, decay, x.new_zeros(b, H, P, N) if initial_state is None else initial_state)
     h_in = (h_in * half[..., None, None]).view(b, c, H * P, N)  # decayed to the middle
     cb = (Cc @ Bc.transpose(-1, -2)).tril_()  # (b, c, l, s): causal within the chunk
     y = torch.baddbmm((cb @ u).flatten(0, 1), Cc.flatten(0, 1), h_in.transpose(-1, -2).flatten(0, 1))
     y = y.view(b, c, chunk, H, P) * shrink[..., None]  # (b, c, l, H, P): within the chunk + from before it
-    return y.reshape(b, c * chunk, H, P)[:, :T], h
+    return y.reshape(b, c * chunk, H, P)[:, :T], h if output_final_state else None
 
 
 @run_eagerly
@@ -80,14 +81,14 @@ def _pass_states(states: Tensor, decay: Tensor, h: Tensor) -> tuple[Tensor, Tens
 
 
 @run_eagerly
-def ssm_naive(x: Tensor, dt: Tensor, A: Tensor, B: Tensor, C: Tensor, h0: Tensor | None = None
-              ) -> tuple[Tensor, Tensor]:
+def ssm_naive(x: Tensor, dt: Tensor, A: Tensor, B: Tensor, C: Tensor, *, initial_state: Tensor | None = None,
+              output_final_state: bool = False) -> tuple[Tensor, Tensor | None]:
     """The recurrence one step at a time (vectorised over batch, heads and width)."""
     b, T, H, P = x.shape
-    h = x.new_zeros(b, H, P, B.shape[-1]) if h0 is None else h0
+    h = x.new_zeros(b, H, P, B.shape[-1]) if initial_state is None else initial_state
     ys = []
     for t in range(T):
         a = torch.exp(dt[:, t] * A)  # (b, H)
         h = a[:, :, None, None] * h + (dt[:, t, :, None] * x[:, t])[..., None] * B[:, t, None, None, :]
         ys.append(torch.einsum("bhpn,bn->bhp", h, C[:, t]))
-    return torch.stack(ys, dim=1), h
+    return torch.stack(ys, dim=1), h if output_final_state else None
