@@ -249,7 +249,7 @@ def bench_job(scenario: str, models: Sequence[str], *, seq_lens: Sequence[int] |
         raise SpecError(f"--timeout must be > 0, got {timeout_s:g}")
     lens = list(seq_lens) if seq_lens is not None else list(DEFAULT_SEQ_LENS.get(scenario, ()))
     rounds = rounds if rounds is not None else DEFAULT_ROUNDS.get(scenario, 2)
-    trials = run.expand(scenario, [",".join(models)], seq_lens=lens or [256], rounds=rounds, **sweep)
+    trials = run.expand(scenario, models, seq_lens=lens or [256], rounds=rounds, **sweep)
     hashes = [t.spec_hash() for t in trials]
     with Store(db) as store:
         if retry_failed:

@@ -64,7 +64,7 @@ def recommend_command(
     --data, for your data: each candidate trained and tuned on it, timed and weighed as deployed, beside baselines."""
     from seqarena.run import parse_models
 
-    candidates = parse_models(",".join(models)) if models else None
+    candidates = parse_models(models) if models else None
     if data is not None:
         _on_data(data, task, column, label, lookback, horizon, period, budget, seq_len, latency_budget_ms,
                  memory_cap_mb, cap_scope, batch, streaming, threads, device, params, candidates, out_dir, as_json,

@@ -23,6 +23,8 @@ from seqarena.run.worker import TrialResult
 from seqarena.store.sqlite import Store
 
 THROUGHPUT_BATCHES = (1, 2, 4, 8, 16, 32, 64)
+
+
 def parse_models(text: str | Sequence[str]) -> list[str]:
     """Split ``lstm,transformer:positions=alibi,d_ff=256`` into model strings: a comma item holding ``=`` but no
     ``:`` continues the previous model's field list."""
