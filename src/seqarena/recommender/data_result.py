@@ -13,6 +13,7 @@ from typing import Any
 from seqarena.analysis.labels import model_label
 from seqarena.errors import StoreError
 from seqarena.recommender.candidates import owns
+from seqarena.recommender.decide import over_runs
 
 
 @dataclasses.dataclass
@@ -25,7 +26,7 @@ class DataRecommendation:
     candidates: list[dict[str, Any]]  # per candidate: status, mean, ci, gain over the baseline, costs, runs, trials
     tuning: dict[str, list[dict[str, Any]]]  # per candidate: every learning rate tried
     curves: dict[str, list[dict[str, Any]]]  # per candidate: the validation curve of its first run
-    baselines: dict[str, dict[str, float]]  # baseline name -> mean test metrics over the folds
+    baselines: dict[str, dict[str, float]]  # baseline name -> test metrics over the folds (a loss: geometric mean)
     baseline: str  # the best on validation, the one the candidates must beat
     budget: dict[str, float]  # the plan: seconds per candidate, per tuning point, per run
     machine: dict[str, Any]
@@ -61,13 +62,15 @@ class DataRecommendation:
             label = model_label(t.model, t.options)  # a training trial carries its candidate's own options
             if row is not None and row["status"] == "ok" and t.seed == 0:
                 curves[label] = row["metrics"].get("curve") or []
-        baselines: dict[str, dict[str, float]] = {}
+        per_run: dict[str, dict[str, list[float]]] = {}  # each baseline's scores, one per run (a series: per fold)
         for b in ud.baselines:
             for name, scores in (b.get("all") or {b["name"]: {ud.metric: b[ud.metric]}}).items():
                 for k, v in scores.items():
                     if isinstance(v, int | float):
-                        baselines.setdefault(name, {}).setdefault(k, 0.0)
-                        baselines[name][k] += v / len(ud.baselines)
+                        per_run.setdefault(name, {}).setdefault(k, []).append(v)
+        # summarised over runs as the candidates are (a loss: geometric mean), so table, line and figure agree
+        baselines = {name: {k: over_runs(vs, ud.higher_is_better)[0] for k, vs in scores.items()}
+                     for name, scores in per_run.items()}
         if ud.kind == "lm":  # the trigram's table has one entry: the context-free codes beside it
             baselines["unigram (add-one)"] = {ud.metric: ud.baselines[0].get("unigram_bits")}
             baselines["uniform over the vocabulary"] = {ud.metric: ud.baselines[0].get("uniform_bits")}

@@ -87,13 +87,13 @@ def judge(entries: Sequence[Entry], baseline: dict[int, float], baseline_name: s
     judged = []
     for e in entries:
         runs = sorted(r for r, v in e.test.items() if v is not None and math.isfinite(v) and r in baseline)
-        mean, ci = _summary([e.test[r] for r in runs], higher_is_better)
+        mean, ci = over_runs([e.test[r] for r in runs], higher_is_better)
         gains = [(_loss(baseline[r], higher_is_better) - _loss(e.test[r], higher_is_better))
                  / max(abs(_loss(baseline[r], higher_is_better)), 1e-12) for r in runs]
         gain, gain_ci = t_interval(gains)
         learned = gain_ci is not None and gain_ci[0] > 0
         judged.append(Judged(e, mean, ci, gain, gain_ci, learned, _fits(e, latency_budget_ms, memory_cap_mb)))
-    base_mean = _summary(list(baseline.values()), higher_is_better)[0] if baseline else math.nan
+    base_mean = over_runs(list(baseline.values()), higher_is_better)[0] if baseline else math.nan
     usable = [j for j in judged if j.learned and j.fits != "no"]
     for j in judged:
         if not j.entry.test or not math.isfinite(j.mean):
@@ -167,7 +167,7 @@ def _pct(x: float) -> str:
     return f"{x:+.1%}" if math.isfinite(x) else "n/a"
 
 
-def _summary(values: Sequence[float], higher_is_better: bool) -> tuple[float, tuple[float, float] | None]:
+def over_runs(values: Sequence[float], higher_is_better: bool) -> tuple[float, tuple[float, float] | None]:
     """Mean and 95% interval over runs: for a positive loss the geometric mean with the interval from the log scale
     (positive, fair to folds of different scale), else the arithmetic mean and its t-interval."""
     if not higher_is_better and values and all(v > 0 for v in values):

@@ -49,6 +49,10 @@ def pareto_png(rec: dict[str, Any]) -> bytes:
             ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(f"{unit} (n = {d['seq_len']}, batch {s['batch']}, {s['threads']} threads)")
         ax.set_ylabel(f"test {d['metric']} ({'higher' if d['higher_is_better'] else 'lower'} is better)")
+        lows = [c["ci"][0] if c.get("ci") else c.get("mean") for c in rec["candidates"] if c.get("mean") is not None]
+        if not d["higher_is_better"] and lows and min(lows) > 0:  # a loss: its intervals come from the log scale
+            ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(ScalarFormatter())
         ax.grid(alpha=0.3)
     legend(axes[1])
     fig.suptitle(f"quality vs cost on {Path(d['path']).name}: the pick is the star", fontsize=11)
